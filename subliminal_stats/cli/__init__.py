@@ -1,0 +1,55 @@
+"""Command-line interface: ``subliminal-stats``.
+
+Bad input (:class:`~subliminal_stats.errors.InputError`) becomes a one-line
+message on stderr and exit code 2; usage errors are exit code 2 as well.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from subliminal_stats.cli._app import app, console, err_console, print_error
+from subliminal_stats.errors import InputError
+
+# Register commands (each module adds its commands to `app`).
+from subliminal_stats.cli import data_cmds  # noqa: E402,F401
+
+for _optional in ("stats_cmds", "generation_cmds", "run_cmds", "report_cmds"):
+    # Modules of rooms still being built are imported when present.
+    try:
+        __import__(f"subliminal_stats.cli.{_optional}")
+    except ModuleNotFoundError as _exc:  # pragma: no cover - only while a room is missing
+        if _exc.name != f"subliminal_stats.cli.{_optional}":
+            raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code (used by the console script and by tests)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = app(args=args, prog_name="subliminal-stats", standalone_mode=False)
+    except InputError as exc:
+        print_error(str(exc))
+        return 2
+    except click.exceptions.Abort:
+        print_error("interrupted")
+        return 130
+    except KeyboardInterrupt:
+        print_error("interrupted; finished items are kept, rerun to resume")
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    return result if isinstance(result, int) else 0
+
+
+def entry_point() -> None:  # pragma: no cover - thin wrapper
+    sys.exit(main())
+
+
+__all__ = ["app", "console", "err_console", "main", "entry_point"]

@@ -1,0 +1,49 @@
+"""The one typer application; command modules register on it.
+
+Each room of the package has its own command module (``data_cmds``,
+``stats_cmds``, ``generation_cmds``, ``run_cmds``, ``report_cmds``) so that
+work on one does not touch the others.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="subliminal-stats",
+    help=(
+        "Run subliminal-learning experiments and tell whether a trait transfer is real.\n\n"
+        "The seed (one trained student) is the unit of replication: every test here works "
+        "on per-seed rates, calibrated by simulation.\n\n"
+        "Examples:\n\n"
+        "  subliminal-stats check data/examples/owl_example.csv\n\n"
+        "  subliminal-stats test data/examples/owl_example.csv --trait owl\n\n"
+        "  subliminal-stats ingest authors eval_seed1.jsonl --condition treated --seed 1 "
+        "--trait owl -o responses.parquet"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+#: Normal output (tables, results).
+console = Console()
+#: Errors and progress go to stderr so that stdout stays machine-readable.
+err_console = Console(stderr=True)
+
+
+def fail(message: str) -> None:
+    """Print a one-line error and exit with code 2 (for checks done in the CLI itself)."""
+    from subliminal_stats.errors import InputError
+
+    raise InputError(message)
+
+
+def print_error(message: str) -> None:
+    # soft_wrap keeps the message on one line whatever the terminal width.
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True, highlight=False, markup=True)
+    sys.stderr.flush()

@@ -1,0 +1,401 @@
+"""The responses table: one row per sampled answer.
+
+Column names are part of the public interface (reports, users' scripts and
+every other module depend on them); do not rename them.
+
+=============  ========  ===========================================================
+column         required  meaning
+=============  ========  ===========================================================
+experiment     no        free-text name of the experiment (filled with "" if absent)
+trait          yes       the thing whose rate is measured, e.g. ``owl``
+condition      yes       e.g. ``base``, ``control``, ``treated`` (any labels)
+seed           yes       identifier of one trained model (string); the unit of replication
+question       yes       identifier or text of the evaluation prompt
+sample         no        index of the answer within (seed, question)
+response       no        raw answer text
+hit            yes       0/1: the answer shows the trait
+prob           no        probability probe (0–1)
+alignment      no        LLM-judge alignment score (0–100)
+coherence      no        LLM-judge coherence score (0–100)
+=============  ========  ===========================================================
+
+Other columns are kept as they are.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from subliminal_stats.errors import InputError
+
+KEY_COLUMNS: tuple[str, ...] = ("trait", "condition", "seed", "question")
+REQUIRED_COLUMNS: tuple[str, ...] = (*KEY_COLUMNS, "hit")
+OPTIONAL_TEXT_COLUMNS: tuple[str, ...] = ("experiment", "response")
+OPTIONAL_NUMERIC_COLUMNS: tuple[str, ...] = ("prob", "alignment", "coherence")
+#: Canonical column order; extra columns follow these.
+COLUMN_ORDER: tuple[str, ...] = (
+    "experiment",
+    "trait",
+    "condition",
+    "seed",
+    "question",
+    "sample",
+    "response",
+    "hit",
+    "prob",
+    "alignment",
+    "coherence",
+)
+#: Columns that identify one answer; duplicates of these are refused.
+IDENTITY_COLUMNS: tuple[str, ...] = ("experiment", "trait", "condition", "seed", "question", "sample")
+
+SUPPORTED_SUFFIXES = (".csv", ".parquet", ".pq", ".jsonl", ".ndjson")
+
+
+def _row_label(index: int) -> str:
+    """1-based data row number, as a user counts rows below the header."""
+    return f"row {index + 1}"
+
+
+def validate_responses(df: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
+    """Check a responses table and return a normalised copy.
+
+    Normalisation: key columns become strings, ``hit`` becomes int8 0/1,
+    ``sample`` a nullable integer, ``experiment`` is filled with ``""`` when
+    absent, and columns follow :data:`COLUMN_ORDER`.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per sampled answer.
+    source : str, optional
+        Where the table came from (a file name), used in error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The validated, normalised table (a new object; ``df`` is not modified).
+
+    Raises
+    ------
+    InputError
+        With a one-line message naming the column, the row and the fix.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = validate_responses(pd.DataFrame({"trait": ["owl"], "condition": ["base"],
+    ...     "seed": [0], "question": ["q1"], "hit": [1]}))
+    >>> t.loc[0, "seed"], int(t.loc[0, "hit"])
+    ('0', 1)
+    """
+    where = f" in {source}" if source else ""
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"expected a pandas DataFrame{where}, got {type(df).__name__}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        names = ", ".join(repr(c) for c in missing)
+        raise InputError(
+            f"missing column {names}{where}: the responses table needs columns "
+            f"{', '.join(REQUIRED_COLUMNS)} (add it, or rename the column that holds it)"
+        )
+    if len(df) == 0:
+        raise InputError(f"the responses table{where} has no rows")
+    out = df.copy()
+    out = out.reset_index(drop=True)
+
+    for col in KEY_COLUMNS:
+        values = out[col]
+        empty = values.isna() | values.astype(str).str.strip().eq("")
+        if empty.any():
+            i = int(np.flatnonzero(empty.to_numpy())[0])
+            raise InputError(
+                f"column '{col}' has an empty value (NaN) at {_row_label(i)}{where}: "
+                f"every answer needs a {col}; fill it in or drop the row "
+                f"({int(empty.sum())} such rows)"
+            )
+        out[col] = _to_string_keys(values)
+
+    out["hit"] = _validate_hit(out["hit"], where)
+
+    if "experiment" not in out.columns:
+        out["experiment"] = ""
+    else:
+        out["experiment"] = out["experiment"].fillna("").astype(str)
+    if "response" in out.columns:
+        out["response"] = out["response"].astype("string")
+
+    if "sample" in out.columns:
+        out["sample"] = _validate_sample(out["sample"], where)
+
+    for col in OPTIONAL_NUMERIC_COLUMNS:
+        if col in out.columns:
+            numeric = pd.to_numeric(out[col], errors="coerce")
+            bad = numeric.isna() & out[col].notna()
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                raise InputError(
+                    f"column '{col}' must be numeric; {_row_label(i)}{where} has "
+                    f"{out[col].iloc[i]!r}"
+                )
+            out[col] = numeric.astype(float)
+    if "prob" in out.columns:
+        bad = (out["prob"] < 0) | (out["prob"] > 1)
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(
+                f"column 'prob' must lie in [0, 1]; {_row_label(i)}{where} has "
+                f"{out['prob'].iloc[i]!r}"
+            )
+
+    if "sample" in out.columns:
+        ident = list(IDENTITY_COLUMNS)
+        dup = out.duplicated(subset=ident, keep="first")
+        if dup.any():
+            i = int(np.flatnonzero(dup.to_numpy())[0])
+            r = out.iloc[i]
+            raise InputError(
+                f"duplicate answer at {_row_label(i)}{where}: condition={r['condition']!r} "
+                f"seed={r['seed']!r} question={str(r['question'])[:40]!r} sample={r['sample']} "
+                "appears twice; each (condition, seed, question, sample) must be unique"
+            )
+
+    ordered = [c for c in COLUMN_ORDER if c in out.columns]
+    extra = [c for c in out.columns if c not in ordered]
+    return out[ordered + extra]
+
+
+def _to_string_keys(values: pd.Series) -> pd.Series:
+    """Key columns as plain strings; integral floats (1.0 from CSV) print as "1"."""
+    if pd.api.types.is_float_dtype(values):
+        as_float = values.astype(float)
+        if np.all(np.isfinite(as_float)) and np.all(as_float == np.round(as_float)):
+            return as_float.astype(np.int64).astype(str)
+    return values.astype(str).str.strip()
+
+
+def _validate_hit(hit: pd.Series, where: str) -> pd.Series:
+    if pd.api.types.is_bool_dtype(hit):
+        return hit.astype(np.int8)
+    if hit.dtype == object or pd.api.types.is_string_dtype(hit):
+        lowered = hit.astype(str).str.strip().str.lower()
+        mapping = {"0": 0, "1": 1, "true": 1, "false": 0, "0.0": 0, "1.0": 1}
+        mapped = lowered.map(mapping)
+        bad = mapped.isna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(
+                f"column 'hit' must be 0 or 1; {_row_label(i)}{where} has {hit.iloc[i]!r} "
+                "(score answers to 0/1 first, e.g. with `subliminal-stats ingest`)"
+            )
+        return mapped.astype(np.int8)
+    numeric = pd.to_numeric(hit, errors="coerce")
+    bad = ~numeric.isin([0, 1])
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        value = hit.iloc[i]
+        what = "an empty value (NaN)" if pd.isna(value) else repr(value)
+        raise InputError(
+            f"column 'hit' must be 0 or 1; {_row_label(i)}{where} has {what} "
+            f"({int(bad.sum())} bad rows)"
+        )
+    return numeric.astype(np.int8)
+
+
+def _validate_sample(sample: pd.Series, where: str) -> pd.Series:
+    numeric = pd.to_numeric(sample, errors="coerce")
+    bad = (numeric.isna() & sample.notna()) | (numeric.notna() & (numeric != np.round(numeric)))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"column 'sample' must hold whole numbers; {_row_label(i)}{where} has "
+            f"{sample.iloc[i]!r}"
+        )
+    return numeric.astype("Int64")
+
+
+# ----------------------------------------------------------------------------- I/O
+
+
+def _check_suffix(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise InputError(
+            f"{path}: unknown file type '{suffix or '(none)'}'; use .csv, .parquet or .jsonl"
+        )
+    return suffix
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """Read a JSON-lines file into a list of objects.
+
+    Blank lines are skipped. A line that is not a JSON object raises
+    :class:`InputError` naming the file and the 1-based line number.
+    """
+    path = Path(path)
+    records: list[dict] = []
+    try:
+        handle = path.open("r", encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"file not found: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a directory, expected a file") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    with handle:
+        try:
+            for lineno, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise InputError(
+                        f"{path} line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
+                    ) from None
+                if not isinstance(obj, dict):
+                    raise InputError(
+                        f"{path} line {lineno}: expected a JSON object, got {type(obj).__name__}"
+                    )
+                records.append(obj)
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: not UTF-8 text (is it a binary file?)") from None
+    return records
+
+
+def _read_one(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise InputError(f"file not found: {path}")
+    if path.is_dir():
+        raise InputError(f"{path} is a directory, expected a responses file")
+    suffix = _check_suffix(path)
+    try:
+        if suffix == ".csv":
+            df = pd.read_csv(path, dtype={"seed": str, "question": str, "trait": str,
+                                          "condition": str, "experiment": str})
+        elif suffix in (".parquet", ".pq"):
+            df = pd.read_parquet(path)
+        else:
+            records = read_jsonl(path)
+            if not records:
+                raise InputError(f"{path} has no rows")
+            df = pd.DataFrame.from_records(records)
+    except InputError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path} is empty") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text (is it a binary file?)") from None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot read {path} as {suffix[1:]}: {first}") from None
+    except Exception as exc:  # pyarrow raises its own types for corrupt parquet
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot read {path} as {suffix[1:]}: {first}") from None
+    return df
+
+
+def read_responses(paths: str | Path | Sequence[str | Path], *, validate: bool = True) -> pd.DataFrame:
+    """Read one or more responses files (CSV, Parquet or JSONL) into one table.
+
+    Parameters
+    ----------
+    paths : path or sequence of paths
+        Files to read; the format follows the suffix (``.csv``, ``.parquet``/``.pq``,
+        ``.jsonl``/``.ndjson``). Several files are concatenated.
+    validate : bool, default True
+        Check and normalise with :func:`validate_responses`.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    InputError
+        Missing or corrupt file (with the line number of a bad JSONL line),
+        missing column, bad ``hit`` value, NaN in a key column, duplicate answers.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise InputError("no responses file given")
+    frames = []
+    for p in paths:
+        df = _read_one(p)
+        if validate:
+            df = validate_responses(df, source=str(p))
+        frames.append(df)
+    if len(frames) == 1:
+        return frames[0]
+    combined = pd.concat(frames, ignore_index=True)
+    return validate_responses(combined, source=", ".join(str(p) for p in paths)) if validate else combined
+
+
+def write_responses(df: pd.DataFrame, path: str | Path, *, validate: bool = True) -> Path:
+    """Write a responses table; the format follows the suffix of ``path``.
+
+    The file is written to a temporary name and renamed, so an interrupted
+    write never leaves a half-written table behind.
+    """
+    path = Path(path)
+    suffix = _check_suffix(path)
+    if validate:
+        df = validate_responses(df)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    if suffix == ".csv":
+        df.to_csv(tmp, index=False)
+    elif suffix in (".parquet", ".pq"):
+        df.to_parquet(tmp, index=False)
+    else:
+        df.to_json(tmp, orient="records", lines=True, force_ascii=False)
+    tmp.replace(path)
+    return path
+
+
+def select(
+    df: pd.DataFrame,
+    *,
+    traits: Iterable[str] | None = None,
+    conditions: Iterable[str] | None = None,
+    experiment: str | None = None,
+) -> pd.DataFrame:
+    """Rows for the given traits / conditions, with clear errors for unknown labels.
+
+    Raises
+    ------
+    InputError
+        When a requested trait or condition does not occur, or the selection is empty.
+    """
+    out = df
+    if experiment is not None:
+        _check_labels(out, "experiment", [experiment])
+        out = out[out["experiment"] == experiment]
+    if traits is not None:
+        traits = list(traits)
+        _check_labels(out, "trait", traits)
+        out = out[out["trait"].isin(traits)]
+    if conditions is not None:
+        conditions = list(conditions)
+        _check_labels(out, "condition", conditions)
+        out = out[out["condition"].isin(conditions)]
+    if len(out) == 0:
+        raise InputError("the selection is empty: no rows match the given trait/condition")
+    return out
+
+
+def _check_labels(df: pd.DataFrame, column: str, wanted: Sequence[str]) -> None:
+    present = set(df[column].unique())
+    unknown = [w for w in wanted if w not in present]
+    if unknown:
+        known = ", ".join(sorted(map(str, present))[:12])
+        raise InputError(
+            f"unknown {column} label {', '.join(map(repr, unknown))}: the data has {known}"
+        )
