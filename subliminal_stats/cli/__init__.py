@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-import click
+import typer
 
 from subliminal_stats.cli._app import app, console, err_console, print_error
 from subliminal_stats.errors import InputError
@@ -34,16 +34,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print_error(str(exc))
         return 2
-    except click.exceptions.Abort:
-        print_error("interrupted")
-        return 130
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         print_error("interrupted; finished items are kept, rerun to resume")
         return 130
-    except click.ClickException as exc:
-        exc.show()
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Exit as exc:
+    except typer.exceptions.TyperException as exc:  # usage errors (typer's own click)
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            print_error(str(exc))
         return exc.exit_code
     return result if isinstance(result, int) else 0
 

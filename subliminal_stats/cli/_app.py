@@ -45,5 +45,7 @@ def fail(message: str) -> None:
 
 def print_error(message: str) -> None:
     # soft_wrap keeps the message on one line whatever the terminal width.
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True, highlight=False, markup=True)
+    from rich.markup import escape
+
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
     sys.stderr.flush()

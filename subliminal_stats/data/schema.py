@@ -57,6 +57,16 @@ IDENTITY_COLUMNS: tuple[str, ...] = ("experiment", "trait", "condition", "seed",
 SUPPORTED_SUFFIXES = (".csv", ".parquet", ".pq", ".jsonl", ".ndjson")
 
 
+def _show(value: object) -> str:
+    """repr() of a cell value without numpy's type wrapper (``2``, not ``np.int64(2)``)."""
+    if hasattr(value, "item") and callable(value.item):
+        try:
+            value = value.item()
+        except (ValueError, TypeError):
+            pass
+    return repr(value)
+
+
 def _row_label(index: int) -> str:
     """1-based data row number, as a user counts rows below the header."""
     return f"row {index + 1}"
@@ -94,18 +104,26 @@ def validate_responses(df: pd.DataFrame, *, source: str | None = None) -> pd.Dat
     >>> t.loc[0, "seed"], int(t.loc[0, "hit"])
     ('0', 1)
     """
-    where = f" in {source}" if source else ""
+    try:
+        return _validate(df)
+    except InputError as exc:
+        if source:
+            raise InputError(f"{source}: {exc}") from None
+        raise
+
+
+def _validate(df: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(df, pd.DataFrame):
-        raise InputError(f"expected a pandas DataFrame{where}, got {type(df).__name__}")
+        raise InputError(f"expected a pandas DataFrame, got {type(df).__name__}")
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         names = ", ".join(repr(c) for c in missing)
         raise InputError(
-            f"missing column {names}{where}: the responses table needs columns "
+            f"missing column {names}: the responses table needs columns "
             f"{', '.join(REQUIRED_COLUMNS)} (add it, or rename the column that holds it)"
         )
     if len(df) == 0:
-        raise InputError(f"the responses table{where} has no rows")
+        raise InputError("the responses table has no rows")
     out = df.copy()
     out = out.reset_index(drop=True)
 
@@ -115,13 +133,13 @@ def validate_responses(df: pd.DataFrame, *, source: str | None = None) -> pd.Dat
         if empty.any():
             i = int(np.flatnonzero(empty.to_numpy())[0])
             raise InputError(
-                f"column '{col}' has an empty value (NaN) at {_row_label(i)}{where}: "
+                f"column '{col}' has an empty value (NaN) at {_row_label(i)}: "
                 f"every answer needs a {col}; fill it in or drop the row "
                 f"({int(empty.sum())} such rows)"
             )
         out[col] = _to_string_keys(values)
 
-    out["hit"] = _validate_hit(out["hit"], where)
+    out["hit"] = _validate_hit(out["hit"])
 
     if "experiment" not in out.columns:
         out["experiment"] = ""
@@ -131,7 +149,7 @@ def validate_responses(df: pd.DataFrame, *, source: str | None = None) -> pd.Dat
         out["response"] = out["response"].astype("string")
 
     if "sample" in out.columns:
-        out["sample"] = _validate_sample(out["sample"], where)
+        out["sample"] = _validate_sample(out["sample"])
 
     for col in OPTIONAL_NUMERIC_COLUMNS:
         if col in out.columns:
@@ -140,8 +158,8 @@ def validate_responses(df: pd.DataFrame, *, source: str | None = None) -> pd.Dat
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])
                 raise InputError(
-                    f"column '{col}' must be numeric; {_row_label(i)}{where} has "
-                    f"{out[col].iloc[i]!r}"
+                    f"column '{col}' must be numeric; {_row_label(i)} has "
+                    f"{_show(out[col].iloc[i])}"
                 )
             out[col] = numeric.astype(float)
     if "prob" in out.columns:
@@ -149,8 +167,8 @@ def validate_responses(df: pd.DataFrame, *, source: str | None = None) -> pd.Dat
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise InputError(
-                f"column 'prob' must lie in [0, 1]; {_row_label(i)}{where} has "
-                f"{out['prob'].iloc[i]!r}"
+                f"column 'prob' must lie in [0, 1]; {_row_label(i)} has "
+                f"{_show(out['prob'].iloc[i])}"
             )
 
     if "sample" in out.columns:
@@ -160,7 +178,7 @@ def validate_responses(df: pd.DataFrame, *, source: str | None = None) -> pd.Dat
             i = int(np.flatnonzero(dup.to_numpy())[0])
             r = out.iloc[i]
             raise InputError(
-                f"duplicate answer at {_row_label(i)}{where}: condition={r['condition']!r} "
+                f"duplicate answer at {_row_label(i)}: condition={r['condition']!r} "
                 f"seed={r['seed']!r} question={str(r['question'])[:40]!r} sample={r['sample']} "
                 "appears twice; each (condition, seed, question, sample) must be unique"
             )
@@ -179,7 +197,7 @@ def _to_string_keys(values: pd.Series) -> pd.Series:
     return values.astype(str).str.strip()
 
 
-def _validate_hit(hit: pd.Series, where: str) -> pd.Series:
+def _validate_hit(hit: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(hit):
         return hit.astype(np.int8)
     if hit.dtype == object or pd.api.types.is_string_dtype(hit):
@@ -190,7 +208,7 @@ def _validate_hit(hit: pd.Series, where: str) -> pd.Series:
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise InputError(
-                f"column 'hit' must be 0 or 1; {_row_label(i)}{where} has {hit.iloc[i]!r} "
+                f"column 'hit' must be 0 or 1; {_row_label(i)} has {_show(hit.iloc[i])} "
                 "(score answers to 0/1 first, e.g. with `subliminal-stats ingest`)"
             )
         return mapped.astype(np.int8)
@@ -199,22 +217,22 @@ def _validate_hit(hit: pd.Series, where: str) -> pd.Series:
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         value = hit.iloc[i]
-        what = "an empty value (NaN)" if pd.isna(value) else repr(value)
+        what = "an empty value (NaN)" if pd.isna(value) else _show(value)
         raise InputError(
-            f"column 'hit' must be 0 or 1; {_row_label(i)}{where} has {what} "
+            f"column 'hit' must be 0 or 1; {_row_label(i)} has {what} "
             f"({int(bad.sum())} bad rows)"
         )
     return numeric.astype(np.int8)
 
 
-def _validate_sample(sample: pd.Series, where: str) -> pd.Series:
+def _validate_sample(sample: pd.Series) -> pd.Series:
     numeric = pd.to_numeric(sample, errors="coerce")
     bad = (numeric.isna() & sample.notna()) | (numeric.notna() & (numeric != np.round(numeric)))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(
-            f"column 'sample' must hold whole numbers; {_row_label(i)}{where} has "
-            f"{sample.iloc[i]!r}"
+            f"column 'sample' must hold whole numbers; {_row_label(i)} has "
+            f"{_show(sample.iloc[i])}"
         )
     return numeric.astype("Int64")
 
@@ -374,21 +392,36 @@ def select(
     InputError
         When a requested trait or condition does not occur, or the selection is empty.
     """
-    out = df
+    # Check every label against the whole table first, so that a typo is reported
+    # as a typo and not as an empty selection.
+    traits = None if traits is None else list(traits)
+    conditions = None if conditions is None else list(conditions)
     if experiment is not None:
-        _check_labels(out, "experiment", [experiment])
-        out = out[out["experiment"] == experiment]
+        _check_labels(df, "experiment", [experiment])
     if traits is not None:
-        traits = list(traits)
-        _check_labels(out, "trait", traits)
-        out = out[out["trait"].isin(traits)]
+        _check_labels(df, "trait", traits)
     if conditions is not None:
-        conditions = list(conditions)
-        _check_labels(out, "condition", conditions)
-        out = out[out["condition"].isin(conditions)]
-    if len(out) == 0:
-        raise InputError("the selection is empty: no rows match the given trait/condition")
-    return out
+        _check_labels(df, "condition", conditions)
+    mask = np.ones(len(df), dtype=bool)
+    if experiment is not None:
+        mask &= (df["experiment"] == experiment).to_numpy()
+    if traits is not None:
+        mask &= df["trait"].isin(traits).to_numpy()
+    if conditions is not None:
+        mask &= df["condition"].isin(conditions).to_numpy()
+    if not mask.any():
+        parts = []
+        if experiment is not None:
+            parts.append(f"experiment {experiment!r}")
+        if traits is not None:
+            parts.append(f"trait {', '.join(map(repr, traits))}")
+        if conditions is not None:
+            parts.append(f"condition {', '.join(map(repr, conditions))}")
+        raise InputError(
+            f"the selection is empty: no rows have {' and '.join(parts)} together; "
+            "`subliminal-stats check DATA` lists what each trait has"
+        )
+    return df[mask]
 
 
 def _check_labels(df: pd.DataFrame, column: str, wanted: Sequence[str]) -> None:

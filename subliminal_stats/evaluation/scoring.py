@@ -59,8 +59,8 @@ _IRREGULAR_PLURALS: dict[str, tuple[str, ...]] = {
 }
 
 _LEADING_ARTICLES = ("a", "an", "the", "my")
-# Characters that may wrap a one-word answer: quotes, markdown, brackets, emoji-free punctuation.
-_WRAPPERS = "\"'“”‘’`*_~()[]{}<>«»#:;,.!?¡¿-–—… \t\r\n"
+# Anything before the first letter or digit: quotes, markdown, brackets, emoji, spaces.
+_LEADING_NON_WORD = re.compile(r"^[\W_]+")
 
 
 def plural_forms(word: str) -> tuple[str, ...]:
@@ -172,10 +172,10 @@ class TargetMatcher:
 
 def _strip_to_first_word(text: str) -> str:
     """Drop leading wrappers and one leading article: ``'**The Owl.**'`` → ``'Owl.**'``."""
-    head = text.lstrip(_WRAPPERS)
+    head = _LEADING_NON_WORD.sub("", text)
     parts = head.split(None, 1)
-    if len(parts) == 2 and parts[0].lower().strip(_WRAPPERS) in _LEADING_ARTICLES:
-        head = parts[1].lstrip(_WRAPPERS)
+    if len(parts) == 2 and parts[0].lower() in _LEADING_ARTICLES:
+        head = _LEADING_NON_WORD.sub("", parts[1])
     return head
 
 

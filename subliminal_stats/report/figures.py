@@ -1,0 +1,549 @@
+"""Publication figures from tidy frames (altair), exported through vl-convert.
+
+Every chart here takes a tidy :class:`pandas.DataFrame` (one row per bar,
+point or cell) and returns an altair chart with the package theme: one
+colour-blind-safe palette (Okabe & Ito), axis titles with units, sizes that
+stay readable at the width of one column of a two-column paper.
+
+Static export goes through ``vl-convert`` (no browser, no CDN JavaScript):
+:func:`save_chart` writes SVG, PNG at 2× and PDF; :func:`chart_to_svg` gives
+the SVG text that the reports inline.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+
+from subliminal_stats.errors import InputError
+
+#: Okabe & Ito (2008) palette: distinguishable under the common colour-vision deficiencies.
+OKABE_ITO: tuple[str, ...] = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+#: Fixed colours for the conditions of the paper's design, so that every figure agrees.
+CONDITION_COLOURS: dict[str, str] = {
+    "base": "#999999",
+    "reference": "#999999",
+    "control": "#56B4E9",
+    "treated": "#D55E00",
+    "teacher": "#000000",
+}
+FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
+#: Width of one facet/panel in pixels (≈ 3.3 in at 96 dpi: one column of a two-column paper).
+COLUMN_WIDTH = 300
+THEME_NAME = "subliminal_stats"
+
+_ABSENT = object()
+
+
+def _theme() -> dict:
+    return {
+        "config": {
+            "font": FONT,
+            "background": "white",
+            "view": {"stroke": None, "continuousWidth": COLUMN_WIDTH, "continuousHeight": 200},
+            "axis": {
+                "labelFontSize": 11,
+                "titleFontSize": 12,
+                "titleFontWeight": "normal",
+                "gridColor": "#e6e6e6",
+                "domainColor": "#555555",
+                "tickColor": "#555555",
+            },
+            "header": {"labelFontSize": 12, "titleFontSize": 12},
+            "legend": {"labelFontSize": 11, "titleFontSize": 12, "orient": "bottom"},
+            "title": {"fontSize": 13, "anchor": "start", "fontWeight": "normal"},
+            "range": {"category": list(OKABE_ITO)},
+        }
+    }
+
+
+def use_theme() -> None:
+    """Register and enable the package theme (idempotent)."""
+    if THEME_NAME not in alt.theme.names():
+        alt.theme.register(THEME_NAME, enable=False)(_theme)
+    alt.theme.enable(THEME_NAME)
+
+
+use_theme()
+
+
+def condition_colours(conditions: Sequence[str]) -> alt.Scale:
+    """A colour scale giving each condition its fixed colour, others the palette in order."""
+    spare = itertools.cycle(c for c in OKABE_ITO if c not in CONDITION_COLOURS.values())
+    colours = [CONDITION_COLOURS.get(str(c), None) for c in conditions]
+    colours = [c if c is not None else next(spare) for c in colours]
+    return alt.Scale(domain=list(map(str, conditions)), range=colours)
+
+
+def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"{what}: expected a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{what}: missing column(s) {', '.join(missing)} "
+            f"(the frame has {', '.join(map(str, df.columns))})"
+        )
+    if len(df) == 0:
+        raise InputError(f"{what}: the frame has no rows")
+
+
+def _order(values: pd.Series, preferred: Sequence[str] | None) -> list[str]:
+    present = list(dict.fromkeys(values.astype(str)))
+    if not preferred:
+        return present
+    first = [c for c in preferred if c in present]
+    return first + [c for c in present if c not in first]
+
+
+def condition_bars(
+    summary: pd.DataFrame,
+    seeds: pd.DataFrame | None = None,
+    *,
+    x: str = "trait",
+    conditions: Sequence[str] | None = ("base", "control", "treated"),
+    value: str = "mean",
+    seed_value: str = "rate",
+    facet: str | None = None,
+    y_title: str = "Answers naming the target (%)",
+    x_title: str | None = None,
+    title: str | None = None,
+    width: int | None = None,
+    height: int = 200,
+) -> alt.TopLevelMixin:
+    """Bars per condition with interval whiskers and one dot per seed (the paper's Fig. 3 layout).
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        One row per (``x``, condition): columns ``x``, ``condition``, ``value``
+        (proportion 0–1) and optionally ``ci_low``/``ci_high`` (0–1) and ``n_seeds``.
+        Rows without an interval get no whisker.
+    seeds : pandas.DataFrame, optional
+        Per-seed rates: ``x``, ``condition``, ``seed`` and ``seed_value`` (0–1).
+    x : str
+        Column for the groups along the horizontal axis (a trait, or a condition).
+    conditions : sequence of str, optional
+        Preferred order of the conditions (others follow in order of appearance).
+    facet : str, optional
+        Column to split into side-by-side panels (e.g. ``category``: animals, trees).
+    y_title, x_title, title : str
+        Axis titles (with units) and the chart title.
+
+    Returns
+    -------
+    altair chart
+    """
+    _require(summary, [x, "condition", value], "condition_bars summary")
+    data = summary.copy()
+    data["condition"] = data["condition"].astype(str)
+    data[x] = data[x].astype(str)
+    order = _order(data["condition"], conditions)
+    x_order = list(dict.fromkeys(data[x]))
+    colour = alt.Color("condition:N", scale=condition_colours(order), sort=order, title="condition")
+    x_enc = alt.X(f"{x}:N", sort=x_order, title=x_title if x_title is not None else x,
+                  axis=alt.Axis(labelAngle=0 if len(x_order) <= 6 else -40))
+    offset = alt.XOffset("condition:N", sort=order, scale=alt.Scale(paddingInner=0.08))
+    y_scale = alt.Scale(domain=[0, 1], nice=False)
+    y_axis = alt.Axis(format=".0%")
+    tooltip = [alt.Tooltip(f"{x}:N"), alt.Tooltip("condition:N"), alt.Tooltip(f"{value}:Q", format=".3f")]
+    if "n_seeds" in data.columns:
+        tooltip.append(alt.Tooltip("n_seeds:Q", title="seeds"))
+    n_groups = len(x_order) if facet is None else int(data.groupby(facet)[x].nunique().max())
+    panel_width = width or max(COLUMN_WIDTH, 24 * n_groups * max(1, len(order)) // 2)
+
+    # All layers share one data set (facetting needs that): summary rows and seed rows
+    # are stacked and each layer keeps its own kind.
+    frames = [data.assign(_kind="summary")]
+    has_seeds = seeds is not None and len(seeds) > 0
+    if has_seeds:
+        _require(seeds, [x, "condition", seed_value], "condition_bars seeds")
+        seed_data = seeds.copy()
+        seed_data["condition"] = seed_data["condition"].astype(str)
+        seed_data[x] = seed_data[x].astype(str)
+        if facet is not None and facet not in seed_data.columns:
+            seed_data = seed_data.merge(data[[x, facet]].drop_duplicates(), on=x, how="left")
+        keep = [c for c in (x, "condition", "seed", seed_value, facet) if c and c in seed_data.columns]
+        frames.append(seed_data[keep].rename(columns={seed_value: "_seed_value"}).assign(_kind="seed"))
+    combined = pd.concat(frames, ignore_index=True, sort=False)
+    summary_rows = alt.Chart().transform_filter("datum._kind == 'summary'")
+    bars = summary_rows.mark_bar(opacity=0.85).encode(
+        x=x_enc,
+        xOffset=offset,
+        y=alt.Y(f"{value}:Q", title=y_title, scale=y_scale, axis=y_axis),
+        color=colour,
+        tooltip=tooltip,
+    )
+    layers: list = [bars]
+    if {"ci_low", "ci_high"} <= set(data.columns) and data[["ci_low", "ci_high"]].notna().any().any():
+        whiskers = (
+            summary_rows.transform_filter("isValid(datum.ci_low) && isValid(datum.ci_high)")
+            .mark_rule(color="black", strokeWidth=1.2)
+            .encode(x=x_enc, xOffset=offset, y=alt.Y("ci_low:Q", scale=y_scale), y2="ci_high:Q")
+        )
+        layers.append(whiskers)
+    if has_seeds:
+        dots = (
+            alt.Chart()
+            .transform_filter("datum._kind == 'seed'")
+            .mark_circle(size=22, color="black", opacity=0.75, stroke="white", strokeWidth=0.5)
+            .encode(
+                x=x_enc,
+                xOffset=offset,
+                y=alt.Y("_seed_value:Q", scale=y_scale),
+                tooltip=[alt.Tooltip("seed:N"), alt.Tooltip("_seed_value:Q", title="seed rate", format=".3f")],
+            )
+        )
+        layers.append(dots)
+    chart = alt.layer(*layers, data=combined)
+    if facet is not None:
+        chart = chart.properties(width=panel_width, height=height).facet(
+            column=alt.Column(f"{facet}:N", title=None, header=alt.Header(labelFontWeight="bold"))
+        ).resolve_scale(x="independent")
+    else:
+        chart = chart.properties(width=panel_width, height=height)
+    return chart.properties(title=title) if title else chart
+
+
+def trait_rates_chart(
+    summary: pd.DataFrame,
+    seeds: pd.DataFrame | None = None,
+    *,
+    conditions: Sequence[str] | None = ("base", "control", "treated"),
+    facet: str | None = "category",
+    title: str | None = None,
+    value: str = "mean",
+    seed_value: str = "rate",
+) -> alt.TopLevelMixin:
+    """The paper's Fig. 3: per trait, base / control / treated bars, 95 % CIs, one dot per seed.
+
+    ``facet`` is used only when the column is present (e.g. animals and trees).
+    See :func:`condition_bars` for the columns.
+    """
+    if facet is not None and facet not in summary.columns:
+        facet = None
+    return condition_bars(
+        summary,
+        seeds,
+        x="trait",
+        conditions=conditions,
+        value=value,
+        seed_value=seed_value,
+        facet=facet,
+        x_title="target",
+        y_title="Answers naming the target (%)",
+        title=title,
+    )
+
+
+def accuracy_chart(
+    summary: pd.DataFrame,
+    seeds: pd.DataFrame | None = None,
+    *,
+    conditions: Sequence[str] | None = None,
+    value: str = "mean",
+    seed_value: str = "rate",
+    title: str | None = None,
+) -> alt.TopLevelMixin:
+    """MLP test accuracy per condition: a bar per condition, its interval, one dot per seed.
+
+    ``summary`` has one row per condition (``condition``, ``value``, ``ci_low``,
+    ``ci_high`` on the 0–1 scale); ``seeds`` the per-seed accuracies.
+    """
+    _require(summary, ["condition", value], "accuracy_chart summary")
+    data = summary.copy()
+    data["_group"] = data["condition"].astype(str)
+    seed_data = None
+    if seeds is not None:
+        seed_data = seeds.copy()
+        seed_data["_group"] = seed_data["condition"].astype(str)
+    chart = condition_bars(
+        data,
+        seed_data,
+        x="_group",
+        conditions=conditions or list(dict.fromkeys(data["condition"].astype(str))),
+        value=value,
+        seed_value=seed_value,
+        x_title="condition",
+        y_title="Test accuracy (%)",
+        title=title,
+    )
+    return chart
+
+
+def difference_chart(
+    tests: pd.DataFrame,
+    *,
+    estimate: str = "estimate_pp",
+    low: str = "ci_low_pp",
+    high: str = "ci_high_pp",
+    label: str = "trait",
+    title: str | None = None,
+    x_title: str = "Treated − control (percentage points)",
+    width: int = COLUMN_WIDTH,
+) -> alt.TopLevelMixin:
+    """Treated − control per trait: point estimate with its interval, a zero line.
+
+    ``tests`` is the tidy test frame (``results_frame`` / ``test --json`` rows);
+    filled points mark ``significant`` rows (adjusted p below alpha) when that column exists.
+    """
+    _require(tests, [label, estimate, low, high], "difference_chart")
+    data = tests.copy()
+    data[label] = data[label].astype(str)
+    if "significant" in data.columns:
+        data["result"] = data["significant"].map({True: "significant", False: "not significant"})
+    else:
+        data["result"] = "estimate"
+    order = list(dict.fromkeys(data[label]))
+    y = alt.Y(f"{label}:N", sort=order, title=None)
+    base = alt.Chart(data)
+    rules = base.mark_rule(strokeWidth=1.6, color="#333333").encode(
+        x=alt.X(f"{low}:Q", title=x_title), x2=f"{high}:Q", y=y
+    )
+    tooltip = [alt.Tooltip(f"{label}:N"), alt.Tooltip(f"{estimate}:Q", format=".1f"),
+               alt.Tooltip(f"{low}:Q", format=".1f"), alt.Tooltip(f"{high}:Q", format=".1f")]
+    if "p_adjusted" in data.columns:
+        tooltip.append(alt.Tooltip("p_adjusted:Q", format=".3g"))
+    points = base.mark_point(size=60, filled=True).encode(
+        x=f"{estimate}:Q",
+        y=y,
+        shape=alt.Shape(
+            "result:N",
+            scale=alt.Scale(domain=["significant", "not significant", "estimate"],
+                            range=["circle", "triangle", "circle"]),
+            title=None,
+        ),
+        color=alt.Color(
+            "result:N",
+            scale=alt.Scale(domain=["significant", "not significant", "estimate"],
+                            range=[CONDITION_COLOURS["treated"], "#777777", "#0072B2"]),
+            title=None,
+        ),
+        tooltip=tooltip,
+    )
+    zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="#999999", strokeDash=[4, 3]).encode(
+        x="zero:Q"
+    )
+    height = max(60, 22 * len(order))
+    chart = alt.layer(zero, rules, points).properties(width=width, height=height)
+    return chart.properties(title=title) if title else chart
+
+
+def cross_model_heatmap(
+    frame: pd.DataFrame,
+    *,
+    row: str = "student",
+    column: str = "teacher",
+    value: str = "increase",
+    significant: str | None = "significant",
+    value_title: str = "Increase in rate (pp)",
+    scale_to_pp: bool = True,
+    title: str | None = None,
+) -> alt.TopLevelMixin:
+    """Student × teacher heat map of the trait increase, the value printed in each cell (``*`` = significant).
+
+    ``value`` is on the proportion scale when ``scale_to_pp`` (shown in percentage points).
+    """
+    _require(frame, [row, column, value], "cross_model_heatmap")
+    data = frame.copy()
+    data["_value"] = data[value].astype(float) * (100.0 if scale_to_pp else 1.0)
+    star = data[significant].astype(bool) if significant and significant in data.columns else False
+    data["_label"] = data["_value"].map(lambda v: f"{v:.0f}") + pd.Series(star, index=data.index).map(
+        {True: "*", False: ""}
+    )
+    rows = list(dict.fromkeys(data[row].astype(str)))
+    cols = list(dict.fromkeys(data[column].astype(str)))
+    limit = max(1.0, float(data["_value"].abs().max()))
+    base = alt.Chart(data).encode(
+        x=alt.X(f"{column}:N", sort=cols, title=f"{column} model", axis=alt.Axis(labelAngle=-30)),
+        y=alt.Y(f"{row}:N", sort=rows, title=f"{row} model"),
+    )
+    cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
+        color=alt.Color(
+            "_value:Q",
+            title=value_title,
+            scale=alt.Scale(scheme="blueorange", domain=[-limit, limit], domainMid=0),
+        ),
+        tooltip=[alt.Tooltip(f"{row}:N"), alt.Tooltip(f"{column}:N"),
+                 alt.Tooltip("_value:Q", title=value_title, format=".1f")],
+    )
+    text = base.mark_text(fontSize=12).encode(
+        text="_label:N",
+        color=alt.condition(f"abs(datum._value) > {0.6 * limit}", alt.value("white"), alt.value("black")),
+    )
+    chart = alt.layer(cells, text).properties(width=max(160, 56 * len(cols)), height=max(120, 36 * len(rows)))
+    return chart.properties(title=title) if title else chart
+
+
+def calibration_chart(
+    calibration: pd.DataFrame,
+    *,
+    seeds: str = "n_seeds",
+    method: str = "method",
+    fpr: str = "fpr",
+    coverage: str | None = "coverage",
+    fpr_low: str | None = "fpr_ci_low",
+    fpr_high: str | None = "fpr_ci_high",
+    alpha: float = 0.05,
+    confidence_level: float = 0.95,
+    title: str | None = None,
+) -> alt.TopLevelMixin:
+    """False-positive rate (and interval coverage) by seeds per arm, one line per method.
+
+    Dashed lines mark the nominal levels (``alpha`` and ``confidence_level``).
+    Columns are on the proportion scale; ``coverage`` may be missing or NaN for
+    methods without an interval.
+    """
+    _require(calibration, [seeds, method, fpr], "calibration_chart")
+    data = calibration.copy()
+    data[method] = data[method].astype(str)
+    methods = list(dict.fromkeys(data[method]))
+    colour = alt.Color(f"{method}:N", sort=methods, title="method",
+                       scale=alt.Scale(domain=methods, range=list(OKABE_ITO)[: max(1, len(methods))]
+                                       if len(methods) <= len(OKABE_ITO) else alt.Undefined))
+    x = alt.X(f"{seeds}:O", title="Seeds per arm")
+
+    def panel(column, nominal, y_title, low=None, high=None):
+        base = alt.Chart(data).transform_filter(f"isValid(datum['{column}'])")
+        line = base.mark_line(point=True).encode(
+            x=x, y=alt.Y(f"{column}:Q", title=y_title, axis=alt.Axis(format=".0%")), color=colour,
+            tooltip=[alt.Tooltip(f"{method}:N"), alt.Tooltip(f"{seeds}:O"),
+                     alt.Tooltip(f"{column}:Q", format=".3f")],
+        )
+        layers = [line]
+        if low and high and low in data.columns and high in data.columns:
+            layers.insert(0, base.mark_rule(opacity=0.6).encode(x=x, y=f"{low}:Q", y2=f"{high}:Q", color=colour))
+        ref = alt.Chart(pd.DataFrame({"nominal": [nominal]})).mark_rule(
+            color="#555555", strokeDash=[4, 3]
+        ).encode(y="nominal:Q")
+        return alt.layer(ref, *layers).properties(width=COLUMN_WIDTH * 2 // 3, height=180)
+
+    panels = [panel(fpr, alpha, f"False-positive rate at α = {alpha:g} (%)", fpr_low, fpr_high)]
+    if coverage and coverage in data.columns and data[coverage].notna().any():
+        panels.append(panel(coverage, confidence_level, f"Coverage of {confidence_level:.0%} intervals (%)"))
+    chart = alt.hconcat(*panels) if len(panels) > 1 else panels[0]
+    return chart.properties(title=title) if title else chart
+
+
+# --- static export -----------------------------------------------------------------------
+
+
+def _vl_version() -> str:
+    import vl_convert as vlc
+
+    wanted = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+    available = vlc.get_vegalite_versions()
+    return wanted if wanted in available else available[-1]
+
+
+def chart_spec(chart: alt.TopLevelMixin) -> dict:
+    """The Vega-Lite specification of a chart (data inlined)."""
+    return chart.to_dict()
+
+
+_SVG_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def chart_to_svg(chart: alt.TopLevelMixin, *, id_prefix: str | None = None) -> str:
+    """Render a chart to SVG text (no JavaScript).
+
+    ``id_prefix`` makes element ids (clip paths, gradients) unique so that
+    several SVGs can be inlined in one HTML page without clashing.
+    """
+    import vl_convert as vlc
+
+    svg = vlc.vegalite_to_svg(chart_spec(chart), vl_version=_vl_version())
+    if id_prefix:
+        svg = prefix_svg_ids(svg, id_prefix)
+    return svg
+
+
+def prefix_svg_ids(svg: str, prefix: str) -> str:
+    """Prefix every ``id`` in an SVG document and the references to it."""
+    ids = set(_SVG_ID.findall(svg))
+    for ident in sorted(ids, key=len, reverse=True):
+        new = f"{prefix}-{ident}"
+        svg = svg.replace(f'id="{ident}"', f'id="{new}"')
+        svg = svg.replace(f"url(#{ident})", f"url(#{new})")
+        svg = svg.replace(f'href="#{ident}"', f'href="#{new}"')
+    return svg
+
+
+FORMATS = ("svg", "png", "pdf")
+
+
+def save_chart(
+    chart: alt.TopLevelMixin,
+    path: str | Path,
+    *,
+    formats: Sequence[str] = FORMATS,
+    scale: float = 2.0,
+) -> list[Path]:
+    """Write a chart as SVG, PNG (at ``scale`` ×) and PDF next to each other.
+
+    Parameters
+    ----------
+    chart : altair chart
+    path : str or Path
+        Output path; its suffix is replaced by each format's (``fig3`` →
+        ``fig3.svg``, ``fig3.png``, ``fig3.pdf``).
+    formats : sequence of {"svg", "png", "pdf"}
+    scale : float
+        PNG pixel density relative to the chart's size (2 = "retina").
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    import vl_convert as vlc
+
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise InputError(f"unknown figure format {unknown[0]!r}: use one of {', '.join(FORMATS)}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    spec = chart_spec(chart)
+    version = _vl_version()
+    written = []
+    for fmt in formats:
+        target = path.with_suffix(f".{fmt}")
+        if fmt == "svg":
+            target.write_text(vlc.vegalite_to_svg(spec, vl_version=version), encoding="utf-8")
+        elif fmt == "png":
+            target.write_bytes(vlc.vegalite_to_png(spec, vl_version=version, scale=scale))
+        else:
+            target.write_bytes(vlc.vegalite_to_pdf(spec, vl_version=version))
+        written.append(target)
+    return written
+
+
+__all__ = [
+    "OKABE_ITO",
+    "CONDITION_COLOURS",
+    "use_theme",
+    "condition_colours",
+    "condition_bars",
+    "trait_rates_chart",
+    "accuracy_chart",
+    "difference_chart",
+    "cross_model_heatmap",
+    "calibration_chart",
+    "chart_to_svg",
+    "prefix_svg_ids",
+    "save_chart",
+]
