@@ -7,7 +7,6 @@ import sys
 
 import pandas as pd
 import pytest
-
 from conftest import EXAMPLE_CSV, REPO_ROOT
 
 GOOD = pd.DataFrame({

@@ -11,11 +11,10 @@ from collections.abc import Sequence
 
 import typer
 
+# Register commands (each module adds its commands to `app`).
+from subliminal_stats.cli import data_cmds  # noqa: F401
 from subliminal_stats.cli._app import app, console, err_console, print_error
 from subliminal_stats.errors import InputError
-
-# Register commands (each module adds its commands to `app`).
-from subliminal_stats.cli import data_cmds  # noqa: E402,F401
 
 for _optional in ("stats_cmds", "generation_cmds", "run_cmds", "report_cmds"):
     # Modules of rooms still being built are imported when present.
@@ -53,4 +52,4 @@ def entry_point() -> None:  # pragma: no cover - thin wrapper
     sys.exit(main())
 
 
-__all__ = ["app", "console", "err_console", "main", "entry_point"]
+__all__ = ["app", "console", "entry_point", "err_console", "main"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import pandas as pd
 import typer
@@ -36,14 +36,14 @@ def ingest_authors(
     output: Annotated[Path, typer.Option("-o", "--output", help="Output table (.parquet, .csv or .jsonl).")],
     condition: Annotated[str, typer.Option(help="Condition label, e.g. base, control, treated.")],
     trait: Annotated[str, typer.Option(help="Trait label, e.g. owl.")],
-    seed: Annotated[Optional[str], typer.Option(help="Seed label (one trained model).")] = None,
+    seed: Annotated[str | None, typer.Option(help="Seed label (one trained model).")] = None,
     seed_from_name_pattern: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--seed-from-name", help="Regex whose first group, found in each file name, is the seed."),
     ] = None,
-    target: Annotated[Optional[str], typer.Option(help="Word that counts as a hit (default: the trait).")] = None,
-    synonym: Annotated[Optional[list[str]], typer.Option(help="Another word that counts (repeatable).")] = None,
-    exclude: Annotated[Optional[list[str]], typer.Option(help="A phrase that never counts (repeatable).")] = None,
+    target: Annotated[str | None, typer.Option(help="Word that counts as a hit (default: the trait).")] = None,
+    synonym: Annotated[list[str] | None, typer.Option(help="Another word that counts (repeatable).")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(help="A phrase that never counts (repeatable).")] = None,
     first_word: Annotated[bool, typer.Option(help="Score only the first word of each answer.")] = False,
     experiment: Annotated[str, typer.Option(help="Experiment name stored in every row.")] = "",
 ) -> None:
@@ -90,8 +90,8 @@ def ingest_authors(
 )
 def check(
     data: Annotated[list[Path], typer.Argument(help="Responses files (.parquet, .csv, .jsonl).")],
-    trait: Annotated[Optional[list[str]], typer.Option(help="Only these traits (repeatable).")] = None,
-    condition: Annotated[Optional[list[str]], typer.Option(help="Only these conditions (repeatable).")] = None,
+    trait: Annotated[list[str] | None, typer.Option(help="Only these traits (repeatable).")] = None,
+    condition: Annotated[list[str] | None, typer.Option(help="Only these conditions (repeatable).")] = None,
 ) -> None:
     df = read_responses(data)
     df = select(df, traits=trait, conditions=condition)
