@@ -155,16 +155,24 @@ def condition_bars(
     order = _order(data["condition"], conditions)
     x_order = list(dict.fromkeys(data[x]))
     colour = alt.Color("condition:N", scale=condition_colours(order), sort=order, title="condition")
+    n_groups = len(x_order) if facet is None else int(data.groupby(facet)[x].nunique().max())
+    longest = max(len(v) for v in x_order)
     x_enc = alt.X(f"{x}:N", sort=x_order, title=x_title if x_title is not None else x,
-                  axis=alt.Axis(labelAngle=0 if len(x_order) <= 6 else -40))
-    offset = alt.XOffset("condition:N", sort=order, scale=alt.Scale(paddingInner=0.08))
+                  axis=alt.Axis(labelAngle=0 if n_groups * max(longest, 4) <= 40 else -35))
+    # When the groups along x are the conditions themselves there is nothing to offset.
+    grouped_by_condition = data[x].equals(data["condition"])
+    offset = (alt.Undefined if grouped_by_condition
+              else alt.XOffset("condition:N", sort=order, scale=alt.Scale(paddingInner=0.08)))
+    if grouped_by_condition:
+        colour = alt.Color("condition:N", scale=condition_colours(order), sort=order, legend=None)
     y_scale = alt.Scale(domain=[0, 1], nice=False)
     y_axis = alt.Axis(format=".0%")
     tooltip = [alt.Tooltip(f"{x}:N"), alt.Tooltip("condition:N"), alt.Tooltip(f"{value}:Q", format=".3f")]
     if "n_seeds" in data.columns:
         tooltip.append(alt.Tooltip("n_seeds:Q", title="seeds"))
-    n_groups = len(x_order) if facet is None else int(data.groupby(facet)[x].nunique().max())
-    panel_width = width or max(COLUMN_WIDTH, 24 * n_groups * max(1, len(order)) // 2)
+    # About 14 px per bar keeps bars distinct; never narrower than a column.
+    bars_per_group = 1 if grouped_by_condition else max(1, len(order))
+    panel_width = width or max(COLUMN_WIDTH, 14 * n_groups * bars_per_group)
 
     # All layers share one data set (facetting needs that): summary rows and seed rows
     # are stacked and each layer keeps its own kind.
@@ -189,13 +197,6 @@ def condition_bars(
         tooltip=tooltip,
     )
     layers: list = [bars]
-    if {"ci_low", "ci_high"} <= set(data.columns) and data[["ci_low", "ci_high"]].notna().any().any():
-        whiskers = (
-            summary_rows.transform_filter("isValid(datum.ci_low) && isValid(datum.ci_high)")
-            .mark_rule(color="black", strokeWidth=1.2)
-            .encode(x=x_enc, xOffset=offset, y=alt.Y("ci_low:Q", scale=y_scale), y2="ci_high:Q")
-        )
-        layers.append(whiskers)
     if has_seeds:
         dots = (
             alt.Chart()
@@ -209,11 +210,18 @@ def condition_bars(
             )
         )
         layers.append(dots)
+    if {"ci_low", "ci_high"} <= set(data.columns) and data[["ci_low", "ci_high"]].notna().any().any():
+        whiskers = (
+            summary_rows.transform_filter("isValid(datum.ci_low) && isValid(datum.ci_high)")
+            .mark_rule(color="black", strokeWidth=1.2)
+            .encode(x=x_enc, xOffset=offset, y=alt.Y("ci_low:Q", scale=y_scale), y2="ci_high:Q")
+        )
+        layers.append(whiskers)
     chart = alt.layer(*layers, data=combined)
     if facet is not None:
         chart = chart.properties(width=panel_width, height=height).facet(
             column=alt.Column(f"{facet}:N", title=None, header=alt.Header(labelFontWeight="bold"))
-        ).resolve_scale(x="independent")
+        ).resolve_scale(x="independent", xOffset="independent")
     else:
         chart = chart.properties(width=panel_width, height=height)
     return chart.properties(title=title) if title else chart
@@ -308,6 +316,9 @@ def difference_chart(
         data["result"] = data["significant"].map({True: "significant", False: "not significant"})
     else:
         data["result"] = "estimate"
+    kinds = [k for k in ("significant", "not significant", "estimate") if k in set(data["result"])]
+    styles = {"significant": ("circle", CONDITION_COLOURS["treated"]),
+              "not significant": ("triangle", "#777777"), "estimate": ("circle", "#0072B2")}
     order = list(dict.fromkeys(data[label]))
     y = alt.Y(f"{label}:N", sort=order, title=None)
     base = alt.Chart(data)
@@ -323,14 +334,12 @@ def difference_chart(
         y=y,
         shape=alt.Shape(
             "result:N",
-            scale=alt.Scale(domain=["significant", "not significant", "estimate"],
-                            range=["circle", "triangle", "circle"]),
+            scale=alt.Scale(domain=kinds, range=[styles[k][0] for k in kinds]),
             title=None,
         ),
         color=alt.Color(
             "result:N",
-            scale=alt.Scale(domain=["significant", "not significant", "estimate"],
-                            range=[CONDITION_COLOURS["treated"], "#777777", "#0072B2"]),
+            scale=alt.Scale(domain=kinds, range=[styles[k][1] for k in kinds]),
             title=None,
         ),
         tooltip=tooltip,
@@ -415,7 +424,7 @@ def calibration_chart(
     colour = alt.Color(f"{method}:N", sort=methods, title="method",
                        scale=alt.Scale(domain=methods, range=list(OKABE_ITO)[: max(1, len(methods))]
                                        if len(methods) <= len(OKABE_ITO) else alt.Undefined))
-    x = alt.X(f"{seeds}:O", title="Seeds per arm")
+    x = alt.X(f"{seeds}:O", title="Seeds per arm", axis=alt.Axis(labelAngle=0))
 
     def panel(column, nominal, y_title, low=None, high=None):
         base = alt.Chart(data).transform_filter(f"isValid(datum['{column}'])")
@@ -432,7 +441,7 @@ def calibration_chart(
         ).encode(y="nominal:Q")
         return alt.layer(ref, *layers).properties(width=COLUMN_WIDTH * 2 // 3, height=180)
 
-    panels = [panel(fpr, alpha, f"False-positive rate at α = {alpha:g} (%)", fpr_low, fpr_high)]
+    panels = [panel(fpr, alpha, f"False positives at α = {alpha:g} (%)", fpr_low, fpr_high)]
     if coverage and coverage in data.columns and data[coverage].notna().any():
         panels.append(panel(coverage, confidence_level, f"Coverage of {confidence_level:.0%} intervals (%)"))
     chart = alt.hconcat(*panels) if len(panels) > 1 else panels[0]
