@@ -1,0 +1,925 @@
+"""Mixed-effects models over seeds: LMM, logistic GLMM (MAP) and GEE.
+
+Each model compares a treated arm with a control arm from per-cell counts
+(one row per condition × seed × question with ``hits`` out of ``n`` answers).
+The seed — one trained student — is the unit of replication: seeds are nested
+in their condition (seed ``"0"`` of the control arm is not seed ``"0"`` of the
+treated arm), questions are crossed with seeds and shared by both arms.
+
+Three comparisons are offered, all returning a
+:class:`~subliminal_stats.stats.results.ComparisonResult` on the proportion
+scale (treated − control):
+
+``lmm_comparison``
+    Linear mixed model on per-(seed, question) rates, REML
+    (statsmodels ``MixedLM``: one constant group, ``re_formula="0"``, variance
+    components for seed and question). The condition effect is a difference
+    in proportions; it is tested with t on ``n_seeds_treated + n_seeds_control − 2``
+    degrees of freedom (between-within rule: the condition varies between seeds
+    only), not with the asymptotic z that over-rejects with few seeds.
+``glmm_comparison``
+    Logistic GLMM fitted by ``BinomialBayesMixedGLM.fit_map`` (posterior mode
+    with a Laplace approximation; never ``fit_vb``). Reports the log-odds
+    effect, the odds ratio and a proportion-scale difference. It is a Bayesian
+    approximation, not a frequentist test: its result is labelled uncalibrated
+    and carries the false-positive rate measured by simulation.
+``gee_comparison``
+    Binomial GEE (logit link) on cell rates weighted by answers, clusters =
+    seeds, exchangeable working correlation, bias-reduced (Mancl–DeRouen)
+    sandwich covariance and t on ``n_seeds − 2`` df computed here (GEE has no
+    ``use_t``).
+
+The false-positive rates quoted in results come from :data:`SIMULATED_FPR`,
+measured with :func:`measure_false_positive_rates` (see the command there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from subliminal_stats.errors import InputError
+from subliminal_stats.stats.results import ComparisonResult
+
+__all__ = [
+    "LmmFit",
+    "GlmmMapFit",
+    "GeeFit",
+    "fit_lmm",
+    "fit_glmm_map",
+    "fit_gee",
+    "lmm_comparison",
+    "glmm_comparison",
+    "gee_comparison",
+    "simulate_cells",
+    "measure_false_positive_rates",
+    "SIMULATED_FPR",
+    "SIMULATION_DESIGN",
+]
+
+REQUIRED_COLUMNS = ("condition", "seed", "question", "hits", "n")
+
+#: Prior standard deviations of the MAP GLMM (statsmodels' arguments).
+#: ``fe_p`` = SD of the normal prior on each fixed effect (log-odds); 10 is
+#: nearly flat on the logit scale so the MAP fixed effects stay close to ML.
+#: ``vcp_p`` = SD of the normal prior on log(random-effect SD); statsmodels'
+#: default 1 (centred on SD = 1) keeps the joint mode away from SD → 0.
+GLMM_FE_PRIOR_SD = 10.0
+GLMM_VC_PRIOR_SD = 1.0
+
+#: Design of the calibration simulation behind :data:`SIMULATED_FPR`
+#: (the design of docs/STATISTICS.md, 50 questions).
+SIMULATION_DESIGN = {
+    "logit_intercept": -2.0,
+    "seed_sd": 0.4,
+    "question_sd": 0.8,
+    "n_questions": 50,
+    "answers_per_question": 20,
+}
+
+#: False-positive rates at nominal α = 0.05 under the null (no effect),
+#: measured on :data:`SIMULATION_DESIGN`.
+#: Key: (method, seeds per arm) → (two-sided FPR, one-sided "greater" FPR, n sims).
+#: Reproduce with (about 25 min on one core):
+#:   python -m subliminal_stats.stats.mixed --sims 200 --seeds-per-arm 3 5 --rng 20261127
+#: Filled in from that run's output; "z" rows are the asymptotic-z variant of
+#: the same fit, kept to show why the package does not use it.
+SIMULATED_FPR: dict[tuple[str, int], tuple[float, float, int]] = {}
+
+#: A method counts as calibrated in a design when its simulated two-sided FPR
+#: at nominal 5 % is at most this (the tolerance the issue sets for the default test).
+CALIBRATED_MAX_FPR = 0.065
+
+
+# ---------------------------------------------------------------------------
+# Input glue
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Design:
+    """Validated cells of the two arms, ready for model fitting."""
+
+    frame: pd.DataFrame  # condition, seed, seed_key, question, hits, n, rate, treated
+    n_seeds_treated: int
+    n_seeds_control: int
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def df_between_seeds(self) -> int:
+        return self.n_seeds_treated + self.n_seeds_control - 2
+
+
+def _prepare_cells(
+    cells: pd.DataFrame, *, trait: str | None, treated: str, control: str
+) -> _Design:
+    """Check the cells table and keep the treated and control rows."""
+    if not isinstance(cells, pd.DataFrame):
+        raise InputError(f"cells must be a pandas DataFrame with columns {', '.join(REQUIRED_COLUMNS)}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in cells.columns]
+    if missing:
+        raise InputError(
+            f"cells table lacks column(s) {', '.join(missing)}; expected one row per "
+            f"(condition, seed, question) with columns {', '.join(REQUIRED_COLUMNS)}"
+        )
+    if treated == control:
+        raise InputError(f"treated and control are both {treated!r}; name two different conditions")
+    frame = cells
+    if trait is not None and "trait" in frame.columns:
+        frame = frame[frame["trait"].astype(str) == str(trait)]
+    frame = frame[frame["condition"].astype(str).isin([str(treated), str(control)])].copy()
+    frame["condition"] = frame["condition"].astype(str)
+    for label in (treated, control):
+        if not (frame["condition"] == str(label)).any():
+            where = f" for trait {trait!r}" if trait is not None and "trait" in cells.columns else ""
+            raise InputError(
+                f"condition {label!r} has no rows{where}; check the --treated/--control labels "
+                f"against the conditions in the data"
+            )
+    for col in ("hits", "n"):
+        values = pd.to_numeric(frame[col], errors="coerce")
+        if values.isna().any():
+            row = frame.index[values.isna()][0]
+            raise InputError(f"column {col!r} has a missing or non-numeric value at row {row}; give counts")
+        frame[col] = values
+    bad = (frame["n"] <= 0) | (frame["hits"] < 0) | (frame["hits"] > frame["n"])
+    if bad.any():
+        row = frame.index[bad][0]
+        raise InputError(
+            f"row {row} has hits={frame.loc[row, 'hits']} and n={frame.loc[row, 'n']}; "
+            f"need 0 <= hits <= n and n >= 1"
+        )
+    frame["seed"] = frame["seed"].astype(str)
+    frame["question"] = frame["question"].astype(str)
+    # Repeated rows of one cell are pooled: they are answers to the same question by the same seed.
+    frame = frame.groupby(["condition", "seed", "question"], as_index=False, sort=True)[["hits", "n"]].sum()
+    frame["treated"] = (frame["condition"] == str(treated)).astype(float)
+    # Seeds are nested in condition: the same seed label in two arms is two different students.
+    frame["seed_key"] = frame["condition"] + "/" + frame["seed"]
+    frame["rate"] = frame["hits"] / frame["n"]
+
+    seeds = frame.groupby("condition")["seed"].nunique()
+    n_treated, n_control = int(seeds[str(treated)]), int(seeds[str(control)])
+    for label, count in ((treated, n_treated), (control, n_control)):
+        if count < 2:
+            raise InputError(
+                f"condition {label!r} has {count} seed; a mixed model over seeds needs at least 2 "
+                f"seeds per arm (compare against a single base model with the base-model test instead)"
+            )
+    total_hits, total_n = frame["hits"].sum(), frame["n"].sum()
+    if total_hits == 0 or total_hits == total_n:
+        what = "no hits" if total_hits == 0 else "only hits"
+        raise InputError(
+            f"{what} in both {treated!r} and {control!r}: the rates do not vary, so no model can "
+            f"estimate a difference; report the raw counts instead"
+        )
+    notes = []
+    per_seed = frame.groupby("seed_key")["question"].apply(frozenset)
+    if per_seed.nunique() > 1:
+        notes.append(
+            "seeds were not asked the same questions (unbalanced design): the model uses every "
+            "cell, but the t degrees of freedom are approximate"
+        )
+    return _Design(frame=frame, n_seeds_treated=n_treated, n_seeds_control=n_control, notes=tuple(notes))
+
+
+def _arm_without_variation(design: _Design) -> str | None:
+    """Name an arm whose answers are all misses or all hits (log-odds undefined)."""
+    totals = design.frame.groupby("condition")[["hits", "n"]].sum()
+    for label, row in totals.iterrows():
+        if row["hits"] == 0 or row["hits"] == row["n"]:
+            return f"{label!r} has {'no hits' if row['hits'] == 0 else 'only hits'}"
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Small-sample inference on one coefficient
+# ---------------------------------------------------------------------------
+
+
+def _t_inference(
+    estimate: float, se: float, df: float, *, alternative: str, confidence_level: float
+) -> tuple[float, float, float, float]:
+    """t statistic, p-value and interval for one coefficient (scipy conventions).
+
+    One-sided alternatives give one-sided intervals with an infinite side.
+    """
+    statistic = estimate / se
+    dist = stats.t(df) if np.isfinite(df) else stats.norm()
+    if alternative == "two-sided":
+        p = 2.0 * dist.sf(abs(statistic))
+        q = dist.ppf(0.5 + confidence_level / 2.0)
+        low, high = estimate - q * se, estimate + q * se
+    elif alternative == "greater":
+        p = dist.sf(statistic)
+        low, high = estimate - dist.ppf(confidence_level) * se, math.inf
+    else:  # less
+        p = dist.cdf(statistic)
+        low, high = -math.inf, estimate + dist.ppf(confidence_level) * se
+    return float(statistic), float(min(1.0, p)), float(low), float(high)
+
+
+def _check_options(alternative: str, confidence_level: float) -> None:
+    if alternative not in ("two-sided", "greater", "less"):
+        raise InputError(f"alternative must be 'two-sided', 'greater' or 'less', not {alternative!r}")
+    if not 0.0 < confidence_level < 1.0:
+        raise InputError(f"confidence_level must be between 0 and 1 (e.g. 0.95), not {confidence_level}")
+
+
+def _fpr_lookup(method: str, seeds_per_arm: float, alternative: str) -> tuple[float, str]:
+    """Simulated FPR for the nearest simulated design and a sentence quoting it."""
+    sizes = sorted({g for (m, g) in SIMULATED_FPR if m == method})
+    if not sizes:
+        return math.nan, "its false-positive rate has not been simulated"
+    nearest = min(sizes, key=lambda g: (abs(g - seeds_per_arm), g))
+    two_sided, greater, n_sims = SIMULATED_FPR[(method, nearest)]
+    fpr = two_sided if alternative == "two-sided" else greater
+    kind = "two-sided" if alternative == "two-sided" else "one-sided"
+    where = (
+        f"{nearest} seeds/arm"
+        if nearest == seeds_per_arm
+        else f"{nearest} seeds/arm, the nearest simulated design to {seeds_per_arm:g}"
+    )
+    sentence = (
+        f"simulated {kind} false-positive rate at nominal 5% is {100 * fpr:.1f}% "
+        f"({n_sims} null simulations, {where}, logit −2, seed SD 0.4, question SD 0.8)"
+    )
+    return fpr, sentence
+
+
+# ---------------------------------------------------------------------------
+# LMM
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LmmFit:
+    """REML fit of ``rate ~ treated + (1 | condition:seed) + (1 | question)``.
+
+    Attributes
+    ----------
+    intercept, effect : float
+        Fixed effects: control mean rate and treated − control difference (proportions).
+    effect_se : float
+        Model-based standard error of ``effect``.
+    seed_variance, question_variance, residual_variance : float
+        REML variance components (rate scale).
+    """
+
+    intercept: float
+    effect: float
+    effect_se: float
+    seed_variance: float
+    question_variance: float
+    residual_variance: float
+    n_seeds_treated: int
+    n_seeds_control: int
+    converged: bool
+    fit_warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _captured(caught: list[warnings.WarningMessage]) -> list[str]:
+    """Turn statsmodels warnings into short plain sentences (deduplicated)."""
+    out: list[str] = []
+    for w in caught:
+        text = " ".join(str(w.message).split())
+        if "boundary of the parameter space" in text:
+            # MixedLM flags any variance below an absolute 0.01, which every
+            # rate-scale variance is; boundaries are checked on the estimates instead.
+            continue
+        if "converge" in text.lower():
+            text = f"the optimiser reported non-convergence ({text[:80]})"
+        else:
+            text = f"{w.category.__name__}: {text[:100]}"
+        if text not in out:
+            out.append(text)
+    return out
+
+
+def _fit_lmm_design(design: _Design) -> LmmFit:
+    import statsmodels.formula.api as smf
+
+    frame = design.frame.assign(one_group=1)
+    # Crossed random effects in MixedLM: one constant group, no group-level
+    # random effect (re_formula="0"), and both factors as variance components.
+    model = smf.mixedlm(
+        "rate ~ treated",
+        frame,
+        groups="one_group",
+        re_formula="0",
+        vc_formula={"seed": "0 + C(seed_key)", "question": "0 + C(question)"},
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = model.fit(reml=True)
+    vcomp = dict(zip(model.exog_vc.names, np.asarray(result.vcomp, dtype=float)))
+    total = sum(vcomp.values()) + float(result.scale)
+    boundary = [
+        f"the {name} variance is estimated at zero (boundary fit)"
+        for name, value in vcomp.items()
+        if value <= 1e-6 * total
+    ]
+    return LmmFit(
+        intercept=float(result.fe_params["Intercept"]),
+        effect=float(result.fe_params["treated"]),
+        effect_se=float(result.bse_fe["treated"]),
+        seed_variance=float(vcomp["seed"]),
+        question_variance=float(vcomp["question"]),
+        residual_variance=float(result.scale),
+        n_seeds_treated=design.n_seeds_treated,
+        n_seeds_control=design.n_seeds_control,
+        converged=bool(result.converged),
+        fit_warnings=tuple(_captured(caught) + boundary),
+    )
+
+
+def fit_lmm(cells: pd.DataFrame, *, treated: str, control: str, trait: str | None = None) -> LmmFit:
+    """Fit the linear mixed model on per-(seed, question) rates (REML).
+
+    Equivalent lme4 call: ``lmer(rate ~ condition + (1|condition:seed) + (1|question))``.
+
+    Parameters
+    ----------
+    cells : DataFrame
+        One row per (condition, seed, question): ``condition, seed, question, hits, n``
+        (optionally ``trait``, then filtered on ``trait``).
+    treated, control : str
+        Condition labels; other conditions are ignored.
+    trait : str, optional
+        Keep only this trait's rows when ``cells`` has a ``trait`` column.
+
+    Returns
+    -------
+    LmmFit
+        Fixed effects, their standard error and the variance components.
+    """
+    return _fit_lmm_design(_prepare_cells(cells, trait=trait, treated=treated, control=control))
+
+
+def lmm_comparison(
+    cells: pd.DataFrame,
+    *,
+    trait: str,
+    treated: str,
+    control: str,
+    alternative: str = "two-sided",
+    confidence_level: float = 0.95,
+) -> ComparisonResult:
+    """Treated − control difference in proportions from the LMM, t on seed df.
+
+    The fixed condition effect of ``rate ~ treated + (1|condition:seed) + (1|question)``
+    (REML) is tested with t on ``n_seeds_treated + n_seeds_control − 2`` degrees of
+    freedom: the condition varies between seeds only, so the seeds, not the answers,
+    set the df (in a balanced design this is the exact F test of the nested ANOVA).
+
+    Parameters
+    ----------
+    cells : DataFrame
+        One row per (condition, seed, question) with ``hits`` out of ``n`` answers.
+    trait, treated, control : str
+        Labels for the result; ``treated``/``control`` select the rows.
+    alternative : {"two-sided", "greater", "less"}
+        "greater" tests treated > control.
+    confidence_level : float
+        Of the interval (one-sided for one-sided alternatives).
+
+    Returns
+    -------
+    ComparisonResult
+        ``method="lmm"``, estimate and interval in proportions.
+    """
+    _check_options(alternative, confidence_level)
+    design = _prepare_cells(cells, trait=trait, treated=treated, control=control)
+    fit = _fit_lmm_design(design)
+    df = design.df_between_seeds
+    statistic, p, low, high = _t_inference(
+        fit.effect, fit.effect_se, df, alternative=alternative, confidence_level=confidence_level
+    )
+    seeds_per_arm = (design.n_seeds_treated + design.n_seeds_control) / 2
+    fpr, fpr_sentence = _fpr_lookup("lmm", seeds_per_arm, alternative)
+    calibrated = bool(np.isnan(fpr) or fpr <= CALIBRATED_MAX_FPR)
+    notes = [f"LMM (REML) condition effect tested with t on {df} df over seeds, not z"]
+    if not calibrated:
+        notes.append(fpr_sentence)
+    notes += list(design.notes) + [f"LMM fit: {w}" for w in fit.fit_warnings]
+    return ComparisonResult(
+        trait=str(trait),
+        treated=str(treated),
+        control=str(control),
+        method="lmm",
+        estimate=fit.effect,
+        ci_low=low,
+        ci_high=high,
+        p_value=p,
+        n_seeds_treated=design.n_seeds_treated,
+        n_seeds_control=design.n_seeds_control,
+        alternative=alternative,
+        confidence_level=confidence_level,
+        statistic=statistic,
+        df=float(df),
+        calibrated=calibrated,
+        simulated_fpr=fpr,
+        warnings=tuple(notes),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Logistic GLMM by MAP (BinomialBayesMixedGLM.fit_map)
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GlmmMapFit:
+    """Posterior mode of the logistic GLMM with seed (within condition) and question effects.
+
+    Attributes
+    ----------
+    intercept, effect : float
+        Posterior modes of the control log-odds and the treated − control log-odds.
+    effect_sd : float
+        Laplace-approximation posterior SD of ``effect``.
+    seed_sd, question_sd : float
+        Random-effect standard deviations at the mode (log-odds scale).
+    question_effects : tuple of float
+        Posterior modes of the question effects, in the order of ``questions``.
+    """
+
+    intercept: float
+    effect: float
+    effect_sd: float
+    seed_sd: float
+    question_sd: float
+    questions: tuple[str, ...]
+    question_effects: tuple[float, ...]
+    n_seeds_treated: int
+    n_seeds_control: int
+    converged: bool
+    fit_warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    def difference_at_effect(self, effect: float) -> float:
+        """Treated − control proportion for a log-odds ``effect``.
+
+        Averaged over the fitted question effects at a typical seed (seed effect 0):
+        mean_q expit(intercept + effect + v_q) − mean_q expit(intercept + v_q).
+        Increasing in ``effect``, so interval ends map to interval ends.
+        """
+        v = np.asarray(self.question_effects)
+        return float(
+            np.mean(special.expit(self.intercept + effect + v)) - np.mean(special.expit(self.intercept + v))
+        )
+
+
+def _fit_glmm_design(design: _Design) -> GlmmMapFit:
+    from scipy import sparse
+    from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
+
+    frame = design.frame
+    hits = frame["hits"].to_numpy(dtype=np.int64)
+    misses = frame["n"].to_numpy(dtype=np.int64) - hits
+    # BinomialBayesMixedGLM only takes 0/1 responses: expand each cell into its answers.
+    cell_of_answer = np.concatenate([np.repeat(np.arange(len(frame)), hits), np.repeat(np.arange(len(frame)), misses)])
+    endog = np.concatenate([np.ones(hits.sum()), np.zeros(misses.sum())])
+    treated = frame["treated"].to_numpy()[cell_of_answer]
+    exog = np.column_stack([np.ones_like(treated), treated])
+
+    seed_codes, seed_levels = pd.factorize(frame["seed_key"], sort=True)
+    question_codes, question_levels = pd.factorize(frame["question"], sort=True)
+    n_seed, n_question = len(seed_levels), len(question_levels)
+    rows = np.arange(len(endog))
+    cols = np.concatenate([seed_codes[cell_of_answer], n_seed + question_codes[cell_of_answer]])
+    exog_vc = sparse.csr_array(
+        (np.ones(2 * len(endog)), (np.concatenate([rows, rows]), cols)), shape=(len(endog), n_seed + n_question)
+    )
+    ident = np.r_[np.zeros(n_seed, dtype=int), np.ones(n_question, dtype=int)]
+    model = BinomialBayesMixedGLM(
+        endog,
+        exog,
+        exog_vc,
+        ident,
+        vcp_p=GLMM_VC_PRIOR_SD,
+        fe_p=GLMM_FE_PRIOR_SD,
+        fep_names=["Intercept", "treated"],
+        vcp_names=["seed", "question"],
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # Fixed start (rng=0) so the fit is reproducible; the mode does not depend on it.
+        result = model.fit_map(rng=0)
+    converged = bool(result.optim_retvals.success)
+    q_effects = result.vc_mean[n_seed:]
+    return GlmmMapFit(
+        intercept=float(result.fe_mean[0]),
+        effect=float(result.fe_mean[1]),
+        effect_sd=float(result.fe_sd[1]),
+        seed_sd=float(np.exp(result.vcp_mean[0])),
+        question_sd=float(np.exp(result.vcp_mean[1])),
+        questions=tuple(str(q) for q in question_levels),
+        question_effects=tuple(float(v) for v in q_effects),
+        n_seeds_treated=design.n_seeds_treated,
+        n_seeds_control=design.n_seeds_control,
+        converged=converged,
+        fit_warnings=tuple(_captured(caught)),
+    )
+
+
+def fit_glmm_map(cells: pd.DataFrame, *, treated: str, control: str, trait: str | None = None) -> GlmmMapFit:
+    """Fit the logistic GLMM by posterior mode (``BinomialBayesMixedGLM.fit_map``).
+
+    Model: ``logit P(hit) = intercept + effect·treated + u_seed + v_question`` with
+    ``u ~ N(0, seed_sd²)`` per seed within condition and ``v ~ N(0, question_sd²)``.
+    Priors: N(0, 10²) on fixed effects, N(0, 1) on log(SD) (statsmodels' default).
+    Closest lme4 call: ``glmer(cbind(hits, n - hits) ~ condition + (1|condition:seed)
+    + (1|question), family = binomial)`` — which maximises the Laplace marginal
+    likelihood instead of the joint posterior mode, hence different variance components.
+
+    Parameters
+    ----------
+    cells : DataFrame
+        One row per (condition, seed, question): ``condition, seed, question, hits, n``.
+    treated, control : str
+        Condition labels.
+    trait : str, optional
+        Keep only this trait's rows when ``cells`` has a ``trait`` column.
+
+    Returns
+    -------
+    GlmmMapFit
+    """
+    design = _prepare_cells(cells, trait=trait, treated=treated, control=control)
+    problem = _arm_without_variation(design)
+    if problem:
+        raise InputError(f"{problem}: the log-odds difference is infinite; use the LMM or Welch test instead")
+    return _fit_glmm_design(design)
+
+
+def glmm_comparison(
+    cells: pd.DataFrame,
+    *,
+    trait: str,
+    treated: str,
+    control: str,
+    alternative: str = "two-sided",
+    confidence_level: float = 0.95,
+) -> ComparisonResult:
+    """Treated vs control from the MAP logistic GLMM (labelled uncalibrated).
+
+    The log-odds effect is divided by its Laplace posterior SD and referred to t on
+    ``n_seeds − 2`` df (less anti-conservative than z with few seeds, still not an
+    exact test). The proportion-scale estimate averages the fitted probabilities over
+    the questions of the data at a typical seed (seed effect 0):
+    mean_q expit(b0 + b1 + v_q) − mean_q expit(b0 + v_q); its interval maps the
+    log-odds interval ends through the same function, holding b0 and v_q at their modes.
+    ``calibrated`` is always False — a posterior approximation is not a frequentist
+    test — and ``simulated_fpr`` gives the false-positive rate measured by simulation.
+
+    Parameters
+    ----------
+    cells : DataFrame
+        One row per (condition, seed, question) with ``hits`` out of ``n`` answers.
+    trait, treated, control : str
+        Labels for the result; ``treated``/``control`` select the rows.
+    alternative : {"two-sided", "greater", "less"}
+    confidence_level : float
+
+    Returns
+    -------
+    ComparisonResult
+        ``method="glmm-map"`` with odds ratio and its interval.
+    """
+    _check_options(alternative, confidence_level)
+    design = _prepare_cells(cells, trait=trait, treated=treated, control=control)
+    problem = _arm_without_variation(design)
+    if problem:
+        raise InputError(f"{problem}: the log-odds difference is infinite; use the LMM or Welch test instead")
+    fit = _fit_glmm_design(design)
+    df = design.df_between_seeds
+    statistic, p, low, high = _t_inference(
+        fit.effect, fit.effect_sd, df, alternative=alternative, confidence_level=confidence_level
+    )
+    seeds_per_arm = (design.n_seeds_treated + design.n_seeds_control) / 2
+    fpr, fpr_sentence = _fpr_lookup("glmm-map", seeds_per_arm, alternative)
+    notes = [
+        "Bayesian MAP fit (BinomialBayesMixedGLM.fit_map, Laplace posterior SD), not a "
+        f"frequentist test: p uses t on {df} df and is only indicative; {fpr_sentence}",
+        "pp difference = fitted rates averaged over the questions at a typical seed (seed effect 0)",
+    ]
+    notes += list(design.notes) + [f"GLMM fit: {w}" for w in fit.fit_warnings]
+    if not fit.converged:
+        notes.append("GLMM fit: the posterior-mode search did not converge; treat the numbers as unreliable")
+    return ComparisonResult(
+        trait=str(trait),
+        treated=str(treated),
+        control=str(control),
+        method="glmm-map",
+        estimate=fit.difference_at_effect(fit.effect),
+        ci_low=fit.difference_at_effect(low) if np.isfinite(low) else -math.inf,
+        ci_high=fit.difference_at_effect(high) if np.isfinite(high) else math.inf,
+        p_value=p,
+        n_seeds_treated=design.n_seeds_treated,
+        n_seeds_control=design.n_seeds_control,
+        alternative=alternative,
+        confidence_level=confidence_level,
+        statistic=statistic,
+        df=float(df),
+        odds_ratio=float(math.exp(fit.effect)),
+        odds_ratio_ci_low=float(math.exp(low)) if np.isfinite(low) else 0.0,
+        odds_ratio_ci_high=float(math.exp(high)) if np.isfinite(high) else math.inf,
+        calibrated=False,
+        simulated_fpr=fpr,
+        warnings=tuple(notes),
+    )
+
+
+# ---------------------------------------------------------------------------
+# GEE with bias-reduced sandwich and t on seed df
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GeeFit:
+    """Binomial GEE (logit link) on unweighted cell rates, clusters = seeds, exchangeable.
+
+    Attributes
+    ----------
+    intercept, effect : float
+        Control log-odds and treated − control log-odds (population-averaged).
+    effect_se : float
+        Bias-reduced (Mancl–DeRouen) sandwich SE of ``effect``.
+    effect_se_robust : float
+        Plain robust sandwich SE (shown for comparison; too small with few seeds).
+    working_correlation : float
+        Estimated exchangeable correlation within a seed.
+    """
+
+    intercept: float
+    effect: float
+    effect_se: float
+    effect_se_robust: float
+    working_correlation: float
+    n_seeds_treated: int
+    n_seeds_control: int
+    converged: bool
+    fit_warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    def difference_at_effect(self, effect: float) -> float:
+        """expit(intercept + effect) − expit(intercept): marginal treated − control proportion."""
+        return float(special.expit(self.intercept + effect) - special.expit(self.intercept))
+
+
+def _fit_gee_design(design: _Design) -> GeeFit:
+    import statsmodels.api as sm
+
+    frame = design.frame
+    exog = np.column_stack([np.ones(len(frame)), frame["treated"].to_numpy()])
+    groups = pd.factorize(frame["seed_key"], sort=True)[0]
+    # Quasi-binomial estimating equations on cell rates, every question weighted
+    # equally (the per-seed mean-of-question-rates estimand of the other tests).
+    # No answer-count weights: statsmodels' bias_reduced covariance breaks with
+    # GEE weights (shape error in GEE._bc_covmat, statsmodels 0.15).
+    model = sm.GEE(
+        frame["rate"].to_numpy(),
+        exog,
+        groups=groups,
+        family=sm.families.Binomial(),
+        cov_struct=sm.cov_struct.Exchangeable(),
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reduced = model.fit(cov_type="bias_reduced")
+    robust_se = float(np.sqrt(reduced.cov_robust[1, 1]))
+    converged = bool(getattr(reduced, "converged", True))
+    return GeeFit(
+        intercept=float(reduced.params[0]),
+        effect=float(reduced.params[1]),
+        effect_se=float(reduced.bse[1]),
+        effect_se_robust=robust_se,
+        working_correlation=float(model.cov_struct.dep_params),
+        n_seeds_treated=design.n_seeds_treated,
+        n_seeds_control=design.n_seeds_control,
+        converged=converged,
+        fit_warnings=tuple(_captured(caught)),
+    )
+
+
+def fit_gee(cells: pd.DataFrame, *, treated: str, control: str, trait: str | None = None) -> GeeFit:
+    """Fit the binomial GEE on cell rates (clusters = seeds, exchangeable, bias-reduced SE).
+
+    Parameters
+    ----------
+    cells : DataFrame
+        One row per (condition, seed, question): ``condition, seed, question, hits, n``.
+    treated, control : str
+        Condition labels.
+    trait : str, optional
+        Keep only this trait's rows when ``cells`` has a ``trait`` column.
+
+    Returns
+    -------
+    GeeFit
+    """
+    design = _prepare_cells(cells, trait=trait, treated=treated, control=control)
+    problem = _arm_without_variation(design)
+    if problem:
+        raise InputError(f"{problem}: the log-odds difference is infinite; use the LMM or Welch test instead")
+    return _fit_gee_design(design)
+
+
+def gee_comparison(
+    cells: pd.DataFrame,
+    *,
+    trait: str,
+    treated: str,
+    control: str,
+    alternative: str = "two-sided",
+    confidence_level: float = 0.95,
+) -> ComparisonResult:
+    """Treated vs control from a binomial GEE with bias-reduced SE and t on seed df.
+
+    Clusters are seeds (nested in condition), the working correlation is exchangeable
+    within a seed, the covariance is statsmodels' ``cov_type="bias_reduced"``
+    (Mancl–DeRouen) and the Wald statistic is referred to t on
+    ``n_seeds_treated + n_seeds_control − 2`` df. The proportion-scale difference is
+    expit(b0 + b1) − expit(b0) (population-averaged); its interval maps the log-odds
+    interval ends through that function holding b0 at its estimate, so it agrees with p.
+
+    Parameters
+    ----------
+    cells : DataFrame
+        One row per (condition, seed, question) with ``hits`` out of ``n`` answers.
+    trait, treated, control : str
+    alternative : {"two-sided", "greater", "less"}
+    confidence_level : float
+
+    Returns
+    -------
+    ComparisonResult
+        ``method="gee-bias-reduced"``, with the odds ratio and its interval.
+    """
+    _check_options(alternative, confidence_level)
+    design = _prepare_cells(cells, trait=trait, treated=treated, control=control)
+    problem = _arm_without_variation(design)
+    if problem:
+        raise InputError(f"{problem}: the log-odds difference is infinite; use the LMM or Welch test instead")
+    fit = _fit_gee_design(design)
+    df = design.df_between_seeds
+    statistic, p, low, high = _t_inference(
+        fit.effect, fit.effect_se, df, alternative=alternative, confidence_level=confidence_level
+    )
+    seeds_per_arm = (design.n_seeds_treated + design.n_seeds_control) / 2
+    fpr, fpr_sentence = _fpr_lookup("gee-bias-reduced", seeds_per_arm, alternative)
+    calibrated = bool(np.isnan(fpr) or fpr <= CALIBRATED_MAX_FPR)
+    notes = [f"GEE (exchangeable, bias-reduced sandwich) tested with t on {df} df over seeds"]
+    if not calibrated:
+        notes.append(fpr_sentence)
+    notes += list(design.notes) + [f"GEE fit: {w}" for w in fit.fit_warnings]
+    return ComparisonResult(
+        trait=str(trait),
+        treated=str(treated),
+        control=str(control),
+        method="gee-bias-reduced",
+        estimate=fit.difference_at_effect(fit.effect),
+        ci_low=fit.difference_at_effect(low) if np.isfinite(low) else -math.inf,
+        ci_high=fit.difference_at_effect(high) if np.isfinite(high) else math.inf,
+        p_value=p,
+        n_seeds_treated=design.n_seeds_treated,
+        n_seeds_control=design.n_seeds_control,
+        alternative=alternative,
+        confidence_level=confidence_level,
+        statistic=statistic,
+        df=float(df),
+        odds_ratio=float(math.exp(fit.effect)),
+        odds_ratio_ci_low=float(math.exp(low)) if np.isfinite(low) else 0.0,
+        odds_ratio_ci_high=float(math.exp(high)) if np.isfinite(high) else math.inf,
+        calibrated=calibrated,
+        simulated_fpr=fpr,
+        warnings=tuple(notes),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Calibration by simulation
+# ---------------------------------------------------------------------------
+
+
+def simulate_cells(
+    seeds_per_arm: int,
+    *,
+    n_questions: int = 50,
+    answers_per_question: int = 20,
+    logit_intercept: float = -2.0,
+    seed_sd: float = 0.4,
+    question_sd: float = 0.8,
+    effect: float = 0.0,
+    treated: str = "treated",
+    control: str = "control",
+    rng: np.random.Generator | int | None = None,
+) -> pd.DataFrame:
+    """Simulate cells of a hierarchical binomial design (control vs treated).
+
+    ``logit P(hit) = logit_intercept + effect·treated + u_seed + v_question`` with
+    seed effects drawn per seed of each arm and question effects shared by both arms
+    (crossed); each cell has ``answers_per_question`` answers.
+
+    Returns
+    -------
+    DataFrame
+        ``condition, seed, question, hits, n``; seed labels ``"0"…`` repeat across arms.
+    """
+    rng = np.random.default_rng(rng)
+    arms = np.repeat([0.0, 1.0], seeds_per_arm)  # control seeds then treated seeds
+    u = rng.normal(0.0, seed_sd, size=arms.size)
+    v = rng.normal(0.0, question_sd, size=n_questions)
+    logits = logit_intercept + effect * arms[:, None] + u[:, None] + v[None, :]
+    hits = rng.binomial(answers_per_question, special.expit(logits))
+    seed_labels = np.tile(np.arange(seeds_per_arm), 2)
+    return pd.DataFrame(
+        {
+            "condition": np.repeat(np.where(arms == 1.0, treated, control), n_questions),
+            "seed": np.repeat(seed_labels, n_questions).astype(str),
+            "question": np.tile([f"q{j:03d}" for j in range(n_questions)], arms.size),
+            "hits": hits.ravel(),
+            "n": answers_per_question,
+        }
+    )
+
+
+def _null_p_values(cells: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """Two-sided and 'greater' p of each method (and z variants) on one dataset."""
+    design = _prepare_cells(cells, trait=None, treated="treated", control="control")
+    df = design.df_between_seeds
+    out: dict[str, tuple[float, float]] = {}
+    fits = {"lmm": (_fit_lmm_design, "effect_se")}
+    if _arm_without_variation(design) is None:
+        fits["glmm-map"] = (_fit_glmm_design, "effect_sd")
+        fits["gee-bias-reduced"] = (_fit_gee_design, "effect_se")
+    for method, (fitter, se_name) in fits.items():
+        fit = fitter(design)
+        se = getattr(fit, se_name)
+        for suffix, dof in (("", df), (" z", math.inf)):
+            two = _t_inference(fit.effect, se, dof, alternative="two-sided", confidence_level=0.95)[1]
+            one = _t_inference(fit.effect, se, dof, alternative="greater", confidence_level=0.95)[1]
+            out[method + suffix] = (two, one)
+        if method == "gee-bias-reduced":
+            z = fit.effect / fit.effect_se_robust
+            out["gee-robust z"] = (float(2 * stats.norm.sf(abs(z))), float(stats.norm.sf(z)))
+    return out
+
+
+def measure_false_positive_rates(
+    *,
+    n_sims: int,
+    seeds_per_arm: int,
+    alpha: float = 0.05,
+    rng: np.random.Generator | int | None = None,
+    progress: bool = False,
+) -> dict[str, tuple[float, float, int]]:
+    """Rejection rates of every mixed-model method under the null (no effect).
+
+    Simulates :data:`SIMULATION_DESIGN` with ``seeds_per_arm`` seeds per arm and
+    fits all three models (plus their asymptotic-z variants) to each dataset.
+
+    Returns
+    -------
+    dict
+        method → (two-sided rejection rate, one-sided 'greater' rejection rate,
+        number of datasets the method could be fitted to).
+    """
+    rng = np.random.default_rng(rng)
+    rejections: dict[str, list[tuple[bool, bool]]] = {}
+    start = time.perf_counter()
+    for i in range(n_sims):
+        cells = simulate_cells(seeds_per_arm, rng=rng, **SIMULATION_DESIGN)
+        for method, (two, one) in _null_p_values(cells).items():
+            rejections.setdefault(method, []).append((two < alpha, one < alpha))
+        if progress and (i + 1) % max(1, n_sims // 10) == 0:
+            print(f"  G={seeds_per_arm}: {i + 1}/{n_sims} sims, {time.perf_counter() - start:.0f} s", flush=True)
+    return {
+        method: (float(np.mean([r[0] for r in rows])), float(np.mean([r[1] for r in rows])), len(rows))
+        for method, rows in rejections.items()
+    }
+
+
+def _main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Measure null false-positive rates of the mixed-model methods.")
+    parser.add_argument("--sims", type=int, default=200)
+    parser.add_argument("--seeds-per-arm", type=int, nargs="+", default=[3, 5])
+    parser.add_argument("--rng", type=int, default=20261127)
+    args = parser.parse_args(argv)
+    for g in args.seeds_per_arm:
+        # One stream per design so each design's figures reproduce on their own.
+        rates = measure_false_positive_rates(
+            n_sims=args.sims, seeds_per_arm=g, rng=[args.rng, g], progress=True
+        )
+        for method, (two, one, n) in sorted(rates.items()):
+            print(f"    ({method!r}, {g}): ({two:.3f}, {one:.3f}, {n}),")
+
+
+if __name__ == "__main__":
+    _main()
