@@ -31,12 +31,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 
 from subliminal_stats.errors import InputError
+from subliminal_stats.experiments.image_data import ImageData, load_digits_data
 
 CONDITIONS: tuple[str, ...] = (
     "reference",
@@ -116,24 +117,6 @@ class MLPSettings:
 
 
 @dataclass(frozen=True)
-class ImageData:
-    """Labelled images as float arrays scaled to [−1, 1] (rows = images)."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    test_ids: tuple[str, ...]
-    n_classes: int = 10
-    name: str = ""
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def n_inputs(self) -> int:
-        return int(self.x_train.shape[1])
-
-
-@dataclass(frozen=True)
 class SeedResults:
     """Test-set correctness of every condition for a block of seeds.
 
@@ -147,38 +130,6 @@ class SeedResults:
     def accuracy(self) -> dict[str, np.ndarray]:
         """Per-seed test accuracy of each condition."""
         return {c: h.mean(axis=1) for c, h in self.hits.items()}
-
-
-# ----------------------------------------------------------------------------- data
-
-
-def load_digits_data(*, test_fraction: float = 0.2, split_seed: int = 0) -> ImageData:
-    """scikit-learn's bundled 8×8 handwritten digits (1,797 images, no download).
-
-    Pixels (0–16) are scaled to [−1, 1], the range of the paper's uniform noise.
-    The split is stratified and fixed by ``split_seed``; test image ids are
-    ``digits-<row in load_digits>``.
-    """
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    bunch = load_digits()
-    x = bunch.data.astype(np.float32) / 8.0 - 1.0
-    y = bunch.target.astype(np.int64)
-    idx = np.arange(len(y))
-    train_idx, test_idx = train_test_split(
-        idx, test_size=test_fraction, random_state=split_seed, stratify=y
-    )
-    test_idx = np.sort(test_idx)
-    return ImageData(
-        x_train=x[train_idx],
-        y_train=y[train_idx],
-        x_test=x[test_idx],
-        y_test=y[test_idx],
-        test_ids=tuple(f"digits-{i}" for i in test_idx),
-        n_classes=10,
-        name="sklearn-digits-8x8",
-    )
 
 
 # ----------------------------------------------------------------------------- batched MLP
