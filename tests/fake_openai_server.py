@@ -33,6 +33,7 @@ import email.policy
 import hashlib
 import json
 import re
+import socket
 import sys
 import threading
 import time
@@ -76,7 +77,7 @@ class FakeOpenAIServer:
         self.batch_polls = batch_polls
         self.job_polls = job_polls
         self._port = port
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.stopping = threading.Event()
         self.item_faults: dict[str, collections.deque] = collections.defaultdict(collections.deque)
         self.route_faults: list[tuple[str, collections.deque]] = []
@@ -111,13 +112,13 @@ class FakeOpenAIServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}/v1"
 
-    def start(self) -> "FakeOpenAIServer":
+    def start(self) -> FakeOpenAIServer:
         server = self
 
         class Handler(_Handler):
             fake = server
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
+        self._httpd = _Server(("127.0.0.1", self._port), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True,
                                         kwargs={"poll_interval": 0.05})
@@ -130,7 +131,7 @@ class FakeOpenAIServer:
             self._httpd.shutdown()
             self._httpd.server_close()
 
-    def __enter__(self) -> "FakeOpenAIServer":
+    def __enter__(self) -> FakeOpenAIServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -253,9 +254,19 @@ class FakeOpenAIServer:
         job["finished_at"] = int(time.time())
 
 
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 refuses connections when 32+ clients connect at once.
+    request_queue_size = 256
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeOpenAIServer
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        # Without this, Nagle + delayed ACK add ~40 ms to every loopback answer.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format, *args):  # noqa: A002 - keep test output quiet
         pass
@@ -270,8 +281,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(body)
+            # Headers and body in one write (one TCP segment for small answers).
+            self._headers_buffer.append(b"\r\n" + body)
+            self.flush_headers()
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout); nothing to answer
 
