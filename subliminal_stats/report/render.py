@@ -1,0 +1,609 @@
+"""Render the ``.qmd`` reports: Quarto when it is installed, our own executor otherwise.
+
+The fallback runs the same ``.qmd`` file Quarto would:
+
+* the YAML header gives the title, subtitle, author and the default cell options
+  (``execute: echo: ...``);
+* every ```` ```{python} ```` cell runs, in order, in one namespace; ``#|`` lines
+  at the top of a cell are its options (``echo``, ``eval``, ``include``,
+  ``output`` — ``asis`` means printed text is Markdown —, ``fig-cap``, ``label``);
+* the cell tagged ``parameters`` (``#| tags: [parameters]``) holds the defaults;
+  overrides are assigned right after it, as Quarto/papermill do;
+* outputs are embedded: printed text, objects with ``_repr_markdown_`` /
+  ``_repr_html_`` / ``_repr_svg_``, pandas DataFrames as HTML tables, altair
+  charts as inline SVG (rendered by vl-convert: no JavaScript, no CDN);
+* the result is one self-contained HTML file (CSS inline, no external resource).
+
+Quarto-only syntax outside cells is limited to fenced divs (``::: {.callout-note}``);
+keep the reports to plain Markdown otherwise, so both renderers agree.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import html
+import io
+import itertools
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from subliminal_stats.errors import InputError
+
+REPORT_NAMES = ("paper", "trait")
+RENDERERS = ("auto", "quarto", "fallback")
+
+
+def repository_root() -> Path:
+    """The checkout holding ``reports/`` and ``data/`` (the package is installed editable)."""
+    return Path(__file__).resolve().parents[2]
+
+
+def reports_dir() -> Path:
+    return repository_root() / "reports"
+
+
+def report_path(report: str | Path) -> Path:
+    """``"paper"`` / ``"trait"`` → ``reports/<name>.qmd``; a path to a ``.qmd`` is taken as is."""
+    text = str(report)
+    if text in REPORT_NAMES:
+        path = reports_dir() / f"{text}.qmd"
+    else:
+        path = Path(text)
+    if path.suffix != ".qmd":
+        raise InputError(f"unknown report {text!r}: use one of {', '.join(REPORT_NAMES)} or a .qmd file")
+    if not path.is_file():
+        raise InputError(
+            f"report file {path} not found (the reports ship in the repository's reports/ folder; "
+            "install the package from a checkout with pip install -e .)"
+        )
+    return path
+
+
+# --- parsing -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a ``.qmd``: Markdown text, or a Python cell with its options."""
+
+    kind: str  # "markdown" or "code"
+    text: str
+    options: dict = field(default_factory=dict)
+    line: int = 1  # first line in the file (1-based)
+
+    @property
+    def is_parameters(self) -> bool:
+        tags = self.options.get("tags") or []
+        if isinstance(tags, str):
+            tags = [tags]
+        return "parameters" in tags
+
+
+@dataclass(frozen=True)
+class QmdDocument:
+    front_matter: dict
+    chunks: tuple[Chunk, ...]
+    source: str = "<qmd>"
+
+
+_OPEN_CELL = re.compile(r"^```+\s*\{\s*([A-Za-z0-9_-]+)([^}]*)\}\s*$")
+_FENCE = re.compile(r"^(```+|~~~+)")
+
+
+def parse_qmd(text: str, *, source: str = "<qmd>") -> QmdDocument:
+    """Split a ``.qmd`` into its YAML header, Markdown chunks and Python cells.
+
+    Raises
+    ------
+    InputError
+        On a malformed header, an unclosed cell or a cell in another language.
+    """
+    lines = text.splitlines()
+    front: dict = {}
+    start = 0
+    if lines and lines[0].strip() == "---":
+        try:
+            end = next(i for i in range(1, len(lines)) if lines[i].strip() in ("---", "..."))
+        except StopIteration:
+            raise InputError(f"{source}: the YAML header opened on line 1 is never closed with ---") from None
+        try:
+            front = yaml.safe_load("\n".join(lines[1:end])) or {}
+        except yaml.YAMLError as exc:
+            raise InputError(f"{source}: the YAML header is not valid YAML ({exc.__class__.__name__})") from None
+        start = end + 1
+    chunks: list[Chunk] = []
+    buffer: list[str] = []
+    buffer_start = start + 1
+    i = start
+    in_plain_fence: str | None = None
+    while i < len(lines):
+        line = lines[i]
+        if in_plain_fence is not None:
+            buffer.append(line)
+            if line.strip().startswith(in_plain_fence) and line.strip().strip(in_plain_fence[0]) == "":
+                in_plain_fence = None
+            i += 1
+            continue
+        opened = _OPEN_CELL.match(line.strip())
+        if opened:
+            language = opened.group(1).lower()
+            if language != "python":
+                raise InputError(
+                    f"{source} line {i + 1}: a {language!r} cell; the fallback renderer runs Python "
+                    "cells only (install Quarto for other engines)"
+                )
+            if buffer:
+                chunks.append(Chunk("markdown", "\n".join(buffer), line=buffer_start))
+            cell_start = i + 1
+            body: list[str] = []
+            i += 1
+            while i < len(lines) and not re.match(r"^```+\s*$", lines[i].strip()):
+                body.append(lines[i])
+                i += 1
+            if i >= len(lines):
+                raise InputError(f"{source} line {cell_start}: the python cell is never closed with ```")
+            options, code = _split_options(body, source=source, line=cell_start)
+            chunks.append(Chunk("code", code, options, line=cell_start))
+            buffer, buffer_start = [], i + 2
+            i += 1
+            continue
+        fence = _FENCE.match(line.strip())
+        if fence:
+            in_plain_fence = fence.group(1)
+        buffer.append(line)
+        i += 1
+    if buffer:
+        chunks.append(Chunk("markdown", "\n".join(buffer), line=buffer_start))
+    return QmdDocument(front, tuple(chunks), source)
+
+
+def _split_options(body: list[str], *, source: str, line: int) -> tuple[dict, str]:
+    option_lines = []
+    k = 0
+    while k < len(body) and body[k].lstrip().startswith("#|"):
+        option_lines.append(body[k].lstrip()[2:])
+        k += 1
+    options: dict = {}
+    if option_lines:
+        try:
+            options = yaml.safe_load("\n".join(option_lines)) or {}
+        except yaml.YAMLError:
+            raise InputError(f"{source} line {line}: the cell's '#|' options are not valid YAML") from None
+        if not isinstance(options, dict):
+            raise InputError(f"{source} line {line}: the cell's '#|' options must be 'key: value' lines")
+    return options, "\n".join(body[k:])
+
+
+# --- execution ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Output:
+    """One embedded output: ``kind`` is "markdown", "html" or "text"."""
+
+    kind: str
+    content: str
+
+
+class ReportError(InputError):
+    """A cell of a report failed (one line: the file, the cell and the error)."""
+
+
+def _display_html(obj: Any, *, figure_ids: itertools.count, caption: str | None) -> Output | None:
+    """How an object shows in the report, the way Jupyter would pick its richest form."""
+    if obj is None:
+        return None
+    module = type(obj).__module__ or ""
+    if module.startswith("altair") and hasattr(obj, "to_dict"):
+        from subliminal_stats.report.figures import chart_to_svg
+
+        svg = chart_to_svg(obj, id_prefix=f"fig{next(figure_ids)}")
+        svg = re.sub(r"^<\?xml[^>]*>\s*", "", svg)
+        cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+        return Output("html", f'<figure class="chart">{svg}{cap}</figure>')
+    if hasattr(obj, "_repr_markdown_"):
+        return Output("markdown", str(obj._repr_markdown_()))
+    if type(obj).__name__ == "DataFrame" and module.startswith("pandas"):
+        show_index = not (obj.index.name is None and type(obj.index).__name__ == "RangeIndex")
+        return Output("html", obj.to_html(index=show_index, border=0, escape=True,
+                                          na_rep="–"))
+    if hasattr(obj, "_repr_html_"):
+        rendered = obj._repr_html_()
+        if rendered is not None:
+            return Output("html", str(rendered))
+    if hasattr(obj, "_repr_svg_"):
+        return Output("html", f'<figure class="chart">{obj._repr_svg_()}</figure>')
+    return Output("text", repr(obj))
+
+
+def _parse_overrides(params: Mapping[str, Any], defaults: Mapping[str, Any], source: str) -> dict:
+    unknown = [k for k in params if k not in defaults]
+    if unknown:
+        known = ", ".join(sorted(defaults)) or "none"
+        raise InputError(f"{source} has no parameter {unknown[0]!r} (its parameters: {known})")
+    return dict(params)
+
+
+def execute_qmd(document: QmdDocument, *, params: Mapping[str, Any] | None = None,
+                workdir: str | Path | None = None) -> list[tuple[Chunk, list[Output]]]:
+    """Run every Python cell of ``document`` in one namespace and collect the outputs.
+
+    Parameters
+    ----------
+    document : QmdDocument
+    params : mapping, optional
+        Overrides for the names assigned in the ``parameters`` cell; they are
+        assigned right after that cell runs (an unknown name is an error).
+    workdir : path, optional
+        Directory the cells run in (Quarto runs them in the document's folder).
+
+    Returns
+    -------
+    list of (Chunk, list of Output)
+    """
+    params = dict(params or {})
+    defaults_exec = document.front_matter.get("execute") or {}
+    namespace: dict[str, Any] = {"__name__": "__main__", "__file__": document.source}
+    figure_ids = itertools.count(1)
+    results: list[tuple[Chunk, list[Output]]] = []
+    parameters_seen = False
+    previous_dir = Path.cwd()
+    if workdir is not None:
+        os.chdir(workdir)
+    try:
+        for chunk in document.chunks:
+            if chunk.kind != "code":
+                results.append((chunk, []))
+                continue
+            options = {**defaults_exec, **chunk.options}
+            if options.get("eval", True) is False:
+                results.append((chunk, []))
+                continue
+            outputs: list[Output] = []
+
+            def display(*objects: Any, _outputs=outputs, _caption=options.get("fig-cap")) -> None:
+                for obj in objects:
+                    shown = _display_html(obj, figure_ids=figure_ids, caption=_caption)
+                    if shown is not None:
+                        _outputs.append(shown)
+
+            namespace["display"] = display
+            stdout = io.StringIO()
+            try:
+                tree = ast.parse(chunk.text, filename=f"{document.source}:{chunk.line}")
+            except SyntaxError as exc:
+                raise ReportError(
+                    f"{document.source} cell at line {chunk.line}: syntax error on its line "
+                    f"{exc.lineno}: {exc.msg}"
+                ) from None
+            last_expr = None
+            if tree.body and isinstance(tree.body[-1], ast.Expr):
+                last_expr = ast.Expression(tree.body.pop().value)
+            try:
+                with contextlib.redirect_stdout(stdout), warnings.catch_warnings():
+                    if options.get("warning", True) is False:
+                        warnings.simplefilter("ignore")
+                    exec(compile(tree, f"{document.source}:{chunk.line}", "exec"), namespace)
+                    value = (eval(compile(last_expr, f"{document.source}:{chunk.line}", "eval"), namespace)
+                             if last_expr is not None else None)
+            except InputError as exc:
+                raise ReportError(f"{document.source} cell at line {chunk.line}: {exc}") from None
+            except Exception as exc:  # noqa: BLE001 - one line naming the cell beats a traceback
+                raise ReportError(
+                    f"{document.source} cell at line {chunk.line} failed: {type(exc).__name__}: {exc}"
+                ) from exc
+            printed = stdout.getvalue()
+            if printed:
+                kind = "markdown" if options.get("output") == "asis" else "text"
+                outputs.insert(0, Output(kind, printed))
+            if value is not None:
+                display(value)
+            if chunk.is_parameters:
+                parameters_seen = True
+                defaults = {k: v for k, v in namespace.items()
+                            if not k.startswith("_") and k not in ("display",) and _assigned_in(tree, k)}
+                namespace.update(_parse_overrides(params, defaults, document.source))
+            if options.get("output") is False or options.get("include") is False:
+                outputs = []
+            results.append((chunk, outputs))
+    finally:
+        os.chdir(previous_dir)
+    if params and not parameters_seen:
+        raise InputError(f"{document.source} has no cell tagged 'parameters', so it takes no --param")
+    return results
+
+
+def _assigned_in(tree: ast.Module, name: str) -> bool:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id == name:
+            return True
+    return False
+
+
+# --- HTML assembly -----------------------------------------------------------------------
+
+PAGE_CSS = """
+:root{--ink:#1d1d1f;--muted:#555;--rule:#ddd;--accent:#0072B2}
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--ink);
+ line-height:1.55;margin:0;background:#fff}
+main{max-width:60rem;margin:0 auto;padding:2rem 1.25rem 4rem}
+header.title h1{margin:0 0 .2rem;font-size:1.9rem} header.title p{margin:.1rem 0;color:var(--muted)}
+nav.toc{border-left:3px solid var(--accent);padding:.2rem 1rem;margin:1.5rem 0;font-size:.95rem}
+nav.toc ul{margin:.2rem 0;padding-left:1.1rem}
+h2{margin-top:2.4rem;border-bottom:1px solid var(--rule);padding-bottom:.2rem} h3{margin-top:1.6rem}
+a{color:var(--accent)}
+figure.chart{margin:1.2rem 0;overflow-x:auto} figure.chart svg{max-width:100%;height:auto}
+figcaption{font-size:.9rem;color:var(--muted);margin-top:.3rem}
+table{border-collapse:collapse;margin:1rem 0;font-size:.9rem;display:block;overflow-x:auto}
+th,td{padding:.25rem .7rem;border-bottom:1px solid var(--rule);text-align:left;vertical-align:top}
+thead th{border-bottom:2px solid #333} td.num{text-align:right;font-variant-numeric:tabular-nums}
+table caption{caption-side:top;text-align:left;font-weight:600;padding-bottom:.3rem}
+tfoot td{font-size:.85em;color:var(--muted);border-bottom:none}
+pre{background:#f6f6f6;padding:.7rem 1rem;overflow-x:auto;font-size:.85rem;border-radius:4px}
+pre.output{background:#fbfbfb;border-left:3px solid var(--rule)}
+.callout-note,.callout-warning,.callout-important,.callout-tip{border-left:4px solid var(--accent);
+ background:#f3f8fc;padding:.3rem 1rem;margin:1rem 0}
+.callout-warning,.callout-important{border-left-color:#D55E00;background:#fdf5ef}
+.verdict{font-size:1.1rem;font-weight:600}
+footer{margin-top:3rem;font-size:.8rem;color:var(--muted)}
+"""
+
+_FENCED_DIV_OPEN = re.compile(r"^:::+\s*\{([^}]*)\}\s*$")
+_FENCED_DIV_CLOSE = re.compile(r"^:::+\s*$")
+
+
+def _fenced_divs_to_html(markdown: str) -> str:
+    """Pandoc fenced divs (``::: {.callout-note}``) → HTML blocks Markdown passes through."""
+    out = []
+    for line in markdown.splitlines():
+        opened = _FENCED_DIV_OPEN.match(line.strip())
+        if opened:
+            classes = " ".join(p[1:] for p in opened.group(1).split() if p.startswith("."))
+            out += ["", f'<div class="{html.escape(classes)}">', ""]
+        elif _FENCED_DIV_CLOSE.match(line.strip()):
+            out += ["", "</div>", ""]
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _markdown_to_html(markdown: str) -> str:
+    from markdown_it import MarkdownIt
+
+    renderer = MarkdownIt("commonmark", {"html": True, "typographer": False}).enable("table")
+    return renderer.render(_fenced_divs_to_html(markdown))
+
+
+def _slug(text: str, used: set[str]) -> str:
+    base = re.sub(r"[^a-z0-9]+", "-", re.sub(r"<[^>]+>", "", text).lower()).strip("-") or "section"
+    slug, n = base, 2
+    while slug in used:
+        slug, n = f"{base}-{n}", n + 1
+    used.add(slug)
+    return slug
+
+
+def _add_heading_ids(body: str) -> tuple[str, list[tuple[str, str]]]:
+    used: set[str] = set()
+    toc: list[tuple[str, str]] = []
+
+    def repl(match: re.Match) -> str:
+        level, inner = match.group(1), match.group(2)
+        slug = _slug(inner, used)
+        if level == "2":
+            toc.append((slug, re.sub(r"<[^>]+>", "", inner)))
+        return f'<h{level} id="{slug}">{inner}</h{level}>'
+
+    return re.sub(r"<h([23])>(.*?)</h\1>", repl, body), toc
+
+
+def assemble_html(document: QmdDocument, executed: list[tuple[Chunk, list[Output]]], *,
+                  renderer_note: str) -> str:
+    """One self-contained HTML page: inline CSS, inline SVG, no script, no external resource."""
+    front = document.front_matter
+    defaults_exec = front.get("execute") or {}
+    parts: list[str] = []
+    pending_markdown: list[str] = []
+
+    def flush() -> None:
+        if pending_markdown:
+            parts.append(_markdown_to_html("\n\n".join(pending_markdown)))
+            pending_markdown.clear()
+
+    for chunk, outputs in executed:
+        if chunk.kind == "markdown":
+            pending_markdown.append(chunk.text)
+            continue
+        options = {**defaults_exec, **chunk.options}
+        if options.get("echo", False) is True and options.get("include", True) is not False:
+            flush()
+            parts.append(f'<pre class="code"><code>{html.escape(chunk.text.strip())}</code></pre>')
+        for out in outputs:
+            if out.kind == "markdown":
+                pending_markdown.append(out.content)
+            elif out.kind == "html":
+                flush()
+                parts.append(out.content)
+            else:
+                flush()
+                parts.append(f'<pre class="output">{html.escape(out.content.rstrip())}</pre>')
+    flush()
+    body, toc = _add_heading_ids("\n".join(parts))
+
+    title = str(front.get("title", Path(document.source).stem))
+    head_lines = [f"<h1>{html.escape(title)}</h1>"]
+    for key in ("subtitle", "author", "date"):
+        if front.get(key):
+            value = front[key]
+            if isinstance(value, list):
+                value = ", ".join(str(v.get("name", v)) if isinstance(v, dict) else str(v) for v in value)
+            head_lines.append(f'<p class="{key}">{html.escape(str(value))}</p>')
+    show_toc = bool(front.get("toc", (front.get("format") or {}).get("html", {}).get("toc", False)
+                              if isinstance(front.get("format"), dict) else False))
+    toc_html = ""
+    if show_toc and toc:
+        items = "".join(f'<li><a href="#{slug}">{html.escape(text)}</a></li>' for slug, text in toc)
+        toc_html = f'<nav class="toc"><strong>Contents</strong><ul>{items}</ul></nav>'
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        f"<meta name=\"generator\" content=\"subliminal-stats fallback renderer\">\n"
+        f"<title>{html.escape(title)}</title>\n<style>{PAGE_CSS}</style>\n</head>\n<body>\n<main>\n"
+        f"<header class=\"title\">{''.join(head_lines)}</header>\n{toc_html}\n{body}\n"
+        f"<footer>{html.escape(renderer_note)}</footer>\n</main>\n</body>\n</html>\n"
+    )
+
+
+# --- entry points ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """Where the report went and which renderer made it."""
+
+    path: Path
+    renderer: str  # "quarto" or "fallback"
+    seconds: float
+
+
+def render_fallback(qmd: str | Path, out_dir: str | Path, *, params: Mapping[str, Any] | None = None,
+                    output_name: str | None = None) -> Path:
+    """Execute a ``.qmd`` with our executor and write one self-contained HTML file."""
+    qmd = Path(qmd).resolve()
+    document = parse_qmd(qmd.read_text(encoding="utf-8"), source=str(qmd))
+    executed = execute_qmd(document, params=params, workdir=qmd.parent)
+    note = (f"Rendered from {qmd.name} by the subliminal-stats fallback renderer "
+            "(Quarto was not used); figures are inline SVG.")
+    page = assemble_html(document, executed, renderer_note=note)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / (output_name or f"{qmd.stem}.html")
+    target.write_text(page, encoding="utf-8")
+    return target
+
+
+def _quarto_value(value: Any) -> str:
+    if isinstance(value, (list, dict)):
+        return yaml.safe_dump(value, default_flow_style=True).strip()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def render_quarto(qmd: str | Path, out_dir: str | Path, *, params: Mapping[str, Any] | None = None,
+                  fmt: str = "html", quarto: str = "quarto") -> Path:
+    """``quarto render`` with ``-P`` parameters, using this Python, into ``out_dir``."""
+    qmd = Path(qmd).resolve()
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    command = [quarto, "render", str(qmd), "--to", fmt, "--output-dir", str(out_dir)]
+    for key, value in (params or {}).items():
+        command += ["-P", f"{key}:{_quarto_value(value)}"]
+    env = {**os.environ, "QUARTO_PYTHON": sys.executable}
+    done = subprocess.run(command, cwd=qmd.parent, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        last = [ln for ln in (done.stderr or done.stdout).splitlines() if ln.strip()]
+        raise ReportError(f"quarto render {qmd.name} failed: {last[-1] if last else 'no message'}")
+    suffix = ".pdf" if fmt == "pdf" else ".html"
+    target = out_dir / f"{qmd.stem}{suffix}"
+    if not target.exists():
+        raise ReportError(f"quarto render {qmd.name} finished but {target} is missing")
+    return target
+
+
+def _find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def html_to_pdf(html_path: Path, pdf_path: Path) -> Path:
+    """Print an HTML file to PDF with headless Chromium (offline)."""
+    browser = _find_chromium()
+    if browser is None:
+        raise InputError(
+            "--format pdf needs Quarto (with LaTeX) or Chromium to print the HTML report; "
+            "install one (e.g. apt-get install chromium) or use --format html"
+        )
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="subliminal-pdf-") as profile:
+        command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                   "--disable-component-update", "--disable-sync", "--no-first-run",
+                   f"--user-data-dir={profile}", "--no-pdf-header-footer",
+                   f"--print-to-pdf={pdf_path}", html_path.resolve().as_uri()]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0 or not pdf_path.exists():
+        raise ReportError(f"Chromium could not print {html_path.name} to PDF (exit {done.returncode})")
+    return pdf_path
+
+
+def render_report(report: str | Path, out_dir: str | Path, *, params: Mapping[str, Any] | None = None,
+                  fmt: str = "html", renderer: str = "auto") -> RenderResult:
+    """Render a report to ``out_dir``.
+
+    Parameters
+    ----------
+    report : str or Path
+        ``"paper"``, ``"trait"`` or a path to a ``.qmd``.
+    out_dir : str or Path
+    params : mapping, optional
+        Values for the report's ``parameters`` cell.
+    fmt : {"html", "pdf"}
+    renderer : {"auto", "quarto", "fallback"}
+        ``auto`` uses Quarto when ``quarto`` is on PATH, the fallback otherwise.
+
+    Returns
+    -------
+    RenderResult
+    """
+    if fmt not in ("html", "pdf"):
+        raise InputError(f"unknown report format {fmt!r}: use html or pdf")
+    if renderer not in RENDERERS:
+        raise InputError(f"unknown renderer {renderer!r}: use one of {', '.join(RENDERERS)}")
+    qmd = report_path(report)
+    started = time.perf_counter()
+    quarto = shutil.which("quarto")
+    if renderer == "quarto" and quarto is None:
+        raise InputError("--renderer quarto: quarto is not on PATH (install Quarto or use the fallback)")
+    if renderer != "fallback" and quarto is not None:
+        path = render_quarto(qmd, out_dir, params=params, fmt=fmt, quarto=quarto)
+        used = "quarto"
+    else:
+        path = render_fallback(qmd, out_dir, params=params)
+        if fmt == "pdf":
+            path = html_to_pdf(path, path.with_suffix(".pdf"))
+        used = "fallback"
+    return RenderResult(path=path, renderer=used, seconds=time.perf_counter() - started)
+
+
+__all__ = [
+    "Chunk",
+    "QmdDocument",
+    "Output",
+    "ReportError",
+    "RenderResult",
+    "parse_qmd",
+    "execute_qmd",
+    "assemble_html",
+    "render_fallback",
+    "render_quarto",
+    "render_report",
+    "report_path",
+    "repository_root",
+]

@@ -1,0 +1,420 @@
+"""Tables: tidy result frames → display frames → CSV, LaTeX, Markdown, HTML.
+
+Two steps, kept apart on purpose:
+
+1. ``*_display`` functions turn a tidy frame (numbers in columns, as
+   ``summarize`` / ``results_frame`` / the calibration functions return them)
+   into a display frame of strings: estimates in percentage points with
+   "estimate [low, high]" cells, numbers rounded consistently, p-values in one
+   format. :func:`table_caption` writes the method and seed counts.
+2. ``to_*`` writers lay a display frame out as LaTeX (booktabs, escaped),
+   Markdown or HTML. CSV always gets the tidy numbers, unrounded, for machines.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from subliminal_stats.errors import InputError
+
+#: Digits after the decimal point for percentages and percentage points.
+PP_DIGITS = 1
+FORMATS = ("csv", "latex", "md", "html")
+WHATS = ("summary", "tests", "calibration")
+
+
+# --- number formatting -------------------------------------------------------------------
+
+
+def format_number(value: float, digits: int = PP_DIGITS) -> str:
+    """A number with a fixed count of decimals; "–" for missing; a true minus sign."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    text = f"{float(value):.{digits}f}"
+    if text.startswith("-"):
+        # "-0.0" is zero: no sign.
+        text = text[1:] if float(text) == 0 else "−" + text[1:]
+    return text
+
+
+def format_interval(estimate: float, low: float, high: float, digits: int = PP_DIGITS) -> str:
+    """``"estimate [low, high]"`` with one rounding for all three numbers."""
+    return (
+        f"{format_number(estimate, digits)} "
+        f"[{format_number(low, digits)}, {format_number(high, digits)}]"
+    )
+
+
+def format_p(p: float) -> str:
+    """p-values: three decimals from 0.001 up, two significant digits below (e.g. ``4.2e-05``)."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "–"
+    p = float(p)
+    if p >= 0.001:
+        return f"{p:.3f}"
+    if p == 0:
+        return "0"
+    return f"{p:.1e}"
+
+
+# --- display frames ----------------------------------------------------------------------
+
+
+def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"{what} table: expected a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{what} table: missing column(s) {', '.join(missing)} "
+            f"(it has {', '.join(map(str, frame.columns))})"
+        )
+
+
+def _level_text(confidence_level: float) -> str:
+    return f"{100 * confidence_level:g} %"
+
+
+def summary_display(summary: pd.DataFrame, *, digits: int = PP_DIGITS,
+                    confidence_level: float = 0.95) -> pd.DataFrame:
+    """Display frame of a summary (one row per trait × condition; proportions → %).
+
+    Expects ``trait, condition, n_seeds, mean, ci_low, ci_high`` and uses
+    ``n_questions, n_answers, sd_between_seeds`` when present.
+    """
+    _require(summary, ["trait", "condition", "n_seeds", "mean", "ci_low", "ci_high"], "summary")
+    level = _level_text(confidence_level)
+    out = pd.DataFrame({"trait": summary["trait"].astype(str),
+                        "condition": summary["condition"].astype(str),
+                        "seeds": summary["n_seeds"].astype(int).astype(str)})
+    if "n_questions" in summary.columns:
+        out["questions"] = summary["n_questions"].astype(int).astype(str)
+    if "n_answers" in summary.columns:
+        out["answers"] = summary["n_answers"].astype(int).astype(str)
+    out[f"rate % [{level} CI]"] = [
+        format_interval(100 * m, 100 * lo, 100 * hi, digits)
+        for m, lo, hi in zip(summary["mean"], summary["ci_low"], summary["ci_high"], strict=True)
+    ]
+    if "sd_between_seeds" in summary.columns:
+        out["SD between seeds (pp)"] = [format_number(100 * v, digits) for v in summary["sd_between_seeds"]]
+    return out.reset_index(drop=True)
+
+
+def tests_display(tests: pd.DataFrame, *, digits: int = PP_DIGITS) -> pd.DataFrame:
+    """Display frame of comparison results (``ComparisonResult.to_row()`` rows)."""
+    _require(tests, ["trait", "treated", "control", "estimate_pp", "ci_low_pp", "ci_high_pp",
+                     "p_value", "p_adjusted", "method", "n_seeds_treated", "n_seeds_control"], "tests")
+    level = _level_text(float(tests["confidence_level"].iloc[0])) if "confidence_level" in tests else "95 %"
+    out = pd.DataFrame({
+        "trait": tests["trait"].astype(str),
+        "comparison": [f"{t} − {c}" for t, c in zip(tests["treated"], tests["control"], strict=True)],
+        f"difference pp [{level} CI]": [
+            format_interval(e, lo, hi, digits)
+            for e, lo, hi in zip(tests["estimate_pp"], tests["ci_low_pp"], tests["ci_high_pp"], strict=True)
+        ],
+        "p": [format_p(p) for p in tests["p_value"]],
+        "p adjusted": [format_p(p) for p in tests["p_adjusted"]],
+        "method": tests["method"].astype(str),
+        "seeds": [f"{int(t)} vs {int(c)}" for t, c in
+                  zip(tests["n_seeds_treated"], tests["n_seeds_control"], strict=True)],
+    })
+    if "significant" in tests.columns:
+        out["verdict"] = ["significant" if bool(s) else "not significant" for s in tests["significant"]]
+    return out.reset_index(drop=True)
+
+
+def calibration_display(calibration: pd.DataFrame, *, digits: int = PP_DIGITS) -> pd.DataFrame:
+    """Display frame of a calibration table: false-positive rate and coverage in %.
+
+    Expects ``method``, a seeds-per-arm column (``n_seeds`` or ``n_seeds_per_arm``)
+    and ``fpr``; uses ``fpr_ci_low``/``fpr_ci_high``, ``coverage`` and ``n_sims`` when present.
+    """
+    seeds_col = _seeds_column(calibration)
+    _require(calibration, ["method", "fpr"], "calibration")
+    out = pd.DataFrame({"method": calibration["method"].astype(str),
+                        "seeds per arm": calibration[seeds_col].astype(int).astype(str)})
+    if {"fpr_ci_low", "fpr_ci_high"} <= set(calibration.columns):
+        out["false-positive rate % [95 % CI]"] = [
+            format_interval(100 * f, 100 * lo, 100 * hi, digits) for f, lo, hi in
+            zip(calibration["fpr"], calibration["fpr_ci_low"], calibration["fpr_ci_high"], strict=True)
+        ]
+    else:
+        out["false-positive rate %"] = [format_number(100 * f, digits) for f in calibration["fpr"]]
+    if "coverage" in calibration.columns:
+        out["CI coverage %"] = [format_number(100 * c, digits) for c in calibration["coverage"]]
+    if "n_sims" in calibration.columns:
+        out["simulations"] = calibration["n_sims"].astype(int).astype(str)
+    return out.reset_index(drop=True)
+
+
+def _seeds_column(calibration: pd.DataFrame) -> str:
+    for name in ("n_seeds", "n_seeds_per_arm", "seeds_per_arm", "seeds"):
+        if name in calibration.columns:
+            return name
+    raise InputError(
+        "calibration table: missing the seeds-per-arm column (n_seeds or n_seeds_per_arm)"
+    )
+
+
+def _unique_text(values: Iterable, sep: str = ", ") -> str:
+    return sep.join(dict.fromkeys(str(v) for v in values))
+
+
+def table_caption(what: str, frame: pd.DataFrame) -> tuple[str, str]:
+    """Caption and note for a tidy frame: what is shown, the method and the seed counts."""
+    if what == "summary":
+        level = _level_text(float(frame.attrs.get("confidence_level", 0.95)))
+        seeds = "; ".join(
+            f"{c}: {_unique_text(sorted(set(int(n) for n in g['n_seeds'])), '/')}"
+            for c, g in frame.groupby("condition", sort=False)
+        )
+        caption = f"Trait rate per condition (% of answers), mean of per-seed rates with {level} CI."
+        note = (f"Seeds per condition — {seeds}. Intervals: t over per-seed rates "
+                "(a single-seed reference: clustered by question).")
+        return caption, note
+    if what == "tests":
+        methods = _unique_text(frame["method"])
+        adjust = _unique_text(frame["adjust_method"]) if "adjust_method" in frame.columns else "none"
+        seeds = _unique_text(f"{int(t)} vs {int(c)}" for t, c in
+                             zip(frame["n_seeds_treated"], frame["n_seeds_control"], strict=True))
+        level = _level_text(float(frame["confidence_level"].iloc[0])) if "confidence_level" in frame else "95 %"
+        caption = f"Treated minus reference in percentage points with {level} CI, per trait."
+        note = (f"Method: {methods}; p adjusted for {len(frame)} comparison(s) by {adjust}; "
+                f"seeds (treated vs reference): {seeds}. The seed is the unit of replication.")
+        return caption, note
+    if what == "calibration":
+        seeds_col = _seeds_column(frame)
+        sims = f" from {_unique_text(frame['n_sims'])} simulations per cell" if "n_sims" in frame else ""
+        caption = "Calibration under the null: false-positive rate at nominal 5 % and CI coverage."
+        note = (f"Methods: {_unique_text(frame['method'])}; seeds per arm: "
+                f"{_unique_text(sorted(set(int(s) for s in frame[seeds_col])))}{sims}.")
+        return caption, note
+    raise InputError(f"unknown table {what!r}: use one of {', '.join(WHATS)}")
+
+
+DISPLAY = {"summary": summary_display, "tests": tests_display, "calibration": calibration_display}
+
+
+# --- writers -----------------------------------------------------------------------------
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    # Unicode that pdflatex's default encoding cannot typeset:
+    "−": "$-$",
+    "–": "--",
+    "—": "---",
+    "×": r"$\times$",
+    "α": r"$\alpha$",
+    "≥": r"$\geq$",
+    "≤": r"$\leq$",
+    "±": r"$\pm$",
+    "≈": r"$\approx$",
+}
+
+
+def latex_escape(text: object) -> str:
+    """Escape LaTeX's special characters (``\\ & % $ # _ { } ~ ^``) and a few Unicode signs."""
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+def _is_numeric_text(values: Sequence[str]) -> bool:
+    def numeric(v: str) -> bool:
+        v = v.replace("−", "-").split(" [")[0].replace(" vs ", "")
+        try:
+            float(v)
+            return True
+        except ValueError:
+            return v in {"–", ""}
+    return all(numeric(str(v)) for v in values)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A display frame with its caption and note."""
+
+    frame: pd.DataFrame
+    caption: str = ""
+    note: str = ""
+    label: str = ""
+
+    def _repr_html_(self) -> str:  # Jupyter / Quarto / the fallback renderer show this
+        return to_html(self)
+
+    def _repr_latex_(self) -> str:
+        return to_latex(self)
+
+
+def to_latex(table: Table) -> str:
+    """A booktabs ``table`` environment (needs ``\\usepackage{booktabs}``); every cell escaped."""
+    frame = table.frame
+    align = "".join("r" if _is_numeric_text(frame[c].astype(str).tolist()) else "l" for c in frame.columns)
+    lines = [r"\begin{table}[htbp]", r"\centering"]
+    if table.caption:
+        lines.append(rf"\caption{{{latex_escape(table.caption)}}}")
+    if table.label:
+        lines.append(rf"\label{{{table.label}}}")
+    lines += [rf"\begin{{tabular}}{{{align}}}", r"\toprule"]
+    lines.append(" & ".join(latex_escape(c) for c in frame.columns) + r" \\")
+    lines.append(r"\midrule")
+    for row in frame.itertuples(index=False):
+        lines.append(" & ".join(latex_escape(v) for v in row) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if table.note:
+        lines += [r"\par\smallskip", rf"{{\footnotesize {latex_escape(table.note)}\par}}"]
+    lines.append(r"\end{table}")
+    return "\n".join(lines) + "\n"
+
+
+def latex_document(body: str) -> str:
+    """A minimal compilable document around a table (for checks and quick previews)."""
+    return (
+        "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{booktabs}\n"
+        "\\usepackage[margin=1.5cm,landscape]{geometry}\n"
+        "\\begin{document}\n" + body + "\\end{document}\n"
+    )
+
+
+def _md_cell(value: object) -> str:
+    return str(value).replace("|", r"\|").replace("\n", " ")
+
+
+def to_markdown(table: Table) -> str:
+    """A GitHub-flavoured Markdown table, the caption above and the note below."""
+    frame = table.frame
+    header = "| " + " | ".join(_md_cell(c) for c in frame.columns) + " |"
+    numeric = [_is_numeric_text(frame[c].astype(str).tolist()) for c in frame.columns]
+    rule = "|" + "|".join("---:" if n else ":---" for n in numeric) + "|"
+    rows = ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    parts = []
+    if table.caption:
+        parts += [f"**{table.caption}**", ""]
+    parts += [header, rule, *rows]
+    if table.note:
+        parts += ["", f"*{table.note}*"]
+    return "\n".join(parts) + "\n"
+
+
+def to_html(table: Table, *, standalone: bool = False, css_class: str = "results") -> str:
+    """An HTML ``<table>`` (escaped) with ``<caption>`` and the note in ``<tfoot>``."""
+    frame = table.frame
+    numeric = [_is_numeric_text(frame[c].astype(str).tolist()) for c in frame.columns]
+    out = [f'<table class="{css_class}">']
+    if table.caption:
+        out.append(f"<caption>{html.escape(table.caption)}</caption>")
+    out.append("<thead><tr>" + "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+               + "</tr></thead>")
+    out.append("<tbody>")
+    for row in frame.itertuples(index=False):
+        cells = "".join(
+            f'<td class="num">{html.escape(str(v))}</td>' if n else f"<td>{html.escape(str(v))}</td>"
+            for v, n in zip(row, numeric, strict=True)
+        )
+        out.append(f"<tr>{cells}</tr>")
+    out.append("</tbody>")
+    if table.note:
+        out.append(f'<tfoot><tr><td colspan="{len(frame.columns)}">{html.escape(table.note)}</td></tr></tfoot>')
+    out.append("</table>")
+    fragment = "\n".join(out) + "\n"
+    if not standalone:
+        return fragment
+    title = html.escape(table.caption or "table")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>\n'
+        f"<style>{TABLE_CSS}</style></head>\n<body>\n{fragment}</body></html>\n"
+    )
+
+
+TABLE_CSS = (
+    "table.results{border-collapse:collapse;font-family:system-ui,sans-serif;font-size:0.9em;margin:1em 0}"
+    "table.results caption{caption-side:top;text-align:left;font-weight:600;padding-bottom:.4em}"
+    "table.results th,table.results td{padding:.25em .7em;border-bottom:1px solid #ddd;text-align:left}"
+    "table.results thead th{border-bottom:2px solid #333}"
+    "table.results td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+    "table.results tfoot td{font-size:.85em;color:#444;border-bottom:none}"
+)
+
+
+def make_table(what: str, tidy: pd.DataFrame, *, digits: int = PP_DIGITS, label: str = "") -> Table:
+    """Display frame, caption and note for a tidy ``summary`` / ``tests`` / ``calibration`` frame."""
+    if what not in DISPLAY:
+        raise InputError(f"unknown table {what!r}: use one of {', '.join(WHATS)}")
+    caption, note = table_caption(what, tidy)
+    return Table(DISPLAY[what](tidy, digits=digits), caption, note, label or f"tab:{what}")
+
+
+def export_table(tidy: pd.DataFrame, what: str, fmt: str, path: str | Path, *,
+                 digits: int = PP_DIGITS) -> Path:
+    """Write a tidy frame as CSV (tidy numbers) or as a LaTeX / Markdown / HTML table.
+
+    Parameters
+    ----------
+    tidy : pandas.DataFrame
+        ``summarize`` output (``what="summary"``), ``results_frame`` output
+        (``"tests"``) or a calibration table (``"calibration"``).
+    what : {"summary", "tests", "calibration"}
+    fmt : {"csv", "latex", "md", "html"}
+    path : str or Path
+    digits : int
+        Decimals for percentages and percentage points.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        frame = tidy.copy()
+        for col in frame.columns:
+            # Lists (e.g. warnings) become one "; "-joined cell.
+            if frame[col].map(lambda v: isinstance(v, (list, tuple))).any():
+                frame[col] = frame[col].map(lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+        frame.to_csv(path, index=False)
+        return path
+    table = make_table(what, tidy, digits=digits)
+    if fmt == "latex":
+        text = to_latex(table)
+    elif fmt == "md":
+        text = to_markdown(table)
+    else:
+        text = to_html(table, standalone=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+__all__ = [
+    "format_number",
+    "format_interval",
+    "format_p",
+    "summary_display",
+    "tests_display",
+    "calibration_display",
+    "table_caption",
+    "latex_escape",
+    "Table",
+    "make_table",
+    "to_latex",
+    "latex_document",
+    "to_markdown",
+    "to_html",
+    "export_table",
+]
