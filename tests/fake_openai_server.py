@@ -17,6 +17,10 @@ normal answer. Fault codes:
 ``"400"``                        bad request (not retryable)
 ``"batch_error"``                (Batch API only) the line goes to the error file
 
+A batch whose input contains ``FAIL_BATCH`` fails as a whole; a fine-tuning
+job whose training file contains ``FAIL_JOB`` (or whose suffix is ``"fail"``)
+fails, and one with suffix ``"cancel"`` is cancelled.
+
 Route faults (``fail_route("GET /v1/batches", "500")``) apply to any request
 whose ``METHOD path`` starts with the given prefix.
 
@@ -90,6 +94,8 @@ class FakeOpenAIServer:
         self.job_create_bodies: list[dict] = []
         self.chat_bodies: list[dict] = []
         self.auth_failures = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._ids = 0
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -189,7 +195,14 @@ class FakeOpenAIServer:
         self._finish_batch(batch)
 
     def _finish_batch(self, batch: dict) -> None:
-        lines = self.files[batch["input_file_id"]]["content"].decode().splitlines()
+        content = self.files[batch["input_file_id"]]["content"]
+        if b"FAIL_BATCH" in content:
+            batch["status"] = "failed"
+            batch["errors"] = {"object": "list", "data": [{
+                "code": "invalid_request", "message": "injected: the input file was rejected",
+                "line": 1, "param": None}]}
+            return
+        lines = content.decode().splitlines()
         outputs, errors = [], []
         for line in lines:
             if not line.strip():
@@ -339,9 +352,17 @@ class _Handler(BaseHTTPRequestHandler):
             fault = self.fake.next_item_fault(_item_of(body))
             if self._apply_fault(fault):
                 return
-            if self.fake.latency:
-                time.sleep(self.fake.latency)
-            self._send(200, self.fake.chat_completion(body))
+            with self.fake.lock:
+                self.fake.in_flight += 1
+                self.fake.max_in_flight = max(self.fake.max_in_flight, self.fake.in_flight)
+            try:
+                if self.fake.latency:
+                    time.sleep(self.fake.latency)
+                answer = self.fake.chat_completion(body)
+            finally:
+                with self.fake.lock:
+                    self.fake.in_flight -= 1
+            self._send(200, answer)
         elif path == "/v1/files":
             fields, files = _parse_multipart(self.headers.get("Content-Type", ""), raw)
             if "file" not in files:
