@@ -1,0 +1,58 @@
+"""Seed-level statistics: arrays in, numbers out.
+
+The seed (one trained student) is the unit of replication. Answers are reduced
+to per-(seed, question) rates, then per-seed rates, and every test works on
+those. Public API:
+
+* :func:`per_seed_rates`, :func:`summarize` — rates and intervals per arm;
+* :func:`compare` — treated vs control (and vs base), several methods, the
+  calibrated default :data:`DEFAULT_METHOD` (Student's pooled-variance t on
+  per-seed rates), multiplicity adjustment across traits;
+* :func:`results_frame` — tidy rows of :class:`ComparisonResult`;
+* :func:`seeds_needed`, :func:`detectable_effect`, :func:`estimate_between_seed_sd`
+  — power planning in seeds;
+* :func:`simulate_responses`, :func:`simulate_cells`, :func:`calibrate` — the
+  hierarchical simulator and each method's simulated FPR / coverage.
+"""
+
+from subliminal_stats.stats.api import (
+    DEFAULT_METHOD,
+    METHOD_DESCRIPTIONS,
+    available_methods,
+    compare,
+    results_frame,
+    summarize,
+)
+from subliminal_stats.stats.calibration import calibrate
+from subliminal_stats.stats.cells import cell_counts, per_seed_rates
+from subliminal_stats.stats.power import (
+    SeedPlan,
+    detectable_effect,
+    estimate_between_seed_sd,
+    power_at,
+    seeds_needed,
+)
+from subliminal_stats.stats.results import ROW_KEYS, ComparisonResult, ConfidenceInterval
+from subliminal_stats.stats.simulation import simulate_cells, simulate_responses
+
+__all__ = [
+    "DEFAULT_METHOD",
+    "METHOD_DESCRIPTIONS",
+    "ROW_KEYS",
+    "ComparisonResult",
+    "ConfidenceInterval",
+    "SeedPlan",
+    "available_methods",
+    "calibrate",
+    "cell_counts",
+    "compare",
+    "detectable_effect",
+    "estimate_between_seed_sd",
+    "per_seed_rates",
+    "power_at",
+    "results_frame",
+    "seeds_needed",
+    "simulate_cells",
+    "simulate_responses",
+    "summarize",
+]

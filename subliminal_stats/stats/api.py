@@ -1,0 +1,547 @@
+"""Public analysis functions on responses tables: summaries and comparisons.
+
+The maths lives in :mod:`~subliminal_stats.stats.arrays`; this module turns
+the responses table into per-arm arrays (:mod:`~subliminal_stats.stats.cells`),
+runs the chosen methods, adds effect sizes, warnings, the simulated
+false-positive rates and the multiplicity adjustment across traits.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from subliminal_stats.errors import InputError
+from subliminal_stats.stats import arrays as A
+from subliminal_stats.stats.cells import ArmData, arm_data, cell_counts, cells_for_models
+from subliminal_stats.stats.results import ComparisonResult
+
+#: The calibrated default: Student's pooled-variance t on per-seed rates.
+DEFAULT_METHOD = "pooled-t"
+SEED_METHODS = ("pooled-t", "welch", "permutation", "bootstrap-bca", "bootstrap-percentile")
+MIXED_METHODS = ("lmm", "glmm", "gee")
+
+METHOD_DESCRIPTIONS = {
+    "pooled-t": "Student t (pooled variance) on per-seed rates, df = n1 + n2 − 2 [default]",
+    "welch": "Welch t on per-seed rates (conservative with 3–5 seeds per arm)",
+    "permutation": "exact permutation of seed labels (Monte Carlo when > 20,000 relabellings)",
+    "bootstrap-bca": "two-level bootstrap (seeds, then questions), BCa interval — descriptive",
+    "bootstrap-percentile": "two-level bootstrap (seeds, then questions), percentile — descriptive",
+    "lmm": "linear mixed model on per-(seed, question) rates, t on seed df",
+    "glmm": "logistic GLMM (BinomialBayesMixedGLM.fit_map) — approximate",
+    "gee": "binomial GEE, clusters = seeds, bias-reduced sandwich, t on seed df",
+}
+
+_MIXED_ATTRS = {"lmm": "lmm_comparison", "glmm": "glmm_comparison", "gee": "gee_comparison"}
+
+
+def mixed_functions() -> dict:
+    """Mixed-model comparison functions provided by ``stats/mixed.py`` (empty if absent)."""
+    try:
+        from subliminal_stats.stats import mixed
+    except ImportError:
+        return {}
+    found = {}
+    for name, attr in _MIXED_ATTRS.items():
+        fn = getattr(mixed, attr, None)
+        if callable(fn):
+            found[name] = fn
+    return found
+
+
+def available_methods() -> tuple[str, ...]:
+    """Every method :func:`compare` can run here (mixed models only when installed)."""
+    mixed = mixed_functions()
+    return SEED_METHODS + tuple(m for m in MIXED_METHODS if m in mixed)
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def summarize(df: pd.DataFrame, *, confidence_level: float = 0.95) -> pd.DataFrame:
+    """Trait rate per (trait, condition) with an interval and the variance split.
+
+    Several seeds: mean of per-seed rates with a t interval over seeds.
+    One seed (the base model): the seed's rate with a question-clustered SE and
+    a Wilson interval on the effective number of answers.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Responses table (or cell counts).
+    confidence_level : float
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``trait, condition, n_seeds, n_questions, n_answers, mean, ci_low, ci_high,
+        interval, se, sd_between_seeds, var_seed, var_question, var_within,
+        var_seed_question, note`` — proportions (0–1); variances on the
+        per-answer proportion scale (see :func:`arrays.variance_components`).
+    """
+    confidence_level = _check_level(confidence_level)
+    cells = cell_counts(df)
+    rows = []
+    for (trait, condition), _ in cells.groupby(["trait", "condition"], sort=False):
+        arm = arm_data(cells, trait=trait, condition=condition)
+        asked = arm.asked.any(axis=0)
+        sub_rates = arm.rates[:, asked]
+        seed_rates = arm.seed_rates
+        notes = []
+        if arm.n_seeds >= 2:
+            mean, se, low, high = A.t_interval_mean(seed_rates, confidence_level=confidence_level)
+            interval = "t over seeds"
+            sd = float(np.std(seed_rates, ddof=1))
+            if sd == 0:
+                notes.append(f"every seed has rate {100 * mean:.3g} %: zero spread between seeds, "
+                             "so the t interval has zero width (not a precise estimate)")
+        else:
+            mean, se = A.clustered_mean_se(arm.hits[0, asked], arm.n[0, asked])
+            low, high, n_eff = A.wilson_interval(mean, se, arm.n_answers,
+                                                 confidence_level=confidence_level)
+            interval = "Wilson (question-clustered SE)"
+            sd = math.nan
+            if not se > 0:
+                notes.append(f"all answers score {int(round(mean))}: the question-clustered SE "
+                             "is 0, so the Wilson interval uses all answers (no design effect)")
+        if not arm.balanced:
+            notes.append("seeds answered different questions: each seed's rate averages its own "
+                         "questions; variance split uses the questions every seed answered")
+        complete = arm.asked.all(axis=0)
+        if complete.sum() >= 1:
+            comps = A.variance_components(arm.rates[:, complete], arm.n[:, complete].mean())
+        else:
+            comps = dict.fromkeys(("var_seed", "var_question", "var_seed_question",
+                                   "var_within"), math.nan)
+        rows.append({
+            "trait": trait, "condition": condition, "n_seeds": arm.n_seeds,
+            "n_questions": int(asked.sum()), "n_answers": arm.n_answers,
+            "mean": float(mean), "ci_low": float(low), "ci_high": float(high),
+            "interval": interval, "se": float(se), "sd_between_seeds": sd,
+            "var_seed": comps["var_seed"], "var_question": comps["var_question"],
+            "var_within": comps["var_within"], "var_seed_question": comps["var_seed_question"],
+            "note": "; ".join(notes),
+        })
+        del sub_rates
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- comparisons
+
+
+def _check_level(confidence_level):
+    try:
+        return A.check_confidence_level(confidence_level)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _parse_methods(method) -> list[str]:
+    available = available_methods()
+    if method is None:
+        return [DEFAULT_METHOD]
+    if isinstance(method, str):
+        names = [m.strip() for m in method.split(",") if m.strip()]
+    else:
+        names = list(method)
+    if names == ["all"]:
+        return list(available)
+    known = SEED_METHODS + MIXED_METHODS
+    for name in names:
+        if name not in known:
+            raise InputError(f"unknown method {name!r}: choose one of {', '.join(known)} or 'all'")
+        if name not in available:
+            raise InputError(f"method {name!r} is not available here (stats/mixed.py does not "
+                             "provide it); choose one of " + ", ".join(available))
+    return names
+
+
+def _check_label(cells: pd.DataFrame, label: str, role: str) -> None:
+    present = pd.unique(cells["condition"])
+    if label not in set(present):
+        raise InputError(f"unknown condition label {label!r} for {role}: the data has "
+                         f"{', '.join(map(repr, sorted(map(str, present))))} (use --{role} LABEL)")
+
+
+def _calibration_note(method: str, comparison: str, seeds: float):
+    """(simulated FPR, coverage, sentence) from the stored standard-scenario table."""
+    from subliminal_stats.stats.calibration import lookup
+
+    key = "t-vs-base" if (comparison == "vs base" and method in ("pooled-t", "welch")) else method
+    try:
+        row = lookup(key, comparison, seeds)
+    except ImportError:
+        row = None
+    if row is None:
+        return math.nan, math.nan, ""
+    where = f"{row['seeds_per_arm']} seeds/arm" + (
+        "" if row["seeds_per_arm"] == seeds else f", nearest to {seeds:g}")
+    sentence = (f"simulated FPR {100 * row['fpr']:.1f}% and 95% coverage "
+                f"{100 * row['coverage']:.1f}% ({row['n_sims']} sims, standard scenario, {where}; "
+                "run `subliminal-stats calibrate` for your design)")
+    return row["fpr"], row["coverage"], sentence
+
+
+def _zero_spread_warning(estimate: float) -> str:
+    return ("every seed in each arm has the same rate: zero spread between seeds, so the "
+            f"t test is undefined (difference {100 * estimate:.3g} pp in every seed); "
+            "p-value and interval are n/a")
+
+
+def _odds_ratio(treated: ArmData, reference: ArmData, *, alternative, confidence_level):
+    """Odds ratio of per-seed (empirical-logit) odds, with its t interval."""
+    t_logit = A.empirical_logit(treated.seed_hits(), treated.seed_n())
+    if reference.n_seeds >= 2 and treated.n_seeds >= 2:
+        r_logit = A.empirical_logit(reference.seed_hits(), reference.seed_n())
+        res = A.pooled_t(t_logit, r_logit, alternative=alternative,
+                         confidence_level=confidence_level)
+    else:
+        seeded, single, sign = (treated, reference, 1) if treated.n_seeds >= 2 else (
+            reference, treated, -1)
+        s_logit = A.empirical_logit(seeded.seed_hits(), seeded.seed_n())
+        h, n = single.hits[0], single.n[0]
+        asked = n > 0
+        mean, se = A.clustered_mean_se(h[asked], n[asked])
+        mean = float(np.clip(mean, 0.5 / n[asked].sum(), 1 - 0.5 / n[asked].sum()))
+        logit = math.log(mean / (1 - mean))
+        se_logit = se / (mean * (1 - mean))
+        alt = alternative if sign == 1 else {"greater": "less", "less": "greater"}.get(
+            alternative, alternative)
+        res = A.t_vs_noisy_constant(s_logit, logit, se_logit, asked.sum() - 1, alternative=alt,
+                                    confidence_level=confidence_level)
+        if sign == -1:
+            return (math.exp(-float(res.estimate)), math.exp(-float(res.ci_high)),
+                    math.exp(-float(res.ci_low)))
+    return math.exp(float(res.estimate)), math.exp(float(res.ci_low)), math.exp(float(res.ci_high))
+
+
+def _t_comparison(method, trait, treated: ArmData, reference: ArmData, *, alternative,
+                  confidence_level, alpha, comparison):
+    notes = []
+    if treated.n_seeds >= 2 and reference.n_seeds >= 2:
+        fn = A.pooled_t if method == "pooled-t" else A.welch_t
+        res = fn(treated.seed_rates, reference.seed_rates, alternative=alternative,
+                 confidence_level=confidence_level)
+        name = ("Student t (pooled variance) on per-seed rates" if method == "pooled-t"
+                else "Welch t on per-seed rates")
+    else:
+        seeded, single = (treated, reference) if treated.n_seeds >= 2 else (reference, treated)
+        asked = single.n[0] > 0
+        mean, se = A.clustered_mean_se(single.hits[0, asked], single.n[0, asked])
+        flip = seeded is reference
+        alt = alternative
+        if flip:
+            alt = {"greater": "less", "less": "greater"}.get(alternative, alternative)
+        res = A.t_vs_noisy_constant(seeded.seed_rates, mean, se, int(asked.sum()) - 1,
+                                    alternative=alt, confidence_level=confidence_level)
+        if flip:
+            res = A.TTest(-res.estimate, res.se, res.df, -res.statistic, res.p_value,
+                          -res.ci_high, -res.ci_low)
+        name = (f"t of per-seed rates vs single-seed {single.label!r} "
+                "(noisy constant, question-clustered SE)")
+        notes.append(f"{single.label!r} has one seed: treated as a noisy constant with a "
+                     "question-clustered SE (Satterthwaite df)")
+    estimate = float(res.estimate)
+    if not float(res.se) > 0:
+        notes.append(_zero_spread_warning(estimate))
+    return ComparisonResult(
+        trait=trait, treated=treated.label, control=reference.label, method=name,
+        estimate=estimate, ci_low=float(res.ci_low), ci_high=float(res.ci_high),
+        p_value=float(res.p_value), n_seeds_treated=treated.n_seeds,
+        n_seeds_control=reference.n_seeds, alternative=alternative,
+        confidence_level=confidence_level, statistic=float(res.statistic), df=float(res.df),
+        alpha=alpha, warnings=tuple(notes),
+    )
+
+
+def _permutation_comparison(trait, treated: ArmData, reference: ArmData, *, alternative,
+                            confidence_level, alpha, rng):
+    res = A.permutation_test(treated.seed_rates, reference.seed_rates, alternative=alternative,
+                             confidence_level=confidence_level, rng=rng)
+    notes = []
+    kind = "exact" if res.exhaustive else "Monte Carlo"
+    if res.exhaustive and res.min_p >= alpha:
+        notes.append(
+            f"{treated.n_seeds} vs {reference.n_seeds} seeds: the smallest attainable "
+            f"{'two-sided ' if alternative == 'two-sided' else ''}p is {res.min_p:.3g} "
+            f"({res.n_relabellings} relabellings), so p < {alpha:g} is impossible and "
+            "'not significant' is not evidence against transfer; the interval is unbounded")
+    return ComparisonResult(
+        trait=trait, treated=treated.label, control=reference.label,
+        method=f"permutation of seed labels ({kind}, {res.n_relabellings} relabellings)",
+        estimate=res.estimate, ci_low=res.ci_low, ci_high=res.ci_high, p_value=res.p_value,
+        n_seeds_treated=treated.n_seeds, n_seeds_control=reference.n_seeds,
+        alternative=alternative, confidence_level=confidence_level, statistic=res.estimate,
+        alpha=alpha, warnings=tuple(notes),
+    )
+
+
+def _bootstrap_comparison(method, trait, treated: ArmData, reference: ArmData, reps_cache, *,
+                          alternative, confidence_level, alpha, n_resamples, rng):
+    from subliminal_stats.stats.calibration import bootstrap_difference
+
+    def reps(arm):
+        key = (trait, arm.label)
+        if key not in reps_cache:
+            reps_cache[key] = A.resample_arm_means(arm.rates, n_resamples=n_resamples, rng=rng)
+        return reps_cache[key]
+
+    diff, estimate, jk = bootstrap_difference(treated.rates, reference.rates,
+                                              n_resamples=n_resamples, rng=rng,
+                                              treated_reps=reps(treated),
+                                              reference_reps=reps(reference))
+    kind = "bca" if method == "bootstrap-bca" else "percentile"
+    low, high = A.bootstrap_interval(diff, estimate, jk, confidence_level=confidence_level,
+                                     alternative=alternative, kind=kind)
+    p = A.bootstrap_pvalue(diff, alternative=alternative)
+    label = "BCa" if kind == "bca" else "percentile"
+    notes = ["descriptive: bootstrap over few seeds under-covers; p by percentile inversion"]
+    if min(treated.n_seeds, reference.n_seeds) == 1:
+        notes.append("one-seed arm: only its questions are resampled")
+    return ComparisonResult(
+        trait=trait, treated=treated.label, control=reference.label,
+        method=f"two-level bootstrap (seeds, then questions), {label}, {n_resamples} resamples",
+        estimate=float(estimate), ci_low=low, ci_high=high, p_value=p,
+        n_seeds_treated=treated.n_seeds, n_seeds_control=reference.n_seeds,
+        alternative=alternative, confidence_level=confidence_level, alpha=alpha,
+        warnings=tuple(notes),
+    )
+
+
+def compare(
+    df: pd.DataFrame,
+    *,
+    traits: Sequence[str] | str | None = None,
+    treated: str = "treated",
+    control: str = "control",
+    base: str | None = None,
+    method: str | Sequence[str] = DEFAULT_METHOD,
+    alternative: str = "two-sided",
+    confidence_level: float = 0.95,
+    adjust: str = "holm",
+    alpha: float = 0.05,
+    n_resamples: int = 10_000,
+    rng=None,
+) -> list[ComparisonResult]:
+    """Did the trait transfer? Treated vs control (and vs base) per trait, on per-seed rates.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Responses table (one row per answer) or cell counts (``hits``, ``n``).
+    traits : str or sequence of str, optional
+        Traits to test (default: every trait in the table). Each must have
+        answers for ``treated`` and ``control``.
+    treated, control : str
+        Condition labels.
+    base : str, optional
+        Label of the base model; adds treated vs base (one seed: treated as a
+        noisy constant with a question-clustered SE).
+    method : str or sequence of str
+        ``"pooled-t"`` (default, calibrated), ``"welch"``, ``"permutation"``,
+        ``"bootstrap-bca"``, ``"bootstrap-percentile"``, ``"lmm"``, ``"glmm"``,
+        ``"gee"`` (when ``stats/mixed.py`` provides them), a comma-separated list,
+        or ``"all"``.
+    alternative : {"two-sided", "greater", "less"}
+        ``"greater"``: treated > reference.
+    confidence_level : float
+    adjust : {"holm", "bh", "none"}
+        Multiplicity adjustment across traits, within each (reference, method).
+    alpha : float
+        Level for ``significant`` (on the adjusted p).
+    n_resamples : int
+        Bootstrap resamples (also Monte Carlo permutations when exhaustive is infeasible).
+    rng : seed or numpy Generator
+
+    Returns
+    -------
+    list of ComparisonResult
+        Ordered by trait, then reference (control, base), then method.
+
+    Raises
+    ------
+    InputError
+        Unknown label, trait without one of the arms, both arms with one seed, bad options.
+    """
+    A_alt = alternative
+    if A_alt not in A.ALTERNATIVES:
+        raise InputError(f"alternative must be 'two-sided' or 'greater', not {alternative!r}")
+    confidence_level = _check_level(confidence_level)
+    if adjust not in A.ADJUST_METHODS:
+        raise InputError(f"adjust must be 'holm', 'bh' or 'none', not {adjust!r}")
+    if not 0 < alpha < 1:
+        raise InputError(f"alpha must be between 0 and 1, not {alpha}")
+    methods = _parse_methods(method)
+    rng = np.random.default_rng(rng)
+    cells = cell_counts(df)
+    if treated == control:
+        raise InputError(f"--treated and --control are both {treated!r}; name two different arms")
+    _check_label(cells, treated, "treated")
+    _check_label(cells, control, "control")
+    if base is not None:
+        _check_label(cells, base, "base")
+        if base in (treated, control):
+            raise InputError(f"--base {base!r} is also the treated or control arm")
+    all_traits = list(pd.unique(cells["trait"]))
+    if traits is None:
+        traits = all_traits
+    elif isinstance(traits, str):
+        traits = [traits]
+    unknown = [t for t in traits if t not in set(all_traits)]
+    if unknown:
+        raise InputError(f"unknown trait label {', '.join(map(repr, unknown))}: the data has "
+                         f"{', '.join(map(repr, sorted(map(str, all_traits))))}")
+    mixed = mixed_functions()
+
+    results: list[ComparisonResult] = []
+    families: list[tuple] = []
+    for trait in traits:
+        questions = tuple(pd.unique(cells.loc[cells["trait"] == trait, "question"]))
+        arm_t = arm_data(cells, trait=trait, condition=treated, questions=questions)
+        arm_c = arm_data(cells, trait=trait, condition=control, questions=questions)
+        references = [arm_c]
+        if base is not None:
+            has_base = ((cells["trait"] == trait) & (cells["condition"] == base)).any()
+            if has_base:
+                references.append(arm_data(cells, trait=trait, condition=base,
+                                           questions=questions))
+            else:
+                warnings.warn(f"trait {trait!r} has no answers for base {base!r}: "
+                              "treated vs base skipped for it", stacklevel=2)
+        reps_cache: dict = {}
+        for ref in references:
+            comparison = "vs base" if ref is not arm_c else "vs control"
+            if arm_t.n_seeds < 2 and ref.n_seeds < 2:
+                raise InputError(
+                    f"trait {trait!r}: {arm_t.label!r} and {ref.label!r} have one seed each; "
+                    "the seed is the unit of replication, so a test needs at least 2 seeds in "
+                    "one arm (and 2 in each for the default test): train more students")
+            common = _common_warnings(arm_t, ref)
+            for m in methods:
+                if m == "welch" and "pooled-t" in methods and min(arm_t.n_seeds, ref.n_seeds) < 2:
+                    continue  # against a one-seed arm both t methods are the same test
+                result = _run_method(m, trait, arm_t, ref, reps_cache, mixed, cells,
+                                     alternative=alternative, confidence_level=confidence_level,
+                                     alpha=alpha, n_resamples=n_resamples, rng=rng)
+                if result is None:
+                    continue
+                result = _decorate(result, m, comparison, arm_t, ref, common,
+                                   alternative=alternative, confidence_level=confidence_level)
+                results.append(result)
+                families.append((comparison, m))
+    return _adjust(results, families, adjust)
+
+
+def _common_warnings(arm_t: ArmData, ref: ArmData) -> list[str]:
+    notes = []
+    for arm in (arm_t, ref):
+        if not arm.balanced:
+            k = arm.asked.sum(axis=1)
+            notes.append(f"{arm.label!r} seeds answered different questions ({k.min()}–{k.max()} "
+                         "of the trait's questions): each seed's rate averages its own questions")
+    asked_t = arm_t.asked.any(axis=0)
+    asked_r = ref.asked.any(axis=0)
+    if not np.array_equal(asked_t, asked_r):
+        notes.append(f"{arm_t.label!r} and {ref.label!r} were asked different question sets "
+                     f"({int(asked_t.sum())} vs {int(asked_r.sum())}); the difference mixes "
+                     "arm and question effects")
+    if 1 < min(arm_t.n_seeds, ref.n_seeds) < 3:
+        notes.append("only 2 seeds in an arm: the test has very little power")
+    return notes
+
+
+def _run_method(m, trait, arm_t, ref, reps_cache, mixed, cells, *, alternative, confidence_level,
+                alpha, n_resamples, rng):
+    single = min(arm_t.n_seeds, ref.n_seeds) < 2
+    if m in ("pooled-t", "welch"):
+        return _t_comparison(m, trait, arm_t, ref, alternative=alternative,
+                             confidence_level=confidence_level, alpha=alpha,
+                             comparison=None)
+    if m == "permutation":
+        if single:
+            warnings.warn(f"trait {trait!r}: permutation of seed labels is not offered against "
+                          f"the one-seed arm {ref.label if ref.n_seeds < 2 else arm_t.label!r}",
+                          stacklevel=3)
+            return None
+        return _permutation_comparison(trait, arm_t, ref, alternative=alternative,
+                                       confidence_level=confidence_level, alpha=alpha, rng=rng)
+    if m.startswith("bootstrap"):
+        return _bootstrap_comparison(m, trait, arm_t, ref, reps_cache, alternative=alternative,
+                                     confidence_level=confidence_level, alpha=alpha,
+                                     n_resamples=n_resamples, rng=rng)
+    fn = mixed[m]
+    model_cells = cells_for_models(cells, trait=trait, conditions=(arm_t.label, ref.label))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(model_cells, trait=trait, treated=arm_t.label, control=ref.label,
+                      alternative=alternative, confidence_level=confidence_level)
+    except InputError as exc:
+        if single:
+            warnings.warn(f"trait {trait!r}: {m} not offered against {ref.label!r}: {exc}",
+                          stacklevel=3)
+            return None
+        raise
+
+
+def _decorate(result: ComparisonResult, m, comparison, arm_t, ref, common, *, alternative,
+              confidence_level) -> ComparisonResult:
+    """Add the odds ratio, the simulated FPR / calibration flag and common warnings."""
+    updates = {"alpha": result.alpha}
+    notes = list(result.warnings) + [w for w in common if w not in result.warnings]
+    if math.isnan(result.odds_ratio):
+        try:
+            orr, lo, hi = _odds_ratio(arm_t, ref, alternative=alternative,
+                                      confidence_level=confidence_level)
+            updates.update(odds_ratio=orr, odds_ratio_ci_low=lo, odds_ratio_ci_high=hi)
+        except (ValueError, ZeroDivisionError):
+            pass
+    if m in SEED_METHODS:
+        seeds = arm_t.n_seeds if ref.n_seeds < 2 else min(arm_t.n_seeds, ref.n_seeds)
+        fpr, coverage, sentence = _calibration_note(m, comparison, seeds)
+        if not math.isnan(fpr):
+            updates["simulated_fpr"] = fpr
+            from subliminal_stats.stats.calibration import (CALIBRATED_MAX_FPR,
+                                                            CALIBRATED_MIN_COVERAGE)
+            ok = fpr <= CALIBRATED_MAX_FPR and (math.isnan(coverage)
+                                                or coverage >= CALIBRATED_MIN_COVERAGE)
+            updates["calibrated"] = bool(ok)
+            if not ok:
+                notes.append("NOT CALIBRATED here: " + sentence)
+            elif m != DEFAULT_METHOD:
+                notes.append(sentence)
+        elif m.startswith("bootstrap"):
+            updates["calibrated"] = False
+    updates["warnings"] = tuple(notes)
+    return replace(result, **updates)
+
+
+def _adjust(results: list[ComparisonResult], family_keys, adjust: str) -> list:
+    """Adjust p across traits within each (comparison, method) family."""
+    families: dict = {}
+    for i, key in enumerate(family_keys):
+        families.setdefault(key, []).append(i)
+    out = list(results)
+    for idx in families.values():
+        p = [results[i].p_value for i in idx]
+        adjusted, label = A.adjust_pvalues(p, method=adjust)
+        n_tests = int(np.isfinite(p).sum())
+        name = label if adjust == "none" else f"{label} across {n_tests} trait(s)"
+        for i, pa in zip(idx, adjusted):
+            out[i] = results[i].with_adjustment(pa, name)
+    return out
+
+
+def results_frame(results: Sequence[ComparisonResult]) -> pd.DataFrame:
+    """Tidy DataFrame, one row per result (``ComparisonResult.to_row()``)."""
+    from subliminal_stats.stats.results import ROW_KEYS
+
+    rows = [r.to_row() for r in results]
+    if not rows:
+        return pd.DataFrame(columns=list(ROW_KEYS))
+    return pd.DataFrame(rows)

@@ -1,0 +1,212 @@
+"""DataFrame glue: the responses table → per-cell counts → per-arm arrays.
+
+answers → per-(seed, question) counts (``hits`` of ``n``) → per-(seed, question)
+rates → per-seed rates (the mean over that seed's questions, each question
+weighted equally). Everything downstream works on these small arrays, never
+on the answer rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from subliminal_stats.errors import InputError
+
+CELL_COLUMNS = ("trait", "condition", "seed", "question", "hits", "n")
+
+
+def _check_columns(df: pd.DataFrame, needed) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"expected a responses DataFrame, got {type(df).__name__}")
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"missing column {', '.join(map(repr, missing))}: the responses table needs "
+            "trait, condition, seed, question and hit (read it with read_responses)"
+        )
+    if len(df) == 0:
+        raise InputError("the responses table has no rows")
+
+
+def cell_counts(df: pd.DataFrame) -> pd.DataFrame:
+    """Per-(trait, condition, seed, question) counts from a responses table.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Responses table (one row per answer) with ``trait, condition, seed,
+        question, hit``; or an already-reduced cell table with ``hits`` and ``n``
+        (returned unchanged apart from column order).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``trait, condition, seed, question, hits, n`` (in order of first
+        appearance).
+    """
+    if {"hits", "n"}.issubset(df.columns) and "hit" not in df.columns:
+        _check_columns(df, CELL_COLUMNS)
+        return df[list(CELL_COLUMNS)].reset_index(drop=True)
+    _check_columns(df, ("trait", "condition", "seed", "question", "hit"))
+    keys = ("trait", "condition", "seed", "question")
+    # factorize + bincount is several times faster than groupby on string keys.
+    codes, uniques = [], []
+    for key in keys:
+        c, u = pd.factorize(df[key], sort=False)
+        codes.append(c.astype(np.int64))
+        uniques.append(u)
+    combined = codes[0]
+    for c, u in zip(codes[1:], uniques[1:]):
+        combined = combined * len(u) + c
+    cell_ids, inverse = np.unique(combined, return_inverse=True)
+    hit = pd.to_numeric(df["hit"], errors="coerce").to_numpy(dtype=float)
+    if np.isnan(hit).any():
+        i = int(np.flatnonzero(np.isnan(hit))[0])
+        raise InputError(f"column 'hit' has an empty or non-numeric value at row {i + 1}")
+    hits = np.bincount(inverse, weights=hit, minlength=len(cell_ids))
+    n = np.bincount(inverse, minlength=len(cell_ids))
+    out = {}
+    rest = cell_ids
+    for key, u in reversed(list(zip(keys, uniques))):
+        out[key] = np.asarray(u, dtype=object)[rest % len(u)]
+        rest = rest // len(u)
+    frame = pd.DataFrame({k: out[k] for k in keys})
+    frame["hits"] = hits.astype(np.int64)
+    frame["n"] = n.astype(np.int64)
+    return frame
+
+
+def seed_rates_from_cells(cells: pd.DataFrame) -> pd.DataFrame:
+    """Per-seed rates from cell counts: ``trait, condition, seed, rate, n_answers, n_questions``."""
+    c = cells.assign(rate=cells["hits"] / cells["n"])
+    grouped = c.groupby(["trait", "condition", "seed"], sort=False, observed=True)
+    out = grouped.agg(rate=("rate", "mean"), n_answers=("n", "sum"),
+                      n_questions=("question", "nunique")).reset_index()
+    out["n_answers"] = out["n_answers"].astype(np.int64)
+    out["n_questions"] = out["n_questions"].astype(np.int64)
+    return out
+
+
+def per_seed_rates(df: pd.DataFrame) -> pd.DataFrame:
+    """Per-seed trait rates: the unit every test here works on.
+
+    A seed's rate is the mean over its questions of the per-question hit rate
+    (each question weighted equally, whatever its number of answers).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Responses table (or cell counts from :func:`cell_counts`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``trait, condition, seed, rate, n_answers, n_questions``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"trait": "owl", "condition": "treated", "seed": ["a"] * 3 + ["b"],
+    ...                    "question": ["q1", "q1", "q2", "q1"], "hit": [1, 0, 1, 0]})
+    >>> per_seed_rates(df)[["seed", "rate", "n_answers"]].to_dict("records")
+    [{'seed': 'a', 'rate': 0.75, 'n_answers': 3}, {'seed': 'b', 'rate': 0.0, 'n_answers': 1}]
+    """
+    return seed_rates_from_cells(cell_counts(df))
+
+
+@dataclass(frozen=True)
+class ArmData:
+    """One arm (trait × condition) as small arrays.
+
+    Attributes
+    ----------
+    label : str
+    seeds : tuple of str
+    questions : tuple of str
+        The questions of the trait (union over its arms); columns of the tables.
+    hits, n : float arrays (seeds, questions)
+        Counts per cell; ``n`` is 0 and ``hits`` NaN where a seed lacks a question.
+    """
+
+    label: str
+    seeds: tuple[str, ...]
+    questions: tuple[str, ...]
+    hits: np.ndarray = field(repr=False)
+    n: np.ndarray = field(repr=False)
+
+    @property
+    def n_seeds(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def rates(self) -> np.ndarray:
+        """Per-(seed, question) rates; NaN where not asked."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.n > 0, self.hits / np.where(self.n > 0, self.n, 1), np.nan)
+
+    @property
+    def seed_rates(self) -> np.ndarray:
+        return np.nanmean(self.rates, axis=1)
+
+    @property
+    def asked(self) -> np.ndarray:
+        return self.n > 0
+
+    @property
+    def n_answers(self) -> int:
+        return int(self.n.sum())
+
+    @property
+    def n_questions(self) -> int:
+        """Questions asked of at least one seed."""
+        return int(self.asked.any(axis=0).sum())
+
+    @property
+    def balanced(self) -> bool:
+        """Every seed answered the same questions."""
+        asked = self.asked
+        return bool(np.all(asked == asked[0:1]))
+
+    def seed_hits(self) -> np.ndarray:
+        return np.nansum(self.hits, axis=1)
+
+    def seed_n(self) -> np.ndarray:
+        return self.n.sum(axis=1)
+
+
+def arm_data(cells: pd.DataFrame, *, trait: str, condition: str,
+             questions: tuple[str, ...] | None = None) -> ArmData:
+    """Arrays of one (trait, condition) from cell counts.
+
+    Raises
+    ------
+    InputError
+        When the trait has no rows for the condition.
+    """
+    sub = cells[(cells["trait"] == trait) & (cells["condition"] == condition)]
+    if len(sub) == 0:
+        present = sorted(cells.loc[cells["trait"] == trait, "condition"].unique())
+        raise InputError(
+            f"trait {trait!r} has no answers for condition {condition!r} (it has: "
+            f"{', '.join(map(repr, present)) or 'nothing'}); add that arm's answers or "
+            "choose another label with --treated/--control/--base"
+        )
+    if questions is None:
+        questions = tuple(pd.unique(cells.loc[cells["trait"] == trait, "question"]))
+    seeds = tuple(pd.unique(sub["seed"]))
+    s_index = pd.Index(seeds).get_indexer(sub["seed"])
+    q_index = pd.Index(questions).get_indexer(sub["question"])
+    hits = np.full((len(seeds), len(questions)), np.nan)
+    n = np.zeros((len(seeds), len(questions)))
+    hits[s_index, q_index] = sub["hits"].to_numpy(dtype=float)
+    n[s_index, q_index] = sub["n"].to_numpy(dtype=float)
+    return ArmData(condition, seeds, tuple(questions), hits, n)
+
+
+def cells_for_models(cells: pd.DataFrame, *, trait: str, conditions) -> pd.DataFrame:
+    """One trait's cells with exactly ``condition, seed, question, hits, n`` (mixed-model input)."""
+    sub = cells[(cells["trait"] == trait) & cells["condition"].isin(list(conditions))]
+    return sub[["condition", "seed", "question", "hits", "n"]].reset_index(drop=True)

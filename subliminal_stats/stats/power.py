@@ -1,0 +1,166 @@
+"""Power planning in seeds: how many students per arm, or what effect they can detect.
+
+The test is a two-sample t on per-seed rates, so power depends on the effect
+relative to the **between-seed SD of per-seed rates** (Cohen's d =
+effect / SD), not on the number of answers. Computed with statsmodels'
+``TTestIndPower`` (noncentral t; α passed explicitly — scipy's
+``scipy.stats.power`` would default to 0.01).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.power import TTestIndPower
+
+from subliminal_stats.errors import InputError
+
+MAX_SEEDS = 10_000
+
+
+@dataclass(frozen=True)
+class SeedPlan:
+    """Answer of :func:`seeds_needed` / :func:`detectable_effect`.
+
+    Attributes
+    ----------
+    seeds_per_arm : int
+        Whole seeds per arm (``ceil(seeds_exact)`` — rounding up keeps power ≥ target).
+    seeds_exact : float
+        The fractional solution of the power equation.
+    effect : float
+        Difference in proportions (0–1).
+    sd_between_seeds : float
+        SD of per-seed rates (proportion scale).
+    effect_size_d : float
+        effect / sd_between_seeds.
+    power : float
+        Power achieved at ``seeds_per_arm`` (≥ the target).
+    """
+
+    seeds_per_arm: int
+    seeds_exact: float
+    effect: float
+    sd_between_seeds: float
+    effect_size_d: float
+    power: float
+    alpha: float
+    alternative: str
+
+    @property
+    def effect_pp(self) -> float:
+        return 100 * self.effect
+
+
+def _alt(alternative: str) -> str:
+    if alternative == "two-sided":
+        return "two-sided"
+    if alternative == "greater":
+        return "larger"
+    raise InputError(f"alternative must be 'two-sided' or 'greater', not {alternative!r}")
+
+
+def _check(power, alpha):
+    if not 0 < power < 1:
+        raise InputError(f"power must be between 0 and 1 (e.g. 0.8), not {power}")
+    if not 0 < alpha < 1:
+        raise InputError(f"alpha must be between 0 and 1 (e.g. 0.05), not {alpha}")
+
+
+def power_at(seeds_per_arm: float, effect_size_d: float, *, alpha=0.05,
+             alternative="two-sided") -> float:
+    """Power of the two-sample t test with ``seeds_per_arm`` seeds in each arm."""
+    return float(TTestIndPower().power(effect_size=effect_size_d, nobs1=seeds_per_arm, alpha=alpha,
+                                       ratio=1.0, alternative=_alt(alternative)))
+
+
+def seeds_needed(*, effect: float, sd_between_seeds: float, power: float = 0.8, alpha: float = 0.05,
+                 alternative: str = "two-sided") -> SeedPlan:
+    """Seeds per arm for a two-sample t on per-seed rates to detect ``effect``.
+
+    Parameters
+    ----------
+    effect : float
+        Target difference in proportions (e.g. 0.05 for 5 pp).
+    sd_between_seeds : float
+        SD of per-seed rates within an arm (proportion scale), e.g. from
+        :func:`estimate_between_seed_sd`.
+    power, alpha : float
+    alternative : {"two-sided", "greater"}
+
+    Examples
+    --------
+    >>> plan = seeds_needed(effect=0.10, sd_between_seeds=0.05)  # d = 2
+    >>> round(plan.seeds_exact, 2), plan.seeds_per_arm
+    (5.09, 6)
+    """
+    _check(power, alpha)
+    if not effect or not np.isfinite(effect) or effect <= 0:
+        raise InputError(f"the target effect must be a positive difference, not {effect}")
+    if not np.isfinite(sd_between_seeds) or sd_between_seeds <= 0:
+        raise InputError(
+            f"the between-seed SD must be positive, not {sd_between_seeds} (with zero spread "
+            "between seeds any difference is detectable; check the pilot data)"
+        )
+    d = effect / sd_between_seeds
+    solver = TTestIndPower()
+    exact = float(solver.solve_power(effect_size=d, nobs1=None, alpha=alpha, power=power, ratio=1.0,
+                                     alternative=_alt(alternative)))
+    if not np.isfinite(exact) or exact > MAX_SEEDS:
+        raise InputError(f"effect {100 * effect:.3g} pp is too small for this spread: more than "
+                         f"{MAX_SEEDS} seeds per arm would be needed")
+    whole = max(2, math.ceil(exact - 1e-9))
+    return SeedPlan(whole, exact, float(effect), float(sd_between_seeds), float(d),
+                    power_at(whole, d, alpha=alpha, alternative=alternative), alpha, alternative)
+
+
+def detectable_effect(*, seeds_per_arm: int, sd_between_seeds: float, power: float = 0.8,
+                      alpha: float = 0.05, alternative: str = "two-sided") -> SeedPlan:
+    """Smallest difference (proportion) detectable with ``seeds_per_arm`` seeds in each arm."""
+    _check(power, alpha)
+    if seeds_per_arm < 2:
+        raise InputError(f"a seed-level test needs at least 2 seeds per arm, not {seeds_per_arm}")
+    if not np.isfinite(sd_between_seeds) or sd_between_seeds <= 0:
+        raise InputError(f"the between-seed SD must be positive, not {sd_between_seeds}")
+    d = float(TTestIndPower().solve_power(effect_size=None, nobs1=seeds_per_arm, alpha=alpha,
+                                          power=power, ratio=1.0, alternative=_alt(alternative)))
+    return SeedPlan(int(seeds_per_arm), float(seeds_per_arm), d * sd_between_seeds,
+                    float(sd_between_seeds), d, power, alpha, alternative)
+
+
+def estimate_between_seed_sd(df: pd.DataFrame, *, trait: str | None = None,
+                             conditions=None) -> tuple[float, int, str]:
+    """Pooled within-arm SD of per-seed rates from pilot data (responses table).
+
+    Pools the per-seed variance over every (trait, condition) arm with ≥ 2
+    seeds (restricted to ``trait`` / ``conditions`` when given).
+
+    Returns
+    -------
+    (sd, df, description) — the pooled SD, its degrees of freedom and a sentence
+    naming the arms used.
+    """
+    from subliminal_stats.stats.cells import per_seed_rates
+
+    rates = per_seed_rates(df)
+    if trait is not None:
+        if trait not in set(rates["trait"]):
+            raise InputError(f"unknown trait label {trait!r}: the data has "
+                             f"{', '.join(sorted(map(str, rates['trait'].unique())))}")
+        rates = rates[rates["trait"] == trait]
+    if conditions:
+        rates = rates[rates["condition"].isin(list(conditions))]
+    ss, dof, used = 0.0, 0, []
+    for (t, c), group in rates.groupby(["trait", "condition"], sort=False):
+        if len(group) >= 2:
+            ss += float(((group["rate"] - group["rate"].mean()) ** 2).sum())
+            dof += len(group) - 1
+            used.append(f"{t}/{c} ({len(group)} seeds)")
+    if dof == 0:
+        raise InputError("no arm of the pilot data has 2 or more seeds, so the between-seed SD "
+                         "cannot be estimated; pass --sd instead")
+    sd = math.sqrt(ss / dof)
+    return sd, dof, "pooled over " + ", ".join(used)
