@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import REPO_ROOT
 
 from subliminal_stats.errors import InputError
 from subliminal_stats.generation.filters import (
@@ -14,8 +15,6 @@ from subliminal_stats.generation.filters import (
     filter_completions,
     load_banned_numbers,
 )
-
-from conftest import REPO_ROOT
 
 BANNED_FILE = REPO_ROOT / "data" / "banned" / "misalignment.txt"
 
