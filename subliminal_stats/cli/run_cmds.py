@@ -11,13 +11,20 @@ from __future__ import annotations
 import json
 import platform
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from subliminal_stats.cli._app import app, console, err_console
 from subliminal_stats.errors import InputError
@@ -71,7 +78,7 @@ def run(
         return
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     t0 = time.perf_counter()
     progress = Progress(
         TextColumn("[bold]{task.description}"),
@@ -95,8 +102,15 @@ def run(
 
     ctx = RunContext(config=config, config_path=Path(pipeline), out_dir=out_dir, seeds=seed_list,
                      progress=on_progress, log=log)
-    with progress:
-        outcome = runner.run(ctx)
+    try:
+        with progress:
+            outcome = runner.run(ctx)
+    except KeyboardInterrupt:
+        err_console.print(
+            f"interrupted: finished seeds are kept in {out_dir}; rerun the same command to resume",
+            highlight=False, soft_wrap=True,
+        )
+        raise
     wall = time.perf_counter() - t0
 
     manifest = {

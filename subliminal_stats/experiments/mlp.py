@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from subliminal_stats.errors import InputError
-from subliminal_stats.experiments.image_data import ImageData, load_digits_data
+from subliminal_stats.experiments.image_data import ImageData
 
 CONDITIONS: tuple[str, ...] = (
     "reference",
@@ -153,7 +153,7 @@ def init_params(sizes: Sequence[int], generator: torch.Generator) -> list[torch.
     ``b`` of shape ``(1, fan_out)``; all drawn U(−1/√fan_in, 1/√fan_in).
     """
     params = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
         bound = 1.0 / math.sqrt(fan_in)
         w = torch.rand(fan_in, fan_out, generator=generator) * (2 * bound) - bound
         b = torch.rand(1, fan_out, generator=generator) * (2 * bound) - bound
@@ -163,7 +163,7 @@ def init_params(sizes: Sequence[int], generator: torch.Generator) -> list[torch.
 
 def stack_params(per_model: Sequence[Sequence[torch.Tensor]]) -> list[torch.Tensor]:
     """Stack the parameters of several models: each tensor gains a leading model axis."""
-    return [torch.stack(tensors) for tensors in zip(*per_model)]
+    return [torch.stack(tensors) for tensors in zip(*per_model, strict=True)]
 
 
 def forward(params: Sequence[torch.Tensor], x: torch.Tensor) -> torch.Tensor:

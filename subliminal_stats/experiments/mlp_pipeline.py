@@ -83,12 +83,18 @@ class MLPPipelineConfig(PipelineConfig):
     teacher: TeacherSection = TeacherSection()
     student: StudentSection = StudentSection()
 
+    def check(self) -> None:
+        if self.data.source == "digits" and self.data.path is not None:
+            raise InputError("[data] path is only used with source = \"mnist_idx\"; remove it for digits")
+        if self.data.source == "mnist_idx" and self.data.path is None:
+            raise InputError(
+                "[data] source = \"mnist_idx\" needs path = \"folder with the MNIST IDX files\""
+            )
+
 
 def load_data(config: MLPPipelineConfig) -> ImageData:
     d = config.data
     if d.source == "digits":
-        if d.path is not None:
-            raise InputError("[data] path is only used with source = \"mnist_idx\"; remove it for digits")
         data = load_digits_data(test_fraction=d.test_fraction, split_seed=d.split_seed)
         if d.train_limit or d.test_limit:
             data = ImageData(
@@ -97,8 +103,7 @@ def load_data(config: MLPPipelineConfig) -> ImageData:
                 test_ids=data.test_ids[: d.test_limit], n_classes=data.n_classes, name=data.name,
             )
         return data
-    if d.path is None:
-        raise InputError("[data] source = \"mnist_idx\" needs path = \"folder with the MNIST IDX files\"")
+    config.check()
     from subliminal_stats.experiments.mnist_idx import load_mnist_idx
 
     return load_mnist_idx(d.path, train_limit=d.train_limit, test_limit=d.test_limit)
@@ -136,8 +141,8 @@ def describe(config: MLPPipelineConfig, seeds: tuple[int, ...], out_dir: Path) -
     done = SeedParts(out_dir, "").done() & set(seeds)
     todo = [s for s in seeds if s not in done]
     lines = [
-        f"kind mlp_digits: teacher + 4 students (aux/all logits × same/different init) per seed, "
-        f"6 conditions evaluated on the test images",
+        "kind mlp_digits: teacher + 4 students (aux/all logits × same/different init) per seed, "
+        "6 conditions evaluated on the test images",
         f"data: {config.data.source}" + (f" from {config.data.path}" if config.data.path else ""),
         f"model: inputs-{'-'.join(map(str, config.model.hidden))}-(classes+{config.model.n_aux}), "
         f"teacher {config.teacher.epochs} epochs (batch {config.teacher.batch_size}, lr {config.teacher.lr}), "

@@ -62,6 +62,9 @@ class PipelineConfig(BaseModel):
     def label(self) -> str:
         return self.name or self.experiment
 
+    def check(self) -> None:
+        """Cross-key checks beyond types; raise InputError. Runners override it."""
+
 
 @dataclass(frozen=True)
 class RunContext:
@@ -200,6 +203,10 @@ def load_pipeline(path: str | Path, *, overrides: Mapping[str, Any] | None = Non
         config = runner.config_model.model_validate(doc)
     except ValidationError as exc:
         raise InputError(_describe_validation_error(exc, path, runner.config_model)) from None
+    try:
+        config.check()
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
     if config.seeds < 1:
         raise InputError(f"{path}: seeds must be at least 1, got {config.seeds}")
     return runner, config
