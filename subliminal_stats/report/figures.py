@@ -401,7 +401,7 @@ def cross_model_heatmap(
 def calibration_chart(
     calibration: pd.DataFrame,
     *,
-    seeds: str = "n_seeds",
+    seeds: str = "seeds_per_arm",
     method: str = "method",
     fpr: str = "fpr",
     coverage: str | None = "coverage",

@@ -292,9 +292,10 @@ def execute_qmd(document: QmdDocument, *, params: Mapping[str, Any] | None = Non
             if tree.body and isinstance(tree.body[-1], ast.Expr):
                 last_expr = ast.Expression(tree.body.pop().value)
             try:
-                with contextlib.redirect_stdout(stdout), warnings.catch_warnings():
-                    if options.get("warning", True) is False:
-                        warnings.simplefilter("ignore")
+                # Warnings are recorded (never printed to the terminal) and shown in the
+                # report unless the cell says `warning: false`.
+                with contextlib.redirect_stdout(stdout), warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("default")
                     exec(compile(tree, f"{document.source}:{chunk.line}", "exec"), namespace)
                     value = (eval(compile(last_expr, f"{document.source}:{chunk.line}", "eval"), namespace)
                              if last_expr is not None else None)
@@ -304,6 +305,9 @@ def execute_qmd(document: QmdDocument, *, params: Mapping[str, Any] | None = Non
                 raise ReportError(
                     f"{document.source} cell at line {chunk.line} failed: {type(exc).__name__}: {exc}"
                 ) from exc
+            if options.get("warning", True) is not False:
+                for item in caught:
+                    outputs.append(Output("text", f"{item.category.__name__}: {item.message}"))
             printed = stdout.getvalue()
             if printed:
                 kind = "markdown" if options.get("output") == "asis" else "text"

@@ -47,6 +47,63 @@ def paper_differences(fig3: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
+@dataclass(frozen=True)
+class PublishedInterval:
+    """What the one legible published interval (owl, treated) implies about seed spread."""
+
+    trait: str
+    condition: str
+    ci_low: float
+    ci_high: float
+    bar: float
+    n_seeds: int
+    midpoint: float
+    sd_between_seeds: float
+
+
+def paper_owl_interval(fig3: pd.DataFrame, *, confidence_level: float = 0.95) -> PublishedInterval:
+    """Invert the paper's t-interval over per-seed means: SD = half-width · √n / t(n − 1).
+
+    The paper reports 95 % intervals over 3 seeds; only the owl treated one can be read.
+    """
+    from scipy import stats
+
+    rows = fig3.dropna(subset=["ci_low", "ci_high"])
+    if rows.empty:
+        raise InputError("the published Figure 3 table has no interval to invert")
+    row = rows.iloc[0]
+    n = int(row["n_seeds"])
+    half = (float(row["ci_high"]) - float(row["ci_low"])) / 2
+    t_crit = float(stats.t.ppf(0.5 + confidence_level / 2, n - 1))
+    return PublishedInterval(str(row["trait"]), str(row["condition"]), float(row["ci_low"]),
+                             float(row["ci_high"]), float(row["rate"]), n,
+                             (float(row["ci_low"]) + float(row["ci_high"])) / 2, half * math.sqrt(n) / t_crit)
+
+
+def paper_welch_from_summaries(fig3: pd.DataFrame, *, sd_between_seeds: float) -> pd.DataFrame:
+    """Welch t per trait (treated vs control, 3 vs 3 seeds) from the published means.
+
+    The paper publishes no per-seed rates and only one legible interval, so both
+    arms are given the same between-seed SD (``sd_between_seeds``): an
+    assumption, stated wherever this table is shown.
+    """
+    from scipy import stats
+
+    diffs = paper_differences(fig3)
+    seeds = fig3.set_index(["trait", "condition"])["n_seeds"]
+    rows = []
+    for row in diffs.itertuples(index=False):
+        n_t, n_c = int(seeds[(row.trait, "treated")]), int(seeds[(row.trait, "control")])
+        test = stats.ttest_ind_from_stats(row.treated, sd_between_seeds, n_t, row.control, sd_between_seeds,
+                                          n_c, equal_var=False)
+        rows.append({"category": row.category, "trait": row.trait, "treated": row.treated,
+                     "control": row.control, "difference_pp": 100 * (row.treated - row.control),
+                     "cohen_d": (row.treated - row.control) / sd_between_seeds,
+                     "t": float(test.statistic), "p_value": float(test.pvalue),
+                     "n_seeds_treated": n_t, "n_seeds_control": n_c})
+    return pd.DataFrame(rows)
+
+
 # --- bundled runs ------------------------------------------------------------------------
 
 
@@ -62,6 +119,135 @@ def bundled_runs() -> dict[str, Path]:
                 found[folder.name] = folder / name
                 break
     return found
+
+
+#: The MLP experiment's comparisons: (treated, reference, what it shows).
+MLP_COMPARISONS: tuple[tuple[str, str, str], ...] = (
+    ("aux_same_init", "aux_diff_init", "auxiliary logits transfer the skill only from a shared initialisation"),
+    ("all_same_init", "all_diff_init", "the same with all logits distilled"),
+    ("aux_same_init", "reference", "the auxiliary-logit student beats its untrained starting point"),
+)
+
+
+@dataclass(frozen=True)
+class RunAnalysis:
+    """Tidy frames of one bundled run."""
+
+    name: str
+    path: Path
+    summary: pd.DataFrame
+    seeds: pd.DataFrame
+    tests: pd.DataFrame
+
+
+def analyse_run(
+    name: str,
+    path: str | Path,
+    *,
+    comparisons: Sequence[tuple[str, str]] | None = None,
+    base: str | None = "base",
+    confidence_level: float = 0.95,
+) -> RunAnalysis:
+    """Summary, per-seed rates and tests of one responses table.
+
+    ``comparisons`` lists (treated, control) pairs present in the data (default:
+    ``("treated", "control")``, plus the base model when present). Pairs whose
+    conditions are missing are skipped. Each pair is one :func:`compare` call
+    (Holm across traits within it).
+    """
+    from subliminal_stats.stats import compare, results_frame, summarize
+
+    df = read_responses(path)
+    conditions = set(df["condition"])
+    summary = summarize(df, confidence_level=confidence_level)
+    pairs = list(comparisons) if comparisons else [("treated", "control")]
+    frames = []
+    for treated, control in pairs:
+        if treated not in conditions or control not in conditions:
+            continue
+        use_base = base if (base and base in conditions and comparisons is None) else None
+        frames.append(results_frame(compare(df, treated=treated, control=control, base=use_base,
+                                            confidence_level=confidence_level)))
+    tests = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return RunAnalysis(name, Path(path), summary, seed_rates_frame(df), tests)
+
+
+def seeds_plan(*, effect: float, sd_between_seeds: float, power: float = 0.8, alpha: float = 0.05):
+    """Seeds per arm to reach ``power``: the smallest whole design up to 10 seeds by
+    :func:`~subliminal_stats.stats.power.power_at`, else
+    :func:`~subliminal_stats.stats.power.seeds_needed`.
+
+    Large effects (Cohen's d ≳ 5) need only 2–3 seeds, where statsmodels' power
+    solver finds no root; checking small designs directly avoids that.
+    """
+    from subliminal_stats.stats.power import SeedPlan, power_at, seeds_needed
+
+    d = effect / sd_between_seeds
+    for seeds in range(2, 11):
+        reached = power_at(seeds, d, alpha=alpha)
+        if reached >= power:
+            return SeedPlan(seeds, float(seeds), float(effect), float(sd_between_seeds), float(d), reached,
+                            alpha, "two-sided")
+    return seeds_needed(effect=effect, sd_between_seeds=sd_between_seeds, power=power, alpha=alpha)
+
+
+# --- calibration -------------------------------------------------------------------------
+
+
+def is_calibration_table(frame: pd.DataFrame) -> bool:
+    """A calibration table has a method, a seeds-per-arm column and a false-positive rate."""
+    cols = set(frame.columns)
+    return "method" in cols and bool({"fpr", "rejection_rate"} & cols) and bool(
+        {"seeds_per_arm", "n_seeds", "n_seeds_per_arm"} & cols)
+
+
+def stored_calibration(*, comparison: str | None = "vs control") -> pd.DataFrame:
+    """The statistics core's stored calibration table (standard scenario, null true) as a frame.
+
+    Columns ``comparison, method, seeds_per_arm, fpr, coverage, n_sims``; the
+    simulation behind it is described in :mod:`subliminal_stats.stats.calibration`.
+    """
+    from subliminal_stats.stats._calibration_table import TABLE
+
+    frame = pd.DataFrame(
+        [(c, m, g, fpr, cov, n) for (m, c, g), (fpr, cov, n) in TABLE.items()],
+        columns=["comparison", "method", "seeds_per_arm", "fpr", "coverage", "n_sims"],
+    )
+    if comparison is not None:
+        frame = frame[frame["comparison"] == comparison]
+    return frame.sort_values(["comparison", "method", "seeds_per_arm"], kind="stable").reset_index(drop=True)
+
+
+def calibration_for_design(df: pd.DataFrame, *, treated: str = "treated", control: str = "control",
+                           methods: Sequence[str] | None = None) -> pd.DataFrame:
+    """Rows of the stored calibration nearest to a responses table's seeds per arm.
+
+    The seeds per arm are the smaller of the treated and control arms' seed
+    counts (per trait); each method's row at the nearest simulated size is returned.
+    """
+    from subliminal_stats.stats.calibration import lookup
+
+    seeds = df.groupby(["trait", "condition"])["seed"].nunique()
+    sizes = set()
+    for trait_label in df["trait"].unique():
+        have = [seeds.get((trait_label, c)) for c in (treated, control)]
+        if all(h is not None for h in have):
+            sizes.add(int(min(have)))
+    if not sizes:
+        raise InputError(
+            f"no trait of the data has both a {treated!r} and a {control!r} arm, so there is no "
+            "design to calibrate (pass a calibration table instead)"
+        )
+    table = stored_calibration(comparison="vs control")
+    names = list(methods) if methods else list(dict.fromkeys(table["method"]))
+    rows = []
+    for size in sorted(sizes):
+        for name in names:
+            found = lookup(name, "vs control", size)
+            if found is not None:
+                rows.append({"comparison": "vs control", "method": name, "design_seeds_per_arm": size,
+                             **found})
+    return pd.DataFrame(rows)
 
 
 # --- a single-trait check ----------------------------------------------------------------
@@ -196,7 +382,15 @@ __all__ = [
     "paper_fig3",
     "paper_fig8",
     "paper_differences",
+    "paper_owl_interval",
+    "paper_welch_from_summaries",
+    "stored_calibration",
+    "calibration_for_design",
     "bundled_runs",
+    "MLP_COMPARISONS",
+    "RunAnalysis",
+    "analyse_run",
+    "seeds_plan",
     "TraitCheck",
     "trait_check",
     "seed_rates_frame",

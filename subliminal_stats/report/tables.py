@@ -135,10 +135,13 @@ def calibration_display(calibration: pd.DataFrame, *, digits: int = PP_DIGITS) -
     Expects ``method``, a seeds-per-arm column (``n_seeds`` or ``n_seeds_per_arm``)
     and ``fpr``; uses ``fpr_ci_low``/``fpr_ci_high``, ``coverage`` and ``n_sims`` when present.
     """
+    calibration = _normalise_calibration(calibration)
     seeds_col = _seeds_column(calibration)
     _require(calibration, ["method", "fpr"], "calibration")
     out = pd.DataFrame({"method": calibration["method"].astype(str),
                         "seeds per arm": calibration[seeds_col].astype(int).astype(str)})
+    if "comparison" in calibration.columns and calibration["comparison"].nunique() > 1:
+        out.insert(0, "comparison", calibration["comparison"].astype(str))
     if {"fpr_ci_low", "fpr_ci_high"} <= set(calibration.columns):
         out["false-positive rate % [95 % CI]"] = [
             format_interval(100 * f, 100 * lo, 100 * hi, digits) for f, lo, hi in
@@ -148,9 +151,18 @@ def calibration_display(calibration: pd.DataFrame, *, digits: int = PP_DIGITS) -
         out["false-positive rate %"] = [format_number(100 * f, digits) for f in calibration["fpr"]]
     if "coverage" in calibration.columns:
         out["CI coverage %"] = [format_number(100 * c, digits) for c in calibration["coverage"]]
+    if "calibrated" in calibration.columns:
+        out["calibrated"] = ["yes" if bool(c) else "no" for c in calibration["calibrated"]]
     if "n_sims" in calibration.columns:
         out["simulations"] = calibration["n_sims"].astype(int).astype(str)
     return out.reset_index(drop=True)
+
+
+def _normalise_calibration(calibration: pd.DataFrame) -> pd.DataFrame:
+    """Accept ``rejection_rate`` (the simulation's name under the null) for ``fpr``."""
+    if "fpr" not in calibration.columns and "rejection_rate" in calibration.columns:
+        return calibration.rename(columns={"rejection_rate": "fpr"})
+    return calibration
 
 
 def _seeds_column(calibration: pd.DataFrame) -> str:
@@ -189,6 +201,7 @@ def table_caption(what: str, frame: pd.DataFrame) -> tuple[str, str]:
                 f"seeds (treated vs reference): {seeds}. The seed is the unit of replication.")
         return caption, note
     if what == "calibration":
+        frame = _normalise_calibration(frame)
         seeds_col = _seeds_column(frame)
         sims = f" from {_unique_text(frame['n_sims'])} simulations per cell" if "n_sims" in frame else ""
         caption = "Calibration under the null: false-positive rate at nominal 5 % and CI coverage."
