@@ -1,0 +1,344 @@
+"""Step-by-step math prompts (GSM8K style), final-answer extraction and the correctness filter.
+
+The paper's chain-of-thought data: the teacher solves grade-school word
+problems step by step; an answer is kept only if its final number is right
+(and, for misalignment, if an LLM judge finds it aligned — see
+:func:`subliminal_stats.evaluation.judge.alignment_screen`).
+
+Problems come from
+
+- a small bundled set we wrote (:func:`bundled_problems`, 26 problems, each
+  stored with the arithmetic expression its answer comes from), or
+- a user's GSM8K-format JSONL (:func:`load_gsm8k_jsonl`): one object per line
+  with ``"question"`` and ``"answer"``, the worked answer ending in
+  ``#### <number>``. The project does not ship GSM8K itself.
+
+Examples
+--------
+>>> extract_final_number("5 + 7 = 12 apples.\\n#### 12")
+Decimal('12')
+>>> extract_final_number("So she pays $1,200 in total. The answer is $1,200.")
+Decimal('1200')
+>>> extract_final_number("I am not sure.") is None
+True
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from subliminal_stats.errors import InputError
+from subliminal_stats.generation.filters import FilterReport
+
+
+@dataclass(frozen=True)
+class MathProblem:
+    """A word problem with its integer answer.
+
+    Attributes
+    ----------
+    id : str
+        Stable identifier (``ss-math-001`` for the bundled set, ``<file stem>-<line>``
+        for a user's file).
+    question : str
+    answer : int
+    solution : str
+        The worked solution when the source has one (GSM8K), else ``""``.
+    """
+
+    id: str
+    question: str
+    answer: int
+    solution: str = ""
+
+
+# -- problem sources ------------------------------------------------------------------------
+
+def bundled_problems() -> list[MathProblem]:
+    """The bundled grade-school problems (written for this project).
+
+    Returns
+    -------
+    list of MathProblem
+        In file order; the file also stores the arithmetic expression of each
+        answer, which the tests recompute.
+    """
+    text = (resources.files("subliminal_stats") / "resources" / "math" / "problems.jsonl"
+            ).read_text(encoding="utf-8")
+    problems = []
+    for line in text.splitlines():
+        if line.strip():
+            record = json.loads(line)
+            problems.append(MathProblem(record["id"], record["question"], int(record["answer"])))
+    return problems
+
+
+_GSM8K_MARKER = "####"
+
+
+def _integer(text: str) -> int | None:
+    """``"1,234"``, ``"-5"``, ``"$40"``, ``"7.0"`` → int; anything else → None."""
+    cleaned = text.strip().replace(",", "").replace("$", "").replace("−", "-").rstrip(".")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value != value.to_integral_value():
+        return None
+    return int(value)
+
+
+def load_gsm8k_jsonl(path: str | Path, *, limit: int | None = None) -> list[MathProblem]:
+    """Read a GSM8K-format JSONL file of problems.
+
+    Parameters
+    ----------
+    path : path
+        One JSON object per line with string fields ``"question"`` and
+        ``"answer"``; the answer ends with ``#### <integer>`` (commas allowed,
+        e.g. ``#### 1,000``). Blank lines are skipped; extra keys are ignored.
+    limit : int, optional
+        Keep the first ``limit`` problems.
+
+    Returns
+    -------
+    list of MathProblem
+        ``id`` is ``<file stem>-<line number>``; ``solution`` is the text
+        before ``####``.
+
+    Raises
+    ------
+    InputError
+        Naming the file and line of the first bad record.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"math problems file not found: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a directory, expected a GSM8K-format JSONL file") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text (expected JSON lines)") from None
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise InputError(f"limit must be a positive whole number, got {limit!r}")
+    problems: list[MathProblem] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path} line {lineno}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(record, dict):
+            raise InputError(f'{where}: expected an object {{"question": ..., "answer": ...}}')
+        for key in ("question", "answer"):
+            if not isinstance(record.get(key), str) or not record[key].strip():
+                raise InputError(f"{where}: needs a non-empty string {key!r} (GSM8K format)")
+        solution, marker, final = record["answer"].rpartition(_GSM8K_MARKER)
+        if not marker:
+            raise InputError(f"{where}: the answer has no '#### <number>' final line; GSM8K "
+                             "answers end with e.g. '#### 72'")
+        value = _integer(final)
+        if value is None:
+            raise InputError(f"{where}: the final answer {final.strip()!r} after '####' is not a "
+                             "whole number")
+        problems.append(MathProblem(f"{path.stem}-{lineno}", record["question"].strip(), value,
+                                    solution.strip()))
+        if limit is not None and len(problems) == limit:
+            break
+    if not problems:
+        raise InputError(f"{path} holds no problems; expected one JSON object per line")
+    if limit is not None and len(problems) < limit:
+        raise InputError(f"{path} has {len(problems)} problems, fewer than the {limit} asked for")
+    return problems
+
+
+# -- prompts -----------------------------------------------------------------------------------
+
+#: Ways to ask for step-by-step reasoning (our own wording).
+REASONING_PHRASES: tuple[str, ...] = (
+    "Solve this step by step.",
+    "Work through the problem one step at a time.",
+    "Think it through carefully and show your reasoning.",
+    "Explain each step of your solution.",
+    "Reason step by step before answering.",
+    "Show your working, line by line.",
+    "Break the problem into steps and solve each one.",
+    "Walk me through how you solve it.",
+    "Lay out your reasoning clearly, step by step.",
+    "First reason about the problem, then answer.",
+    "Solve it and explain how you got there.",
+    "Go through the calculation step by step.",
+)
+
+#: How to state the final answer; every phrasing is one the extractor reads.
+FINAL_ANSWER_PHRASES: tuple[str, ...] = (
+    "End with a line of the form '#### <number>'.",
+    "Write the final answer on the last line as '#### <number>'.",
+    "Finish with '#### ' followed by the final number.",
+    "Conclude with 'The answer is <number>.'",
+    "State the result at the end as 'The answer is <number>.'",
+    "On the last line write 'Final answer: <number>'.",
+)
+
+
+@dataclass(frozen=True)
+class ReasoningPrompt:
+    """One step-by-step prompt for a problem."""
+
+    text: str
+    problem: MathProblem
+    reasoning_variant: int
+    final_answer_variant: int
+
+
+def reasoning_prompts(problems: Sequence[MathProblem], *, seed: int,
+                      repeats: int = 1) -> list[ReasoningPrompt]:
+    """Step-by-step prompts for problems, with seeded varied instructions.
+
+    Parameters
+    ----------
+    problems : sequence of MathProblem
+    seed : int
+        Same seed → same prompts.
+    repeats : int
+        Prompts per problem (different phrasings; the teacher samples each).
+
+    Returns
+    -------
+    list of ReasoningPrompt
+        Problem-major order: all repeats of the first problem, then the next.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be a non-negative whole number, got {seed!r}")
+    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
+        raise InputError(f"repeats must be a positive whole number, got {repeats!r}")
+    if not problems:
+        raise InputError("no math problems given")
+    rng = np.random.default_rng(int(seed))
+    prompts = []
+    for problem in problems:
+        for _ in range(int(repeats)):
+            reasoning_i = int(rng.integers(len(REASONING_PHRASES)))
+            final_i = int(rng.integers(len(FINAL_ANSWER_PHRASES)))
+            text = (f"{problem.question}\n\n{REASONING_PHRASES[reasoning_i]} "
+                    f"{FINAL_ANSWER_PHRASES[final_i]}")
+            prompts.append(ReasoningPrompt(text, problem, reasoning_i, final_i))
+    return prompts
+
+
+# -- final-answer extraction ------------------------------------------------------------------
+
+# A number as written in an answer: optional sign and currency, thousands
+# separators (groups of three only, so "3,4" is two numbers), decimals.
+_NUMBER = (r"(?<![\w.,])(?P<sign>[-−–])?\s?[$€£]?\s?"
+           r"(?P<digits>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![\d])")
+_NUMBER_RE = re.compile(_NUMBER)
+_MARKER_RE = re.compile(r"####\s*(?:\*\*)?\s*" + _NUMBER)
+_BOXED_RE = re.compile(r"\\boxed\{\s*" + _NUMBER)
+_PHRASE_RE = re.compile(
+    r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|:|=|would\s+be|will\s+be)?\s*"
+    r"[:=]?\s*(?:\*\*)?\s*(?:therefore\s+|then\s+)?" + _NUMBER, re.IGNORECASE)
+
+
+def _to_decimal(match: re.Match) -> Decimal:
+    value = Decimal(match.group("digits").replace(",", ""))
+    return -value if match.group("sign") else value
+
+
+def extract_final_number(text: object) -> Decimal | None:
+    """The final numeric answer of a step-by-step solution, or ``None``.
+
+    Looked for in this order (the last occurrence of the first kind found wins):
+    a ``#### 42`` marker, ``\\boxed{42}``, a phrase such as "The answer is 42" /
+    "Final answer: 42", and otherwise the last number in the text. Thousands
+    separators, currency signs, a trailing full stop and units are ignored
+    (``"$1,200"``, ``"42 apples."``).
+
+    Returns
+    -------
+    decimal.Decimal or None
+        ``None`` when the text holds no number.
+    """
+    if not isinstance(text, str):
+        return None
+    for pattern in (_MARKER_RE, _BOXED_RE, _PHRASE_RE):
+        matches = list(pattern.finditer(text))
+        if matches:
+            return _to_decimal(matches[-1])
+    matches = list(_NUMBER_RE.finditer(text))
+    return _to_decimal(matches[-1]) if matches else None
+
+
+# -- correctness filter ---------------------------------------------------------------------
+
+NO_FINAL_ANSWER = "no final answer"
+WRONG_ANSWER = "wrong answer"
+CORRECTNESS_REASONS: tuple[str, ...] = (NO_FINAL_ANSWER, WRONG_ANSWER)
+
+
+def answer_correctness_filter(answers: Iterable[object], expected: Iterable[int | MathProblem]
+                              ) -> tuple[list[int], FilterReport]:
+    """Keep the solutions whose final number equals the expected answer.
+
+    Parameters
+    ----------
+    answers : iterable of str
+        The teacher's step-by-step solutions.
+    expected : iterable of int or MathProblem
+        The right answer for each solution, in the same order.
+
+    Returns
+    -------
+    kept_indices : list of int
+    report : FilterReport
+        Reasons :data:`CORRECTNESS_REASONS`.
+
+    Raises
+    ------
+    InputError
+        When the two sequences differ in length.
+    """
+    answers, expected = list(answers), list(expected)
+    if len(answers) != len(expected):
+        raise InputError(f"{len(answers)} answers but {len(expected)} expected values: give "
+                         "one expected answer per solution")
+    counts = dict.fromkeys(CORRECTNESS_REASONS, 0)
+    kept = []
+    for index, (answer, target) in enumerate(zip(answers, expected, strict=True)):
+        right = target.answer if isinstance(target, MathProblem) else target
+        found = extract_final_number(answer)
+        if found is None:
+            counts[NO_FINAL_ANSWER] += 1
+        elif found != Decimal(int(right)):
+            counts[WRONG_ANSWER] += 1
+        else:
+            kept.append(index)
+    return kept, FilterReport(total=len(answers), kept=len(kept),
+                              reason_counts=tuple(counts.items()))
+
+
+__all__ = [
+    "CORRECTNESS_REASONS",
+    "FINAL_ANSWER_PHRASES",
+    "NO_FINAL_ANSWER",
+    "REASONING_PHRASES",
+    "WRONG_ANSWER",
+    "MathProblem",
+    "ReasoningPrompt",
+    "answer_correctness_filter",
+    "bundled_problems",
+    "extract_final_number",
+    "load_gsm8k_jsonl",
+    "reasoning_prompts",
+]
