@@ -9,10 +9,19 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
-from subliminal_stats.cli._app import app, console, err_console
+from subliminal_stats.cli._app import app, err_console
+from subliminal_stats.cli._app import console as _terminal_console
 from subliminal_stats.errors import InputError
+
+
+def _out() -> Console:
+    """The shared console on a terminal; a wide one when piped (tables stay readable in files)."""
+    if _terminal_console.is_terminal:
+        return _terminal_console
+    return Console(width=160, highlight=False)
 
 
 def _fmt(x, digits=3, pp=False) -> str:
@@ -83,6 +92,7 @@ def test_cmd(
     from subliminal_stats.data.schema import read_responses
     from subliminal_stats.stats import compare, summarize
 
+    console = _out()
     if alternative not in ("two-sided", "greater"):
         raise InputError(f"--alternative must be 'two-sided' or 'greater', not {alternative!r}")
     if resamples < 100:
@@ -130,7 +140,7 @@ def test_cmd(
                       f"{r.n_seeds_treated}/{r.n_seeds_control}", _fmt(r.odds_ratio),
                       _verdict(r))
         for w in r.warnings:
-            line = f"{r.trait} vs {r.control}, {r.method.split(' (')[0]}: {w}"
+            line = f"{r.trait} vs {r.control}, {r.method}: {w}"
             if line not in notes:
                 notes.append(line)
     console.print(table)
@@ -168,6 +178,7 @@ def plan_cmd(
     from subliminal_stats.stats.power import (detectable_effect, estimate_between_seed_sd,
                                               seeds_needed)
 
+    console = _out()
     if effect is None and seeds is None:
         raise InputError("give --effect PP (seeds needed) or --seeds N (detectable effect), or both")
     if sd is None and not data:
@@ -230,6 +241,7 @@ def calibrate_cmd(
 ) -> None:
     from subliminal_stats.stats.calibration import calibrate
 
+    console = _out()
     if seeds_per_arm < 2:
         raise InputError(f"--seeds-per-arm must be at least 2, not {seeds_per_arm}")
     for name, value in (("--questions", questions), ("--answers", answers), ("--n-sims", n_sims)):

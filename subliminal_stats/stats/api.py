@@ -172,7 +172,7 @@ def _calibration_note(method: str, comparison: str, seeds: float):
     """(simulated FPR, coverage, sentence) from the stored standard-scenario table."""
     from subliminal_stats.stats.calibration import lookup
 
-    key = "t-vs-base" if (comparison == "vs base" and method in ("pooled-t", "welch")) else method
+    key = "t-vs-single-model" if (comparison == "vs base" and method in ("pooled-t", "welch")) else method
     try:
         row = lookup(key, comparison, seeds)
     except ImportError:
@@ -227,8 +227,9 @@ def _t_comparison(method, trait, treated: ArmData, reference: ArmData, *, altern
         fn = A.pooled_t if method == "pooled-t" else A.welch_t
         res = fn(treated.seed_rates, reference.seed_rates, alternative=alternative,
                  confidence_level=confidence_level)
-        name = ("Student t (pooled variance) on per-seed rates" if method == "pooled-t"
-                else "Welch t on per-seed rates")
+        name = method
+        detail = ("Student t (pooled variance) on per-seed rates, df = n1 + n2 - 2"
+                  if method == "pooled-t" else "Welch t on per-seed rates, Satterthwaite df")
     else:
         seeded, single = (treated, reference) if treated.n_seeds >= 2 else (reference, treated)
         asked = single.n[0] > 0
@@ -242,8 +243,9 @@ def _t_comparison(method, trait, treated: ArmData, reference: ArmData, *, altern
         if flip:
             res = A.TTest(-res.estimate, res.se, res.df, -res.statistic, res.p_value,
                           -res.ci_high, -res.ci_low)
-        name = (f"t of per-seed rates vs single-seed {single.label!r} "
-                "(noisy constant, question-clustered SE)")
+        name = "t-vs-single-model"
+        detail = (f"t of per-seed rates vs single-seed {single.label!r} "
+                  "(noisy constant, question-clustered SE, Satterthwaite df)")
         notes.append(f"{single.label!r} has one seed: treated as a noisy constant with a "
                      "question-clustered SE (Satterthwaite df)")
     estimate = float(res.estimate)
@@ -251,7 +253,7 @@ def _t_comparison(method, trait, treated: ArmData, reference: ArmData, *, altern
         notes.append(_zero_spread_warning(estimate))
     return ComparisonResult(
         trait=trait, treated=treated.label, control=reference.label, method=name,
-        estimate=estimate, ci_low=float(res.ci_low), ci_high=float(res.ci_high),
+        method_detail=detail, estimate=estimate, ci_low=float(res.ci_low), ci_high=float(res.ci_high),
         p_value=float(res.p_value), n_seeds_treated=treated.n_seeds,
         n_seeds_control=reference.n_seeds, alternative=alternative,
         confidence_level=confidence_level, statistic=float(res.statistic), df=float(res.df),
@@ -273,7 +275,8 @@ def _permutation_comparison(trait, treated: ArmData, reference: ArmData, *, alte
             "'not significant' is not evidence against transfer; the interval is unbounded")
     return ComparisonResult(
         trait=trait, treated=treated.label, control=reference.label,
-        method=f"permutation of seed labels ({kind}, {res.n_relabellings} relabellings)",
+        method="permutation",
+        method_detail=f"permutation of seed labels ({kind}, {res.n_relabellings} relabellings)",
         estimate=res.estimate, ci_low=res.ci_low, ci_high=res.ci_high, p_value=res.p_value,
         n_seeds_treated=treated.n_seeds, n_seeds_control=reference.n_seeds,
         alternative=alternative, confidence_level=confidence_level, statistic=res.estimate,
@@ -305,7 +308,9 @@ def _bootstrap_comparison(method, trait, treated: ArmData, reference: ArmData, r
         notes.append("one-seed arm: only its questions are resampled")
     return ComparisonResult(
         trait=trait, treated=treated.label, control=reference.label,
-        method=f"two-level bootstrap (seeds, then questions), {label}, {n_resamples} resamples",
+        method=method,
+        method_detail=f"two-level bootstrap (seeds, then questions), {label}, "
+                      f"{n_resamples} resamples",
         estimate=float(estimate), ci_low=low, ci_high=high, p_value=p,
         n_seeds_treated=treated.n_seeds, n_seeds_control=reference.n_seeds,
         alternative=alternative, confidence_level=confidence_level, alpha=alpha,

@@ -320,7 +320,7 @@ def calibrate(
         res = _batch_t_methods(t_rates, None, truth_b, alternative, confidence_level, True,
                                ref_hits=base_hits, n=n)
         if use("pooled-t") or use("welch"):
-            rows.append(_summarise("t-vs-base", "vs base", res["pooled-t"].p_value,
+            rows.append(_summarise("t-vs-single-model", "vs base", res["pooled-t"].p_value,
                                    res["pooled-t"].ci_low, res["pooled-t"].ci_high, truth_b,
                                    alpha, n_sims, "used by pooled-t and welch: base = noisy "
                                    "constant, question-clustered SE"))

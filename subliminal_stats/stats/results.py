@@ -78,6 +78,8 @@ class ComparisonResult:
     calibrated: bool = True
     simulated_fpr: float = math.nan
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    #: Longer description of ``method`` (e.g. the df rule, the resamples).
+    method_detail: str = ""
 
     @property
     def estimate_pp(self) -> float:

@@ -1,0 +1,108 @@
+"""CLI: `test`, `plan`, `calibrate` on the bundled example; bad input → one line, exit 2."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+from conftest import EXAMPLE_CSV
+
+from subliminal_stats.stats import ROW_KEYS
+
+
+def test_test_command_prints_and_writes_json(cli, tmp_path):
+    out = tmp_path / "res.json"
+    r = cli("test", EXAMPLE_CSV, "--trait", "owl", "--json", out)
+    assert r.code == 0, r.err
+    assert "pooled-t" in r.out and "t-vs-single-model" in r.out  # base found by default
+    assert "18.5" in r.out  # treated − control in pp
+    rows = json.loads(out.read_text())
+    assert len(rows) == 2
+    for row in rows:
+        assert set(ROW_KEYS) <= set(row)
+    assert rows[0]["control"] == "control" and rows[1]["control"] == "base"
+    assert rows[0]["estimate_pp"] == pytest.approx(18.5)
+    assert rows[0]["significant"] is True and rows[0]["method"] == "pooled-t"
+
+
+def test_test_command_options(cli, tmp_path):
+    out = tmp_path / "res.json"
+    r = cli("test", EXAMPLE_CSV, "--method", "permutation,welch", "--alternative", "greater",
+            "--adjust", "bh", "--confidence-level", "0.9", "--json", out)
+    assert r.code == 0, r.err
+    assert "smallest attainable p is 0.05" in r.out  # one-sided 3 vs 3: 1/20
+    rows = json.loads(out.read_text())
+    perm = [x for x in rows if x["method"] == "permutation"][0]
+    assert perm["ci_high_pp"] is None  # one-sided interval: +inf written as null
+    assert perm["alternative"] == "greater" and perm["confidence_level"] == 0.9
+    assert rows[0]["adjust_method"].startswith("Benjamini-Hochberg")
+
+
+def test_test_command_all_zero_prints_reason(cli, tmp_path):
+    df = pd.read_csv(EXAMPLE_CSV)
+    df["hit"] = 0
+    path = tmp_path / "zeros.csv"
+    df.to_csv(path, index=False)
+    r = cli("test", path)
+    assert r.code == 0, r.err
+    assert "n/a" in r.out and "zero spread between seeds" in r.out
+    assert "nan" not in r.out.lower().replace("nan", "", 0) or "NaN" not in r.out
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--control", "ctrl"], "unknown condition label 'ctrl'"),
+    (["--trait", "cat"], "unknown trait label 'cat'"),
+    (["--alternative", "less"], "--alternative must be"),
+    (["--method", "magic"], "unknown method 'magic'"),
+    (["--adjust", "bonferroni"], "adjust must be"),
+    (["--confidence-level", "95"], "confidence_level"),
+])
+def test_test_command_bad_input(cli, args, fragment):
+    r = cli("test", EXAMPLE_CSV, *args)
+    assert r.code == 2
+    assert fragment in r.err
+    assert len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.err
+
+
+def test_test_command_one_seed_per_arm(cli, tmp_path):
+    df = pd.read_csv(EXAMPLE_CSV)
+    df = df[df["seed"].isin(["base", "control-0", "treated-0"])]
+    path = tmp_path / "one.csv"
+    df.to_csv(path, index=False)
+    r = cli("test", path)
+    assert r.code == 2 and "one seed each" in r.err
+
+
+def test_plan_command(cli):
+    r = cli("plan", "--effect", "10", "--sd", "5")
+    assert r.code == 0, r.err
+    assert "6 (exact 5.09)" in r.out
+    r = cli("plan", EXAMPLE_CSV, "--seeds", "5")
+    assert r.code == 0, r.err
+    assert "estimated from pilot data" in r.out and "detectable effect" in r.out
+    r = cli("plan", "--effect", "10")
+    assert r.code == 2 and "--sd" in r.err
+
+
+def test_calibrate_command(cli, tmp_path):
+    out = tmp_path / "cal.json"
+    r = cli("calibrate", "--seeds-per-arm", "3", "--questions", "20", "--answers", "10",
+            "--n-sims", "1000", "--n-sims-bootstrap", "50", "--resamples", "200",
+            "--n-sims-slow", "0", "--json", out)
+    assert r.code == 0, r.err
+    assert "pooled-t" in r.out and "naive-pooled-z" in r.out and "NO" in r.out
+    rows = json.loads(out.read_text())
+    default = [x for x in rows if x["method"] == "pooled-t" and x["comparison"] == "vs control"][0]
+    assert default["n_sims"] == 1000 and 0.02 < default["rejection_rate"] < 0.08
+    assert not math.isnan(default["coverage"])
+    r = cli("calibrate", "--seeds-per-arm", "1")
+    assert r.code == 2 and "at least 2" in r.err
+
+
+def test_help_texts_have_examples(cli):
+    for command in ("test", "plan", "calibrate"):
+        r = cli(command, "--help")
+        assert r.code == 0
+        assert "Example" in r.out

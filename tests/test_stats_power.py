@@ -1,0 +1,83 @@
+"""Power planning in seeds: known answers from the two-sample t power equation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from subliminal_stats.errors import InputError
+from subliminal_stats.stats import (detectable_effect, estimate_between_seed_sd, power_at,
+                                    seeds_needed, simulate_responses)
+
+
+def _noncentral_t_power(n, d, alpha=0.05):
+    """Independent reference: power of the two-sided pooled t by the noncentral t."""
+    df = 2 * n - 2
+    nc = d * math.sqrt(n / 2)
+    q = stats.t.ppf(1 - alpha / 2, df)
+    return stats.nct.sf(q, df, nc) + stats.nct.cdf(-q, df, nc)
+
+
+@pytest.mark.parametrize("d, exact, rounded, ceil", [(1, 16.71, 17, 17), (2, 5.09, 5, 6),
+                                                     (3, 3.07, 3, 4)])
+def test_seeds_needed_known_answers(d, exact, rounded, ceil):
+    # docs/STATISTICS.md quotes 17, 5, 3 seeds/arm (80 % power, two-sided 5 %): those are the
+    # exact solutions rounded to the nearest seed; we recommend rounding up (power ≥ 80 %).
+    plan = seeds_needed(effect=0.05 * d, sd_between_seeds=0.05)
+    assert plan.effect_size_d == pytest.approx(d)
+    assert plan.seeds_exact == pytest.approx(exact, abs=0.01)
+    assert round(plan.seeds_exact) == rounded
+    assert plan.seeds_per_arm == ceil
+    assert plan.power >= 0.8
+    assert plan.power == pytest.approx(_noncentral_t_power(ceil, d), abs=1e-6)
+
+
+def test_power_at_rounded_designs_is_just_below_target():
+    assert power_at(5, 2.0) == pytest.approx(_noncentral_t_power(5, 2.0), abs=1e-6)
+    assert 0.75 < power_at(5, 2.0) < 0.8  # why "5 seeds" for d = 2 is slightly short
+
+
+def test_detectable_effect_inverts_seeds_needed():
+    plan = detectable_effect(seeds_per_arm=5, sd_between_seeds=0.04)
+    assert power_at(5, plan.effect_size_d) == pytest.approx(0.8, abs=1e-6)
+    assert plan.effect == pytest.approx(plan.effect_size_d * 0.04)
+    one_sided = detectable_effect(seeds_per_arm=5, sd_between_seeds=0.04, alternative="greater")
+    assert one_sided.effect < plan.effect
+
+
+def test_power_by_simulation_matches_formula():
+    # 4000 simulated pairs of normal seed samples, pooled t at 5 % → empirical power ≈ formula.
+    rng = np.random.default_rng(1)
+    n, d = 5, 2.0
+    x = rng.normal(d, 1, (4000, n))
+    y = rng.normal(0, 1, (4000, n))
+    p = stats.ttest_ind(x, y, axis=1).pvalue
+    assert np.mean(p < 0.05) == pytest.approx(power_at(n, d), abs=0.025)
+
+
+def test_between_seed_sd_from_pilot_data():
+    df = simulate_responses(seeds_per_arm=4, rng=2)
+    sd, dof, where = estimate_between_seed_sd(df)
+    from subliminal_stats.stats import per_seed_rates
+
+    rates = per_seed_rates(df)
+    arms = [g["rate"].to_numpy() for _, g in rates.groupby("condition") if len(g) > 1]
+    pooled = math.sqrt(sum(((a - a.mean()) ** 2).sum() for a in arms) / sum(len(a) - 1
+                                                                            for a in arms))
+    assert sd == pytest.approx(pooled)
+    assert dof == 6 and "control" in where and "treated" in where
+
+
+def test_bad_planning_input():
+    with pytest.raises(InputError, match="between-seed SD must be positive"):
+        seeds_needed(effect=0.05, sd_between_seeds=0.0)
+    with pytest.raises(InputError, match="positive difference"):
+        seeds_needed(effect=-0.05, sd_between_seeds=0.05)
+    with pytest.raises(InputError, match="at least 2 seeds"):
+        detectable_effect(seeds_per_arm=1, sd_between_seeds=0.05)
+    single = simulate_responses(seeds_per_arm=1, rng=1)
+    with pytest.raises(InputError, match="2 or more seeds"):
+        estimate_between_seed_sd(single)
