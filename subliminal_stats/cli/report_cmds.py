@@ -108,8 +108,18 @@ def _calibration_frame(data: list[Path]):
 
     from subliminal_stats.report.sections import calibration_for_design, is_calibration_table
 
-    if len(data) == 1 and data[0].suffix in (".csv", ".parquet", ".pq"):
-        frame = pd.read_parquet(data[0]) if data[0].suffix != ".csv" else pd.read_csv(data[0])
+    if len(data) == 1 and data[0].suffix in (".csv", ".parquet", ".pq", ".json"):
+        path = data[0]
+        if path.suffix == ".json":  # `subliminal-stats calibrate --json` output
+            try:
+                frame = pd.read_json(path)
+            except ValueError:
+                raise InputError(f"{path}: not a JSON list of calibration rows "
+                                 "(as written by subliminal-stats calibrate --json)") from None
+            if not is_calibration_table(frame):
+                raise InputError(f"{path}: rows need 'method' and 'rejection_rate' (or 'fpr') fields")
+            return frame
+        frame = pd.read_parquet(path) if path.suffix != ".csv" else pd.read_csv(path)
         if is_calibration_table(frame):
             return frame
     from subliminal_stats.data.schema import read_responses
@@ -128,7 +138,9 @@ def _calibration_frame(data: list[Path]):
     ),
 )
 def export(
-    data: Annotated[list[Path], typer.Option("--data", help="Responses table(s) (repeatable).")],
+    data: Annotated[
+        list[Path], typer.Option("--data", help="Responses table(s) (repeatable); a calibration table for --what calibration.")
+    ],
     what: Annotated[str, typer.Option(help="summary, tests or calibration.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output file.")],
     fmt: Annotated[
@@ -137,8 +149,12 @@ def export(
     trait: Annotated[Optional[list[str]], typer.Option(help="Only these traits (repeatable).")] = None,
     treated: Annotated[str, typer.Option(help="Treated condition label.")] = "treated",
     control: Annotated[str, typer.Option(help="Control condition label.")] = "control",
-    base: Annotated[Optional[str], typer.Option(help="Base-model condition label to compare as well.")] = None,
-    method: Annotated[str, typer.Option(help="Test method (see 'subliminal-stats test --help').")] = "welch",
+    base: Annotated[
+        Optional[str], typer.Option(help="Base-model condition label to compare as well (default: 'base' if present).")
+    ] = None,
+    method: Annotated[
+        Optional[str], typer.Option(help="Test method (default: the calibrated default of 'test').")
+    ] = None,
     confidence_level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
     digits: Annotated[int, typer.Option(help="Decimals for % and percentage points.")] = 1,
 ) -> None:
@@ -167,9 +183,12 @@ def export(
             frame = summarize(df, confidence_level=confidence_level)
             frame.attrs["confidence_level"] = confidence_level
         else:
-            from subliminal_stats.stats import compare, results_frame
+            from subliminal_stats.stats import DEFAULT_METHOD, compare, results_frame
 
+            if base is None and "base" in set(df["condition"]):
+                base = "base"  # as `subliminal-stats test` does
             frame = results_frame(compare(df, traits=trait, treated=treated, control=control, base=base,
-                                          method=method, confidence_level=confidence_level))
+                                          method=method or DEFAULT_METHOD,
+                                          confidence_level=confidence_level))
     path = export_table(frame, what, fmt, output, digits=digits)
     console.print(f"{what} ({len(frame)} rows) → {path}", soft_wrap=True, highlight=False)

@@ -165,7 +165,8 @@ def condition_bars(
               else alt.XOffset("condition:N", sort=order, scale=alt.Scale(paddingInner=0.08)))
     if grouped_by_condition:
         colour = alt.Color("condition:N", scale=condition_colours(order), sort=order, legend=None)
-    y_scale = alt.Scale(domain=[0, 1], nice=False)
+    # t intervals can cross 0 or 1; clamp the whiskers to the axis instead of drawing off it.
+    y_scale = alt.Scale(domain=[0, 1], nice=False, clamp=True)
     y_axis = alt.Axis(format=".0%")
     tooltip = [alt.Tooltip(f"{x}:N"), alt.Tooltip("condition:N"), alt.Tooltip(f"{value}:Q", format=".3f")]
     if "n_seeds" in data.columns:

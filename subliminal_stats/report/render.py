@@ -300,7 +300,7 @@ def execute_qmd(document: QmdDocument, *, params: Mapping[str, Any] | None = Non
                     value = (eval(compile(last_expr, f"{document.source}:{chunk.line}", "eval"), namespace)
                              if last_expr is not None else None)
             except InputError as exc:
-                raise ReportError(f"{document.source} cell at line {chunk.line}: {exc}") from None
+                raise ReportError(f"{Path(document.source).name}: {exc}") from None
             except Exception as exc:  # noqa: BLE001 - one line naming the cell beats a traceback
                 raise ReportError(
                     f"{document.source} cell at line {chunk.line} failed: {type(exc).__name__}: {exc}"

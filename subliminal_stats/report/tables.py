@@ -136,10 +136,11 @@ def calibration_display(calibration: pd.DataFrame, *, digits: int = PP_DIGITS) -
     and ``fpr``; uses ``fpr_ci_low``/``fpr_ci_high``, ``coverage`` and ``n_sims`` when present.
     """
     calibration = _normalise_calibration(calibration)
-    seeds_col = _seeds_column(calibration)
     _require(calibration, ["method", "fpr"], "calibration")
-    out = pd.DataFrame({"method": calibration["method"].astype(str),
-                        "seeds per arm": calibration[seeds_col].astype(int).astype(str)})
+    seeds_col = _seeds_column(calibration, required=False)
+    out = pd.DataFrame({"method": calibration["method"].astype(str)})
+    if seeds_col is not None:
+        out["seeds per arm"] = calibration[seeds_col].astype(int).astype(str)
     if "comparison" in calibration.columns and calibration["comparison"].nunique() > 1:
         out.insert(0, "comparison", calibration["comparison"].astype(str))
     if {"fpr_ci_low", "fpr_ci_high"} <= set(calibration.columns):
@@ -155,6 +156,8 @@ def calibration_display(calibration: pd.DataFrame, *, digits: int = PP_DIGITS) -
         out["calibrated"] = ["yes" if bool(c) else "no" for c in calibration["calibrated"]]
     if "n_sims" in calibration.columns:
         out["simulations"] = calibration["n_sims"].astype(int).astype(str)
+    if "note" in calibration.columns and calibration["note"].fillna("").astype(str).str.strip().any():
+        out["note"] = calibration["note"].fillna("").astype(str)
     return out.reset_index(drop=True)
 
 
@@ -165,10 +168,12 @@ def _normalise_calibration(calibration: pd.DataFrame) -> pd.DataFrame:
     return calibration
 
 
-def _seeds_column(calibration: pd.DataFrame) -> str:
-    for name in ("n_seeds", "n_seeds_per_arm", "seeds_per_arm", "seeds"):
+def _seeds_column(calibration: pd.DataFrame, *, required: bool = True) -> str | None:
+    for name in ("seeds_per_arm", "n_seeds_per_arm", "n_seeds", "seeds"):
         if name in calibration.columns:
             return name
+    if not required:
+        return None
     raise InputError(
         "calibration table: missing the seeds-per-arm column (n_seeds or n_seeds_per_arm)"
     )
@@ -197,16 +202,17 @@ def table_caption(what: str, frame: pd.DataFrame) -> tuple[str, str]:
                              zip(frame["n_seeds_treated"], frame["n_seeds_control"], strict=True))
         level = _level_text(float(frame["confidence_level"].iloc[0])) if "confidence_level" in frame else "95 %"
         caption = f"Treated minus reference in percentage points with {level} CI, per trait."
-        note = (f"Method: {methods}; p adjusted for {len(frame)} comparison(s) by {adjust}; "
-                f"seeds (treated vs reference): {seeds}. The seed is the unit of replication.")
+        note = (f"Method: {methods}; p adjustment: {adjust}; seeds (treated vs reference): {seeds}. "
+                "The seed is the unit of replication.")
         return caption, note
     if what == "calibration":
         frame = _normalise_calibration(frame)
-        seeds_col = _seeds_column(frame)
+        seeds_col = _seeds_column(frame, required=False)
         sims = f" from {_unique_text(frame['n_sims'])} simulations per cell" if "n_sims" in frame else ""
+        seeds = (f"; seeds per arm: {_unique_text(sorted(set(int(s) for s in frame[seeds_col])))}"
+                 if seeds_col else "")
         caption = "Calibration under the null: false-positive rate at nominal 5 % and CI coverage."
-        note = (f"Methods: {_unique_text(frame['method'])}; seeds per arm: "
-                f"{_unique_text(sorted(set(int(s) for s in frame[seeds_col])))}{sims}.")
+        note = f"Methods: {_unique_text(frame['method'])}{seeds}{sims}."
         return caption, note
     raise InputError(f"unknown table {what!r}: use one of {', '.join(WHATS)}")
 
