@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import functools
 import hashlib
 import io
 import json
@@ -49,6 +50,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -306,8 +308,10 @@ class OpenAIBackend:
         return openai.AsyncOpenAI(
             api_key=_require_api_key(), base_url=self.base_url, max_retries=0,
             timeout=self.timeout,
-            http_client=openai.DefaultAsyncHttpxClient(limits=httpx2.Limits(
-                max_connections=connections, max_keepalive_connections=connections)))
+            http_client=openai.DefaultAsyncHttpxClient(
+                verify=_shared_ssl_context(),
+                limits=httpx2.Limits(max_connections=connections,
+                                     max_keepalive_connections=connections)))
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -413,7 +417,8 @@ class OpenAIBackend:
             Distinct ``custom_id`` values.
         on_result : callable, optional
             Called with each :class:`ChatResult` as it finishes (any order),
-            including failed ones (``result.ok`` is False).
+            including failed ones (``result.ok`` is False). Calls come from one
+            helper thread, one at a time; an exception stops the run.
         progress : bool
             Show a progress bar on stderr.
         confirm : bool, optional
@@ -450,20 +455,27 @@ class OpenAIBackend:
                               ) -> list[ChatResult]:
         results: list[ChatResult | None] = [None] * len(requests)
         pending = iter(enumerate(requests))
-        async with self._client() as client:
-            with _progress_bar(progress, len(requests), "chat completions") as update:
+        loop = asyncio.get_running_loop()
+        # on_result runs in one helper thread, one call at a time, so that a store's
+        # fsync does not stall the event loop (and every other request) while it waits.
+        callbacks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="on_result")
+        try:
+            async with self._client() as client:
+                with _progress_bar(progress, len(requests), "chat completions") as update:
 
-                async def worker() -> None:
-                    # Workers share one iterator: at most `concurrency` requests in flight.
-                    for index, request in pending:
-                        result = await self._complete_one(client, request)
-                        results[index] = result
-                        if on_result is not None:
-                            on_result(result)
-                        update(advance=1)
+                    async def worker() -> None:
+                        # Workers share one iterator: at most `concurrency` requests in flight.
+                        for index, request in pending:
+                            result = await self._complete_one(client, request)
+                            results[index] = result
+                            if on_result is not None:
+                                await loop.run_in_executor(callbacks, on_result, result)
+                            update(advance=1)
 
-                await asyncio.gather(*(worker() for _ in range(min(self.concurrency,
-                                                                   len(requests)))))
+                    await asyncio.gather(*(worker() for _ in range(min(self.concurrency,
+                                                                       len(requests)))))
+        finally:
+            callbacks.shutdown(wait=True)
         return [r for r in results if r is not None]
 
     async def _complete_one(self, client, request: ChatRequest) -> ChatResult:
@@ -471,17 +483,21 @@ class OpenAIBackend:
 
         body = self._body(request)
         failures: list[str] = []
+        # The SDK's generic `post` (same auth, base_url, timeouts and status → exception
+        # mapping) with a plain-dict answer: the typed `chat.completions.create` spends
+        # ~3 ms of CPU per call on parameter transforms and pydantic models, which caps
+        # throughput near 100 requests/s on a busy 2-core machine (benchmarks/bench_openai.py).
         try:
             response = await self._with_retries(
                 f"chat {request.custom_id}",
-                lambda: client.chat.completions.create(**body), failures)
+                lambda: client.post("/chat/completions", body=body, cast_to=dict), failures)
         except RetriesExhaustedError as exc:
             return ChatResult(request.custom_id, None, model=body["model"],
                               error=exc.reason)
         except openai.APIStatusError as exc:  # not retryable, e.g. HTTP 400
             return ChatResult(request.custom_id, None, model=body["model"],
                               error=f"HTTP {exc.status_code}: {_api_message(exc)}")
-        return self._result(request.custom_id, response.to_dict())
+        return self._result(request.custom_id, response)
 
     # -- Batch API -------------------------------------------------------------------------
     def complete_batch(self, requests: Sequence[ChatRequest], *,
@@ -706,6 +722,15 @@ class OpenAIBackend:
                                       "fine_tuned_model")
         logger.info("fine-tuning job %s finished: %s", job_id, job.fine_tuned_model)
         return job.fine_tuned_model
+
+
+@functools.cache
+def _shared_ssl_context():
+    # Building the default TLS context (loading the CA bundle) costs ~80 ms; a client is
+    # made per call, so build the context once.
+    import httpx2
+
+    return httpx2.create_ssl_context()
 
 
 def _omit():
