@@ -96,6 +96,10 @@ class FakeOpenAIServer:
         self.auth_failures = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        # hold_after(n): answers beyond the n-th wait until release() (crash tests).
+        self.answer_limit: int | None = None
+        self.answers_granted = 0
+        self.released = threading.Event()
         self._ids = 0
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -110,6 +114,17 @@ class FakeOpenAIServer:
         """Queue faults for requests whose ``"METHOD /path"`` starts with ``prefix``."""
         with self.lock:
             self.route_faults.append((prefix, collections.deque(faults)))
+
+    def hold_after(self, n: int) -> None:
+        """Answer ``n`` more chat requests, then hold the rest until :meth:`release`."""
+        with self.lock:
+            self.answer_limit = self.answers_granted + n
+            self.released.clear()
+
+    def release(self) -> None:
+        with self.lock:
+            self.answer_limit = None
+        self.released.set()
 
     # -- lifecycle ------------------------------------------------------------------
     @property
@@ -133,6 +148,7 @@ class FakeOpenAIServer:
 
     def stop(self) -> None:
         self.stopping.set()
+        self.released.set()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -356,6 +372,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self.fake.in_flight += 1
                 self.fake.max_in_flight = max(self.fake.max_in_flight, self.fake.in_flight)
             try:
+                with self.fake.lock:
+                    self.fake.answers_granted += 1
+                    held = (self.fake.answer_limit is not None
+                            and self.fake.answers_granted > self.fake.answer_limit)
+                if held:
+                    while not (self.fake.released.wait(0.05) or self.fake.stopping.is_set()):
+                        pass
                 if self.fake.latency:
                     time.sleep(self.fake.latency)
                 answer = self.fake.chat_completion(body)
