@@ -585,6 +585,12 @@ def render_report(report: str | Path, out_dir: str | Path, *, params: Mapping[st
     quarto = shutil.which("quarto")
     if renderer == "quarto" and quarto is None:
         raise InputError("--renderer quarto: quarto is not on PATH (install Quarto or use the fallback)")
+    if fmt == "pdf" and (renderer == "fallback" or quarto is None) and _find_chromium() is None:
+        # Say so before spending time on the HTML.
+        raise InputError(
+            "--format pdf needs Quarto (with LaTeX) or Chromium to print the HTML report; "
+            "install one (e.g. apt-get install chromium) or use --format html"
+        )
     if renderer != "fallback" and quarto is not None:
         path = render_quarto(qmd, out_dir, params=params, fmt=fmt, quarto=quarto)
         used = "quarto"
