@@ -14,6 +14,7 @@ normal answer. Fault codes:
 ``"500"`` / ``"503"``            server error
 ``"hang"``                       no answer until the server stops (client must time out)
 ``"malformed"``                  HTTP 200 with a body that is not JSON
+``"notchat"``                    HTTP 200 with JSON that is not a chat completion
 ``"400"``                        bad request (not retryable)
 ``"batch_error"``                (Batch API only) the line goes to the error file
 
@@ -337,6 +338,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         elif fault == "malformed":
             self._send(200, None, raw=b'{"id": "chatcmpl-broken", "choices": [ {"mess')
+        elif fault == "notchat":
+            self._send(200, {"object": "list", "data": []})
         else:
             raise ValueError(f"unknown fault {fault!r}")
         return True

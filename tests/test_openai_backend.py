@@ -69,6 +69,7 @@ def test_every_item_completed_exactly_once_despite_faults(api_key, server):
     server.fail_item(prompts[2], "500", "503")
     server.fail_item(prompts[3], "hang")
     server.fail_item(prompts[4], "malformed", "429")
+    server.fail_item(prompts[5], "notchat", "502")
     calls: dict[str, int] = {}
     finished_at: dict[str, float] = {}
     start = time.monotonic()
@@ -88,7 +89,8 @@ def test_every_item_completed_exactly_once_despite_faults(api_key, server):
     assert all(server.item_answers[p] == 1 for p in prompts)
     # ... after exactly (faults + 1) requests for the faulty ones and one for the rest.
     expected_requests = {p: 1 for p in prompts} | {prompts[1]: 2, prompts[2]: 3,
-                                                   prompts[3]: 2, prompts[4]: 3}
+                                                   prompts[3]: 2, prompts[4]: 3,
+                                                   prompts[5]: 3}
     assert dict(server.item_requests) == expected_requests
     # Backoff is capped at 0.05 s here, so waiting 0.3 s can only come from Retry-After.
     assert finished_at["item-1"] >= 0.3

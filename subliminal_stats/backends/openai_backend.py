@@ -104,6 +104,17 @@ class FineTuneFailedError(BackendError):
     """A fine-tuning job ended ``failed`` or ``cancelled``, or gave no model id."""
 
 
+class _MalformedAnswer(ValueError):
+    """Internal: HTTP 200 whose JSON is not a chat completion (retried like bad JSON)."""
+
+
+async def _post_chat(client, body: dict) -> dict:
+    answer = await client.post("/chat/completions", body=body, cast_to=dict)
+    if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
+        raise _MalformedAnswer("not a chat completion")
+    return answer
+
+
 class _Transient(Exception):
     """Internal: a failure worth retrying, with the server's Retry-After if any."""
 
@@ -156,7 +167,8 @@ def _classify(exc: BaseException) -> _Transient | None:
         if status in (408, 409, 429) or status >= 500:
             return _Transient(f"HTTP {status}", _retry_after_seconds(exc.response.headers))
         return None
-    if isinstance(exc, (json.JSONDecodeError, openai.APIResponseValidationError)):
+    if isinstance(exc, (json.JSONDecodeError, _MalformedAnswer,
+                        openai.APIResponseValidationError)):
         return _Transient("malformed response")
     return None
 
@@ -489,8 +501,7 @@ class OpenAIBackend:
         # throughput near 100 requests/s on a busy 2-core machine (benchmarks/bench_openai.py).
         try:
             response = await self._with_retries(
-                f"chat {request.custom_id}",
-                lambda: client.post("/chat/completions", body=body, cast_to=dict), failures)
+                f"chat {request.custom_id}", lambda: _post_chat(client, body), failures)
         except RetriesExhaustedError as exc:
             return ChatResult(request.custom_id, None, model=body["model"],
                               error=exc.reason)
