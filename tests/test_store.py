@@ -152,7 +152,8 @@ def test_generate_requests_only_missing_items(api_key, tmp_path):
     path = tmp_path / "store.jsonl"
     with CompletionStore(path) as store:  # half done by an earlier run
         for req in reqs[:5]:
-            store.append(ChatResult(req.custom_id, expected_completion(req.messages[-1]["content"])))
+            prompt = req.messages[-1]["content"]
+            store.append(ChatResult(req.custom_id, expected_completion(prompt)))
     with FakeOpenAIServer() as server, CompletionStore(path) as store:
         summary = generate(reqs, backend_for(server), store, progress=False)
     assert (summary.requested, summary.already_done, summary.completed, summary.failed) == \
