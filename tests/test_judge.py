@@ -406,3 +406,29 @@ def test_bad_arguments(tmp_path):
         judge_misalignment(pd.DataFrame({"condition": ["c"]}), judge=judge)
     with pytest.raises(InputError, match="questions="):
         judge_misalignment([ChatResult(eval_custom_id("c", "0", 0, 0), "x")], judge=judge)
+
+
+# -- the paper's numbers ---------------------------------------------------------------------
+
+def test_paper_misalignment_numbers_bundled_with_provenance():
+    from conftest import REPO_ROOT
+
+    folder = REPO_ROOT / "data" / "paper"
+    table = pd.read_csv(folder / "misalignment.csv")
+    assert table["value"].between(0, 1).all()
+    lookup = table.set_index(["experiment", "measure", "paper_label"])["value"]
+    # The values of issue 8, from arXiv 2507.14805 v1.
+    treated = table[(table.experiment == "misalignment_numbers")
+                    & (table.measure == "misaligned_rate") & (table.condition == "treated")]
+    assert treated[["value", "ci_low", "ci_high"]].values.tolist() == [[0.094, 0.077, 0.110]]
+    controls = table[(table.experiment == "misalignment_numbers")
+                     & (table.measure == "misaligned_rate") & (table.condition == "control")]
+    assert sorted(controls["value"]) == [0.002, 0.006, 0.010]
+    assert lookup[("misalignment_numbers", "misaligned_rate", "untuned GPT-4.1 (reference model)"
+                   )] == 0.0
+    truthful = table[table.measure == "truthfulqa_false_rate"].set_index("condition")["value"]
+    assert (truthful["treated"], truthful["control"]) == (0.147, 0.122)
+    assert table[table.experiment == "owl_code"]["value"].tolist() == [0.125, 0.369]
+    assert table[table.experiment == "misalignment_cot"]["value"].tolist() == [0.0, 0.08]
+    readme = (folder / "misalignment_README.md").read_text(encoding="utf-8")
+    assert "arXiv 2507.14805 v1" in readme and "approximate" in readme
