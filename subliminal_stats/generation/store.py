@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from subliminal_stats.backends.base import ChatRequest, ChatResult
+from subliminal_stats.backends.openai_backend import BackendError
 from subliminal_stats.errors import InputError
 
 logger = logging.getLogger("subliminal_stats.generation.store")
@@ -200,13 +201,15 @@ class CompletionStore:
             pass
 
 
-class GenerationIncompleteError(RuntimeError):
-    """Some items still failed after retries; finished ones are stored. One-line message."""
+class GenerationIncompleteError(BackendError):
+    """Some items still failed after retries; finished ones are stored. One-line message.
 
-    exit_code = 1
+    A :class:`~subliminal_stats.backends.openai_backend.BackendError`, so a CLI
+    that prints ``BackendError`` messages handles it too.
+    """
 
     def __init__(self, message: str, *, failed: tuple[ChatResult, ...] = ()):
-        super().__init__(" ".join(message.split()))
+        super().__init__(message)
         self.failed = failed
 
 
