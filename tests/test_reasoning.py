@@ -133,6 +133,10 @@ def test_prompts_are_seeded_and_name_the_final_answer_form():
     ("Each gets 2.5 litres.", "2.5"),
     ("The answer is −3", "-3"),                                 # unicode minus
     ("Total: 7.", "7"),
+    ("The answer is 5 + 3 = 8.", "8"),                          # a calculation after the phrase
+    ("#### 12 * 3 = 36", "36"),
+    ("The answer is 8.\n5 + 3 = 8 was checked twice: 16", "8"),
+    ("She answered 5 questions, so 7 remain.", "7"),            # "answered" is no phrase
 ])
 def test_extract_final_number(text, value):
     assert extract_final_number(text) == Decimal(value)

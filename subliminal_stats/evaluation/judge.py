@@ -726,6 +726,8 @@ def answers_frame(results: Sequence[ChatResult], *, questions: Sequence[str]) ->
         if not result.ok:
             raise InputError(f"evaluation request {result.custom_id} failed: {result.error}")
         _, condition, seed, q, s = parts
+        if not (q[:1] == "q" and q[1:].isdigit() and s[:1] == "s" and s[1:].isdigit()):
+            raise InputError(f"not an evaluation result id: {result.custom_id!r}")
         qi = int(q[1:])
         if not 0 <= qi < len(questions):
             raise InputError(f"{result.custom_id}: question index {qi} is outside the "

@@ -247,13 +247,28 @@ _NUMBER_RE = re.compile(_NUMBER)
 _MARKER_RE = re.compile(r"####\s*(?:\*\*)?\s*" + _NUMBER)
 _BOXED_RE = re.compile(r"\\boxed\{\s*" + _NUMBER)
 _PHRASE_RE = re.compile(
-    r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|:|=|would\s+be|will\s+be)?\s*"
+    r"\b(?:final\s+answer|the\s+answer|answer)\s*(?:is|:|=|would\s+be|will\s+be)?\s*"
     r"[:=]?\s*(?:\*\*)?\s*(?:therefore\s+|then\s+)?" + _NUMBER, re.IGNORECASE)
 
 
 def _to_decimal(match: re.Match) -> Decimal:
     value = Decimal(match.group("digits").replace(",", ""))
     return -value if match.group("sign") else value
+
+
+_OPERATOR_NEXT = re.compile(r"\s*[-+*/×÷x]\s*[$€£]?\d")
+
+
+def _result_of_line(text: str, match: re.Match) -> Decimal:
+    """The matched number, or the result when it starts a calculation on its line
+    ("The answer is 5 + 3 = 8" → 8)."""
+    end_of_line = text.find("\n", match.end())
+    rest = text[match.end():] if end_of_line < 0 else text[match.end():end_of_line]
+    if _OPERATOR_NEXT.match(rest) and "=" in rest:
+        after = list(_NUMBER_RE.finditer(rest.rsplit("=", 1)[1]))
+        if after:
+            return _to_decimal(after[0])
+    return _to_decimal(match)
 
 
 def extract_final_number(text: object) -> Decimal | None:
@@ -275,7 +290,7 @@ def extract_final_number(text: object) -> Decimal | None:
     for pattern in (_MARKER_RE, _BOXED_RE, _PHRASE_RE):
         matches = list(pattern.finditer(text))
         if matches:
-            return _to_decimal(matches[-1])
+            return _result_of_line(text, matches[-1])
     matches = list(_NUMBER_RE.finditer(text))
     return _to_decimal(matches[-1]) if matches else None
 
