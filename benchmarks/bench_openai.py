@@ -63,9 +63,10 @@ def main(argv: list[str] | None = None) -> int:
             requests(8, "warm"), progress=False)
 
         print(f"OpenAI chat path, loopback server with {args.latency * 1000:.0f} ms latency "
-              f"per request ({os.cpu_count()} CPUs, shared)")
+              f"per request; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} "
+              "before the run")
         print(f"{'concurrency':>11} {'requests':>8} {'seconds':>8} {'req/s':>8} "
-              f"{'ideal':>8} {'ratio':>6} {'vs c=1':>7}  target ≥ 0.9")
+              f"{'ideal':>8} {'ratio':>6} {'vs c=1':>7} {'cpu ms/req':>10}  target ≥ 0.9")
         baseline = None
         rows = []
         for concurrency in args.concurrency:
@@ -73,15 +74,16 @@ def main(argv: list[str] | None = None) -> int:
             n = max(5, round(ideal * args.seconds))
             backend = OpenAIBackend("gpt-4.1-nano", base_url=url, concurrency=concurrency)
             batch = requests(n, f"c{concurrency}")
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             results = backend.complete(batch, progress=False)
             elapsed = time.perf_counter() - start
+            cpu_ms = (time.process_time() - cpu) / n * 1000
             assert all(r.ok for r in results), "a request failed during the benchmark"
             rate = n / elapsed
             baseline = baseline or rate
             rows.append((concurrency, rate / ideal))
             print(f"{concurrency:>11} {n:>8} {elapsed:>8.2f} {rate:>8.1f} {ideal:>8.1f} "
-                  f"{rate / ideal:>6.2f} {rate / baseline:>6.1f}x  "
+                  f"{rate / ideal:>6.2f} {rate / baseline:>6.1f}x {cpu_ms:>10.2f}  "
                   f"{'ok' if rate / ideal >= 0.9 else 'BELOW TARGET'}")
 
         concurrency = max(args.concurrency)
@@ -90,14 +92,17 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as folder:
             store = CompletionStore(Path(folder) / "store.jsonl")
             backend = OpenAIBackend("gpt-4.1-nano", base_url=url, concurrency=concurrency)
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             summary = generate(requests(n, "store"), backend, store, progress=False)
             elapsed = time.perf_counter() - start
+            cpu_ms = (time.process_time() - cpu) / n * 1000
             store.close()
         rate = summary.completed / elapsed
         print(f"{concurrency:>11} {n:>8} {elapsed:>8.2f} {rate:>8.1f} {ideal:>8.1f} "
-              f"{rate / ideal:>6.2f} {rate / baseline:>6.1f}x  via generate() + "
+              f"{rate / ideal:>6.2f} {rate / baseline:>6.1f}x {cpu_ms:>10.2f}  via generate() + "
               "CompletionStore (fsync per record)")
+        print(f"load average after the run: {os.getloadavg()[0]:.1f} (other work on the machine "
+              "competes for the CPU the client needs at high concurrency)")
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -18,7 +18,8 @@ normal answer. Fault codes:
 ``"400"``                        bad request (not retryable)
 ``"batch_error"``                (Batch API only) the line goes to the error file
 
-A batch whose input contains ``FAIL_BATCH`` fails as a whole; a fine-tuning
+A batch whose input contains ``FAIL_BATCH`` fails as a whole, one with
+``EXPIRE_BATCH`` expires with half of its lines answered; a fine-tuning
 job whose training file contains ``FAIL_JOB`` (or whose suffix is ``"fail"``)
 fails, and one with suffix ``"cancel"`` is cancelled.
 
@@ -241,7 +242,10 @@ class FakeOpenAIServer:
                                 "error": None})
         # Real batches return lines in any order: reverse them so mapping is by id.
         outputs.reverse()
-        batch["status"] = "completed"
+        if b"EXPIRE_BATCH" in content:
+            # An expired batch returns what it finished in 24 h: here, half of it.
+            outputs = outputs[: len(outputs) // 2]
+        batch["status"] = "expired" if b"EXPIRE_BATCH" in content else "completed"
         batch["completed_at"] = int(time.time())
         batch["request_counts"] = {"total": len(outputs) + len(errors),
                                    "completed": len(outputs), "failed": len(errors)}

@@ -218,6 +218,30 @@ def test_failed_batch_raises_with_the_server_reason(api_key, server):
         make_backend(server).complete_batch(reqs, progress=False)
 
 
+def test_expired_batch_keeps_what_finished_and_flags_the_rest(api_key, server):
+    reqs = [ChatRequest.from_prompt(f"e{i}", f"EXPIRE_BATCH {i}", model=MODEL)
+            for i in range(6)]
+    results = make_backend(server).complete_batch(reqs, progress=False)
+    done = [r for r in results if r.ok]
+    assert len(done) == 3
+    assert all(r.completion == expected_completion(f"EXPIRE_BATCH {r.custom_id[1:]}")
+               for r in done)
+    batch_id = next(iter(server.batches))
+    assert {r.error for r in results if not r.ok} == {
+        f"missing from the output of batch {batch_id} (status expired)"}
+
+
+def test_batch_error_lines_of_both_shapes():
+    from subliminal_stats.backends.openai_backend import _parse_batch_output
+
+    content = (json.dumps({"custom_id": "a", "response": None,
+                           "error": {"code": "x", "message": "request too large"}}) + "\n" +
+               json.dumps({"custom_id": "b", "response": {"status_code": 429, "body": {
+                   "error": {"message": "quota"}}}, "error": None}) + "\n\n").encode()
+    assert [(r.custom_id, r.error) for r in _parse_batch_output(content)] == [
+        ("a", "batch error: request too large"), ("b", "batch error: HTTP 429: quota")]
+
+
 def test_poll_survives_transient_errors(api_key, server):
     server.fail_route("GET /v1/batches", "500", "429:0.05")
     results = make_backend(server).complete_batch(requests_for(2), progress=False)
