@@ -8,7 +8,8 @@ Design decisions
 * **Retries are ours.** The SDK's own retries are switched off
   (``max_retries=0``) so that every retry is counted and bounded here: a
   request is tried at most ``1 + max_retries`` times. Retried: HTTP 408, 409,
-  429 and 5xx, timeouts, connection errors and malformed (non-JSON) bodies.
+  429 and 5xx, timeouts, connection errors and malformed answers (not JSON,
+  or JSON that is not a chat completion).
   The wait is exponential with jitter, ``min(backoff_max, backoff_initial ×
   2^attempt) × U(0.5, 1)``, unless the server sends ``Retry-After`` (or
   ``retry-after-ms``), which is honoured (capped at ``retry_after_max``).
@@ -16,7 +17,7 @@ Design decisions
   with an :class:`~subliminal_stats.errors.InputError`.
 * **When retries run out** for a chat item, :meth:`OpenAIBackend.complete`
   does *not* raise: the item's :class:`ChatResult` carries ``error`` (e.g.
-  ``"gave up after 6 attempts: HTTP 429 ×4, timeout ×2"``) so one bad item
+  ``"gave up after 6 attempts (HTTP 429 ×4, timeout ×2)"``) so one bad item
   does not throw away thousands of good ones, and a warning summarises the
   failures. Pass ``raise_on_error=True`` to get a
   :class:`RetriesExhaustedError` instead (after all items have finished).
@@ -521,7 +522,8 @@ class OpenAIBackend:
         Builds a JSONL file (one ``{"custom_id", "method", "url", "body"}`` per
         line, at most 50,000 lines per batch), uploads it, creates the batch,
         polls until it ends, downloads the output and error files and maps
-        every line back to its request by ``custom_id``.
+        every line back to its request by ``custom_id``. More than 50,000
+        requests make several batches, run one after another.
 
         Parameters
         ----------
