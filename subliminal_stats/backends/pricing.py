@@ -14,9 +14,12 @@ The estimate is deliberately simple and errs on the high side:
   With ``epochs="auto"`` OpenAI chooses the epochs from the data size; we
   assume :data:`AUTO_EPOCHS_ASSUMED` and say so.
 
-Prices are US dollars per million tokens, copied by hand from OpenAI's pricing
-page (https://openai.com/api/pricing) on :data:`PRICES_TAKEN_ON`. **Prices
-change: check them and override them** with a TOML file passed as
+Prices are US dollars per million tokens as listed on OpenAI's pricing page
+(https://openai.com/api/pricing) around :data:`PRICES_TAKEN_ON`; they were
+entered by hand (the GPT-4.1 inference prices match listings seen in 2026,
+the fine-tuning prices could not be re-checked when this was written). The
+table is a convenience, not a source of truth. **Prices change: check them
+and override them** with a TOML file passed as
 ``prices_file=`` or named by the ``SUBLIMINAL_STATS_PRICES`` environment
 variable, in this shape::
 
