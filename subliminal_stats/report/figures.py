@@ -30,8 +30,8 @@ OKABE_ITO: tuple[str, ...] = (
     "#CC79A7",  # reddish purple
     "#56B4E9",  # sky blue
     "#D55E00",  # vermillion
-    "#F0E442",  # yellow
     "#000000",  # black
+    "#F0E442",  # yellow (last: faint on white)
 )
 #: Fixed colours for the conditions of the paper's design, so that every figure agrees.
 CONDITION_COLOURS: dict[str, str] = {
@@ -427,25 +427,34 @@ def calibration_chart(
                                        if len(methods) <= len(OKABE_ITO) else alt.Undefined))
     x = alt.X(f"{seeds}:O", title="Seeds per arm", axis=alt.Axis(labelAngle=0))
 
-    def panel(column, nominal, y_title, low=None, high=None):
+    shape = alt.Shape(f"{method}:N", sort=methods, title="method", scale=alt.Scale(domain=methods))
+
+    def panel(column, nominal, y_title, low=None, high=None, scale=alt.Undefined):
         base = alt.Chart(data).transform_filter(f"isValid(datum['{column}'])")
-        line = base.mark_line(point=True).encode(
-            x=x, y=alt.Y(f"{column}:Q", title=y_title, axis=alt.Axis(format=".0%")), color=colour,
+        y = alt.Y(f"{column}:Q", title=y_title, axis=alt.Axis(format=".0%"), scale=scale)
+        line = base.mark_line(point=alt.OverlayMarkDef(filled=True, size=55)).encode(
+            x=x, y=y, color=colour, shape=shape,
             tooltip=[alt.Tooltip(f"{method}:N"), alt.Tooltip(f"{seeds}:O"),
                      alt.Tooltip(f"{column}:Q", format=".3f")],
         )
         layers = [line]
         if low and high and low in data.columns and high in data.columns:
-            layers.insert(0, base.mark_rule(opacity=0.6).encode(x=x, y=f"{low}:Q", y2=f"{high}:Q", color=colour))
+            layers.insert(0, base.mark_rule(opacity=0.6).encode(x=x, y=alt.Y(f"{low}:Q", scale=scale),
+                                                                y2=f"{high}:Q", color=colour))
         ref = alt.Chart(pd.DataFrame({"nominal": [nominal]})).mark_rule(
             color="#555555", strokeDash=[4, 3]
-        ).encode(y="nominal:Q")
+        ).encode(y=alt.Y("nominal:Q", scale=scale))
         return alt.layer(ref, *layers).properties(width=COLUMN_WIDTH * 2 // 3, height=180)
 
-    panels = [panel(fpr, alpha, f"False positives at α = {alpha:g} (%)", fpr_low, fpr_high)]
+    # A square-root axis keeps rates near 5 % readable next to a method rejecting 60 % of nulls.
+    panels = [panel(fpr, alpha, f"False positives at α = {alpha:g} (%, √ scale)", fpr_low, fpr_high,
+                    scale=alt.Scale(type="sqrt", domain=[0, max(0.1, float(data[fpr].max()))]))]
     if coverage and coverage in data.columns and data[coverage].notna().any():
-        panels.append(panel(coverage, confidence_level, f"Coverage of {confidence_level:.0%} intervals (%)"))
+        low_cov = float(data[coverage].min())
+        panels.append(panel(coverage, confidence_level, f"Coverage of {confidence_level:.0%} intervals (%)",
+                            scale=alt.Scale(domain=[min(low_cov, confidence_level) - 0.02, 1.0])))
     chart = alt.hconcat(*panels) if len(panels) > 1 else panels[0]
+    chart = chart.configure_legend(orient="right") if len(methods) > 4 else chart
     return chart.properties(title=title) if title else chart
 
 

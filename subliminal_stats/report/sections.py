@@ -259,14 +259,14 @@ def report_calibration(*, seeds: Sequence[int] = (3, 5, 10), n_sims: int = 1000,
 
 
 def calibration_for_design(df: pd.DataFrame, *, treated: str = "treated", control: str = "control",
-                           methods: Sequence[str] | None = None) -> pd.DataFrame:
-    """Rows of the stored calibration nearest to a responses table's seeds per arm.
+                           n_sims: int = 1000) -> pd.DataFrame:
+    """Calibration under the null for a responses table's seeds per arm.
 
     The seeds per arm are the smaller of the treated and control arms' seed
-    counts (per trait); each method's row at the nearest simulated size is returned.
+    counts (per trait). Rows come from :func:`report_calibration` (the stored
+    table when the statistics core ships one, else a small simulation of the
+    standard scenario).
     """
-    from subliminal_stats.stats.calibration import lookup
-
     seeds = df.groupby(["trait", "condition"])["seed"].nunique()
     sizes = set()
     for trait_label in df["trait"].unique():
@@ -278,16 +278,10 @@ def calibration_for_design(df: pd.DataFrame, *, treated: str = "treated", contro
             f"no trait of the data has both a {treated!r} and a {control!r} arm, so there is no "
             "design to calibrate (pass a calibration table instead)"
         )
-    table = stored_calibration(comparison="vs control")
-    names = list(methods) if methods else list(dict.fromkeys(table["method"]))
-    rows = []
-    for size in sorted(sizes):
-        for name in names:
-            found = lookup(name, "vs control", size)
-            if found is not None:
-                rows.append({"comparison": "vs control", "method": name, "design_seeds_per_arm": size,
-                             **found})
-    return pd.DataFrame(rows)
+    small = [g for g in sizes if g < 2]
+    if small:
+        raise InputError(f"an arm has {small[0]} seed: a seed-level test needs at least 2 seeds per arm")
+    return report_calibration(seeds=sorted(sizes), n_sims=n_sims)
 
 
 # --- a single-trait check ----------------------------------------------------------------

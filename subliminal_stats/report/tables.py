@@ -208,7 +208,7 @@ def table_caption(what: str, frame: pd.DataFrame) -> tuple[str, str]:
     if what == "calibration":
         frame = _normalise_calibration(frame)
         seeds_col = _seeds_column(frame, required=False)
-        sims = f" from {_unique_text(frame['n_sims'])} simulations per cell" if "n_sims" in frame else ""
+        sims = f"; {_unique_text(frame['n_sims'], '/')} simulations per cell" if "n_sims" in frame else ""
         seeds = (f"; seeds per arm: {_unique_text(sorted(set(int(s) for s in frame[seeds_col])))}"
                  if seeds_col else "")
         caption = "Calibration under the null: false-positive rate at nominal 5 % and CI coverage."
