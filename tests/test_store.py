@@ -142,7 +142,7 @@ def requests_for(n: int) -> list[ChatRequest]:
 
 
 def backend_for(server, **kwargs) -> OpenAIBackend:
-    options = dict(base_url=server.base_url, timeout=1.0, max_retries=2, backoff_initial=0.01,
+    options = dict(base_url=server.base_url, timeout=3.0, max_retries=2, backoff_initial=0.01,
                    backoff_max=0.02, rng=0, poll_interval=0.01)
     return OpenAIBackend(MODEL, **(options | kwargs))
 
