@@ -97,6 +97,8 @@ def test_cmd(
         raise InputError(f"--alternative must be 'two-sided' or 'greater', not {alternative!r}")
     if resamples < 100:
         raise InputError(f"--resamples must be at least 100, not {resamples}")
+    from subliminal_stats.stats import cell_counts
+
     df = read_responses(data)
     if base is None and "base" in set(df["condition"]) and "base" not in (treated, control):
         base = "base"
@@ -106,14 +108,16 @@ def test_cmd(
             raise InputError(f"unknown trait label {', '.join(map(repr, unknown))}: the data has "
                              f"{', '.join(sorted(map(str, df['trait'].unique())))}")
         df = df[df["trait"].isin(trait)]
+    cells = cell_counts(df)  # reduce the answers once; both steps below work on cells
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with err_console.status("testing…"):
-            results = compare(df, treated=treated, control=control, base=base, method=method,
+            results = compare(cells, treated=treated, control=control, base=base, method=method,
                               alternative=alternative, confidence_level=confidence_level,
                               adjust=adjust, alpha=alpha, n_resamples=resamples, rng=rng)
     conditions = [c for c in (base, control, treated) if c is not None]
-    summary = summarize(df[df["condition"].isin(conditions)], confidence_level=confidence_level)
+    summary = summarize(cells[cells["condition"].isin(conditions)],
+                        confidence_level=confidence_level)
 
     level = f"{100 * confidence_level:g}%"
     s_table = Table(title="Trait rate per arm (per-seed rates)", title_justify="left")

@@ -18,7 +18,8 @@ import pandas as pd
 
 from subliminal_stats.errors import InputError
 from subliminal_stats.stats import arrays as A
-from subliminal_stats.stats.cells import ArmData, arm_data, cell_counts, cells_for_models
+from subliminal_stats.stats.cells import (ArmData, arm_data, cell_counts, cells_for_models,
+                                          split_by_trait)
 from subliminal_stats.stats.results import ComparisonResult
 
 #: The calibrated default: Student's pooled-variance t on per-seed rates.
@@ -87,8 +88,9 @@ def summarize(df: pd.DataFrame, *, confidence_level: float = 0.95) -> pd.DataFra
     confidence_level = _check_level(confidence_level)
     cells = cell_counts(df)
     rows = []
+    by_trait = split_by_trait(cells)
     for (trait, condition), _ in cells.groupby(["trait", "condition"], sort=False):
-        arm = arm_data(cells, trait=trait, condition=condition)
+        arm = arm_data(by_trait[trait], trait=trait, condition=condition)
         asked = arm.asked.any(axis=0)
         sub_rates = arm.rates[:, asked]
         seed_rates = arm.seed_rates
@@ -405,15 +407,17 @@ def compare(
 
     results: list[ComparisonResult] = []
     families: list[tuple] = []
+    by_trait = split_by_trait(cells)
     for trait in traits:
-        questions = tuple(pd.unique(cells.loc[cells["trait"] == trait, "question"]))
-        arm_t = arm_data(cells, trait=trait, condition=treated, questions=questions)
-        arm_c = arm_data(cells, trait=trait, condition=control, questions=questions)
+        tcells = by_trait[trait]
+        questions = tcells.questions
+        arm_t = arm_data(tcells, trait=trait, condition=treated, questions=questions)
+        arm_c = arm_data(tcells, trait=trait, condition=control, questions=questions)
         references = [arm_c]
         if base is not None:
-            has_base = ((cells["trait"] == trait) & (cells["condition"] == base)).any()
+            has_base = bool((tcells.condition == base).any())
             if has_base:
-                references.append(arm_data(cells, trait=trait, condition=base,
+                references.append(arm_data(tcells, trait=trait, condition=base,
                                            questions=questions))
             else:
                 warnings.warn(f"trait {trait!r} has no answers for base {base!r}: "
@@ -430,7 +434,7 @@ def compare(
             for m in methods:
                 if m == "welch" and "pooled-t" in methods and min(arm_t.n_seeds, ref.n_seeds) < 2:
                     continue  # against a one-seed arm both t methods are the same test
-                result = _run_method(m, trait, arm_t, ref, reps_cache, mixed, cells,
+                result = _run_method(m, trait, arm_t, ref, reps_cache, mixed, tcells,
                                      alternative=alternative, confidence_level=confidence_level,
                                      alpha=alpha, n_resamples=n_resamples, rng=rng)
                 if result is None:

@@ -177,36 +177,82 @@ class ArmData:
         return self.n.sum(axis=1)
 
 
-def arm_data(cells: pd.DataFrame, *, trait: str, condition: str,
+@dataclass(frozen=True)
+class TraitCells:
+    """One trait's cells as numpy arrays (cheap to slice many times)."""
+
+    trait: str
+    condition: np.ndarray = field(repr=False)
+    seed: np.ndarray = field(repr=False)
+    question: np.ndarray = field(repr=False)
+    hits: np.ndarray = field(repr=False)
+    n: np.ndarray = field(repr=False)
+    frame: pd.DataFrame = field(repr=False)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, trait: str) -> "TraitCells":
+        frame = frame.reset_index(drop=True)
+        return cls(trait,
+                   frame["condition"].to_numpy(dtype=object),
+                   frame["seed"].to_numpy(dtype=object),
+                   frame["question"].to_numpy(dtype=object),
+                   frame["hits"].to_numpy(dtype=float),
+                   frame["n"].to_numpy(dtype=float),
+                   frame)
+
+    @property
+    def conditions(self) -> list:
+        return list(pd.unique(self.condition))
+
+    @property
+    def questions(self) -> tuple:
+        return tuple(pd.unique(self.question))
+
+
+def arm_data(cells, *, trait: str, condition: str,
              questions: tuple[str, ...] | None = None) -> ArmData:
-    """Arrays of one (trait, condition) from cell counts.
+    """Arrays of one (trait, condition) from cell counts (a DataFrame or :class:`TraitCells`).
 
     Raises
     ------
     InputError
         When the trait has no rows for the condition.
     """
-    sub = cells[(cells["trait"] == trait) & (cells["condition"] == condition)]
-    if len(sub) == 0:
-        present = sorted(cells.loc[cells["trait"] == trait, "condition"].unique())
+    if not isinstance(cells, TraitCells):
+        cells = TraitCells.from_frame(cells[cells["trait"] == trait], trait)
+    mask = cells.condition == condition
+    if not mask.any():
+        present = sorted(map(str, cells.conditions))
         raise InputError(
             f"trait {trait!r} has no answers for condition {condition!r} (it has: "
             f"{', '.join(map(repr, present)) or 'nothing'}); add that arm's answers or "
             "choose another label with --treated/--control/--base"
         )
     if questions is None:
-        questions = tuple(pd.unique(cells.loc[cells["trait"] == trait, "question"]))
-    seeds = tuple(pd.unique(sub["seed"]))
-    s_index = pd.Index(seeds).get_indexer(sub["seed"])
-    q_index = pd.Index(questions).get_indexer(sub["question"])
+        questions = cells.questions
+    seed_col = cells.seed[mask]
+    seeds = tuple(pd.unique(seed_col))
+    s_pos = {s: i for i, s in enumerate(seeds)}
+    q_pos = {q: i for i, q in enumerate(questions)}
+    s_index = np.fromiter((s_pos[s] for s in seed_col), dtype=np.int64, count=len(seed_col))
+    q_index = np.fromiter((q_pos[q] for q in cells.question[mask]), dtype=np.int64,
+                          count=len(seed_col))
     hits = np.full((len(seeds), len(questions)), np.nan)
     n = np.zeros((len(seeds), len(questions)))
-    hits[s_index, q_index] = sub["hits"].to_numpy(dtype=float)
-    n[s_index, q_index] = sub["n"].to_numpy(dtype=float)
+    hits[s_index, q_index] = cells.hits[mask]
+    n[s_index, q_index] = cells.n[mask]
     return ArmData(condition, seeds, tuple(questions), hits, n)
 
 
-def cells_for_models(cells: pd.DataFrame, *, trait: str, conditions) -> pd.DataFrame:
+def split_by_trait(cells: pd.DataFrame) -> dict:
+    """Per-trait :class:`TraitCells` (numpy arrays: slicing arms is then cheap)."""
+    return {trait: TraitCells.from_frame(group, trait)
+            for trait, group in cells.groupby("trait", sort=False)}
+
+
+def cells_for_models(cells, *, trait: str, conditions) -> pd.DataFrame:
     """One trait's cells with exactly ``condition, seed, question, hits, n`` (mixed-model input)."""
+    if isinstance(cells, TraitCells):
+        cells = cells.frame
     sub = cells[(cells["trait"] == trait) & cells["condition"].isin(list(conditions))]
     return sub[["condition", "seed", "question", "hits", "n"]].reset_index(drop=True)
