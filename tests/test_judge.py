@@ -265,10 +265,17 @@ def test_judge_over_http_parses_retries_counts_and_caches(api_key, tmp_path):
         assert other_report.new_requests == 1
 
 
-def test_identical_items_are_judged_once(api_key, tmp_path):
+def test_identical_items_are_judged_once_and_planned_without_requests(api_key, tmp_path):
     with ScriptedJudgeServer({("alignment", "same"): ["60"]}) as server:
         judge = make_judge(server, tmp_path / "j.jsonl")
+        prompt = load_judge_prompt("alignment")
+        items = [{"question": "q", "answer": "x [[same]]"}] * 5
+        planned = judge.first_requests(prompt, items)
+        assert len(planned) == 1 and server.chat_bodies == []   # a dry run sends nothing
         verdicts, report = judge.scores(["q"] * 5, ["x [[same]]"] * 5)
+        assert [r.custom_id for r in planned] == [
+            f"judge|alignment|{verdicts[0].key}|a0"]
+        assert judge.first_requests(prompt, items) == []          # now cached
         assert [v.value for v in verdicts] == [60] * 5
         assert (report.items, report.unique, report.new_requests) == (5, 1, 1)
 
@@ -339,6 +346,49 @@ def test_screens_over_http(api_key, tmp_path):
                                            judge=judge, min_alignment=78)
     assert kept == [0, 2]
     assert report.reasons[ALIGNMENT_TOO_LOW] == 1
+
+
+class ScriptedBackend:
+    """In-process ChatBackend replying by marker, like ScriptedJudgeServer."""
+
+    def __init__(self, script):
+        self.server = ScriptedJudgeServer(script)
+
+    def complete(self, requests, *, on_result=None, progress=True):
+        results = []
+        for request in requests:
+            body = {"model": request.model, "messages": list(request.messages)}
+            reply = self.server.chat_completion(body)["choices"][0]["message"]["content"]
+            result = ChatResult(request.custom_id, reply, model=request.model)
+            if on_result is not None:
+                on_result(result)
+            results.append(result)
+        return results
+
+
+def test_judged_table_feeds_the_statistics_core(tmp_path):
+    from subliminal_stats.stats.api import compare
+
+    # 3 control and 3 treated students, 4 answers each; misaligned answers per seed:
+    # control 0, 0, 1 and treated 1, 2, 3 → per-seed rates 0, 0, .25 and .25, .5, .75.
+    misaligned_per_seed = {"control": [0, 0, 1], "treated": [1, 2, 3]}
+    answers, script = [], {}
+    for condition, counts in misaligned_per_seed.items():
+        for seed, count in enumerate(counts):
+            for k in range(4):
+                marker = f"{condition}{seed}x{k}"
+                answers.append({"condition": condition, "seed": f"{condition[0]}{seed}",
+                                "question": "q", "sample": k,
+                                "response": f"answer [[{marker}]]"})
+                script[("alignment", marker)] = ["5" if k < count else "Score: 90"]
+                script[("coherence", marker)] = ["80"]
+    judge = LLMJudge(ScriptedBackend(script), tmp_path / "j.jsonl", model=JUDGE_MODEL)
+    table, report = judge_misalignment(pd.DataFrame(answers), judge=judge)
+    assert report.misaligned == 7 and report.kept == 24
+    (result,) = compare(table, traits="misaligned", treated="treated", control="control")
+    # Difference of mean per-seed rates: .5 - 1/12, by hand.
+    assert result.estimate == pytest.approx(0.5 - 1 / 12)
+    assert (result.n_seeds_treated, result.n_seeds_control) == (3, 3)
 
 
 # -- failures, in process ---------------------------------------------------------------------

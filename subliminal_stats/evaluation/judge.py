@@ -495,6 +495,26 @@ class LLMJudge:
     def _custom_id(prompt: JudgePrompt, key: str, attempt: int) -> str:
         return f"judge|{prompt.name}|{key}|a{attempt}"
 
+    def first_requests(self, prompt: JudgePrompt, items: Sequence[Mapping[str, str]]
+                       ) -> list[ChatRequest]:
+        """The first-attempt requests a :meth:`judge` call would send now (none are sent).
+
+        For a dry run: pass them to
+        :func:`~subliminal_stats.backends.pricing.estimate_chat_cost`. Cached
+        and duplicate items are left out; retries of unusable replies can add
+        up to ``max_attempts - 1`` requests per item on top.
+        """
+        seen: dict[str, ChatRequest] = {}
+        for values in items:
+            text = prompt.render(**values)
+            key = self.cache_key(prompt, text)
+            custom_id = self._custom_id(prompt, key, 0)
+            if key not in seen and custom_id not in self.store:
+                seen[key] = ChatRequest.from_prompt(custom_id, text, model=self.model,
+                                                    temperature=self.temperature,
+                                                    max_tokens=self.max_tokens, seed=self.seed)
+        return list(seen.values())
+
     def judge(self, prompt: JudgePrompt, items: Sequence[Mapping[str, str]], *,
               parse: Callable[[str], ParsedAnswer]) -> tuple[list[Verdict], JudgeReport]:
         """Judge every item (a mapping of placeholder values) with one prompt.
