@@ -119,6 +119,16 @@ def test_retries_are_bounded_and_the_error_says_why(api_key, server):
     assert server.item_requests[stuck] == 8
 
 
+def test_an_error_in_on_result_stops_the_run(api_key, server):
+    def full_disk(result):
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        make_backend(server, concurrency=2).complete(requests_for(20), on_result=full_disk,
+                                                     progress=False)
+    assert sum(server.item_requests.values()) < 20  # it did not carry on regardless
+
+
 def test_hung_requests_time_out_and_count_as_retries(api_key, server):
     reqs = requests_for(1, prefix="slow")
     server.fail_item(reqs[0].messages[-1]["content"], "hang", "hang", "hang")
