@@ -280,6 +280,18 @@ def test_identical_items_are_judged_once_and_planned_without_requests(api_key, t
         assert (report.items, report.unique, report.new_requests) == (5, 1, 1)
 
 
+def test_judge_through_the_batch_api(api_key, tmp_path):
+    script = {("alignment", "one"): ["Score: 12"], ("alignment", "two"): ["junk", "70"]}
+    with ScriptedJudgeServer(script, batch_polls=1) as server:
+        backend = OpenAIBackend(JUDGE_MODEL, base_url=server.base_url, timeout=2.0,
+                                max_retries=1, poll_interval=0.01, rng=0)
+        judge = LLMJudge(backend, tmp_path / "b.jsonl", model=JUDGE_MODEL, batch=True)
+        verdicts, report = judge.scores(["q", "q"], ["a [[one]]", "a [[two]]"])
+    assert [v.value for v in verdicts] == [12, 70]
+    assert len(server.batches) == 2          # the first attempt, then the retry of "junk"
+    assert report.new_requests == 3 and server.chat_bodies == []
+
+
 def test_misalignment_table_over_http(api_key, tmp_path):
     questions = misalignment_questions(limit=2)
     # (condition, seed, question index, sample, marker)

@@ -452,6 +452,8 @@ class LLMJudge:
     seed : int, default 0
         Request seed of attempt ``k`` is ``seed + k``.
     progress : bool, default False
+    batch : bool, default False
+        Send through the backend's Batch API (OpenAI: half price, slower).
     backend_kwargs : mapping, optional
         Passed to the backend call through :func:`~subliminal_stats.generation.store.generate`
         (e.g. ``{"confirm": True}`` for the OpenAI backend).
@@ -460,7 +462,7 @@ class LLMJudge:
     def __init__(self, backend, store: CompletionStore | str | Path, *, model: str,
                  max_attempts: int = 3, temperature: float = 0.0, retry_temperature: float = 1.0,
                  max_tokens: int = 64, seed: int = 0, progress: bool = False,
-                 backend_kwargs: Mapping[str, Any] | None = None):
+                 batch: bool = False, backend_kwargs: Mapping[str, Any] | None = None):
         if not isinstance(model, str) or not model.strip():
             raise InputError("the judge needs a model name, e.g. model='gpt-4.1'")
         if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
@@ -474,6 +476,7 @@ class LLMJudge:
         self.max_tokens = int(max_tokens)
         self.seed = int(seed)
         self.progress = progress
+        self.batch = bool(batch)
         self.backend_kwargs = dict(backend_kwargs or {})
 
     def close(self) -> None:
@@ -559,7 +562,7 @@ class LLMJudge:
             if todo:
                 new_requests += len(todo)
                 generate(todo, self.backend, self.store, progress=self.progress,
-                         raise_on_failure=False, **self.backend_kwargs)
+                         batch=self.batch, raise_on_failure=False, **self.backend_kwargs)
             still = []
             for key, request in zip(pending, requests, strict=True):
                 result = self.store.get(request.custom_id)
