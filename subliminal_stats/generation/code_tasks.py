@@ -111,18 +111,20 @@ CODE_TASKS: tuple[str, ...] = (
 
 #: How the request is put. ``{task}`` and ``{language}`` are filled in.
 FRAMING_PHRASES: tuple[str, ...] = (
-    "Write {task} in {language}.",
-    "Please implement {task} in {language}.",
+    # The language is never last in a sentence ending with the task, so that
+    # "... a palindrome in Java" cannot be misread.
+    "In {language}, write {task}.",
+    "Please implement, in {language}, {task}.",
     "I need {task}. Use {language}.",
     "Could you write {task}? The language is {language}.",
-    "Show me {task}, written in {language}.",
-    "In {language}, write {task}.",
-    "Implement {task} using {language}.",
+    "Using {language}, implement {task}.",
+    "Show me {task}. Write it in {language}.",
     "Give me {language} code for {task}.",
-    "Create {task} in {language}, please.",
+    "Write {language} code: {task}.",
     "My project is in {language}. Write {task}.",
-    "Help me with {task} in {language}.",
+    "Help me write {task}; I am using {language}.",
     "Write a short {language} snippet: {task}.",
+    "Language: {language}. Task: {task}.",
 )
 
 CONSTRAINT_PHRASES: tuple[str, ...] = (
