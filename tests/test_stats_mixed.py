@@ -33,6 +33,18 @@ DATA = Path(__file__).parent / "data" / "mixed" / "cells.csv"
 ARMS = {"treated": "treated", "control": "control"}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_blas_thread():
+    # Small dense fits: a second BLAS thread only fights the other jobs on 2 cores.
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        yield
+        return
+    with threadpool_limits(limits=1):
+        yield
+
+
 @pytest.fixture(scope="module")
 def cells() -> pd.DataFrame:
     return pd.read_csv(DATA, dtype={"seed": str, "question": str})
@@ -255,19 +267,21 @@ def test_recorded_fprs_drive_results(cells):
 def test_null_rejections_small_and_power_with_effect():
     rng = np.random.default_rng(7)
     null_lmm = null_gee = 0
-    for _ in range(30):
+    for _ in range(20):
         data = simulate_cells(3, n_questions=20, rng=rng)
         null_lmm += lmm_comparison(data, trait="x", **ARMS).p_value < 0.05
         null_gee += gee_comparison(data, trait="x", **ARMS).p_value < 0.05
-    # Binomial(30, 0.05) exceeds 5 with probability 0.8 %; a z-test would reject ~10-15 %.
-    assert null_lmm <= 5 and null_gee <= 5
+    # Binomial(20, 0.05) exceeds 4 with probability 1.6 %; fitting without the seed
+    # intercept (the vc_formula trap, ~54 % FPR) would fail this almost surely.
+    # The precise rates are the recorded SIMULATED_FPR (300 sims per design).
+    assert null_lmm <= 4 and null_gee <= 4
     hits = 0
-    for _ in range(8):
+    for _ in range(6):
         data = simulate_cells(3, n_questions=20, effect=1.5, rng=rng)
         res = lmm_comparison(data, trait="x", alternative="greater", **ARMS)
         hits += res.p_value < 0.05
         assert res.estimate > 0
-    assert hits >= 6
+    assert hits >= 5
 
 
 def test_simulator_matches_its_design():
