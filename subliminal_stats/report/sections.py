@@ -172,18 +172,23 @@ def analyse_run(
     return RunAnalysis(name, Path(path), summary, seed_rates_frame(df), tests)
 
 
-def seeds_plan(*, effect: float, sd_between_seeds: float, power: float = 0.8, alpha: float = 0.05):
-    """Seeds per arm to reach ``power``: the smallest whole design up to 10 seeds by
-    :func:`~subliminal_stats.stats.power.power_at`, else
-    :func:`~subliminal_stats.stats.power.seeds_needed`.
+#: The smallest design the reports plan: 3 seeds per arm, as in the paper (a 2-seed arm leaves
+#: the t test 2 degrees of freedom, and scipy's noncentral t returns NaN there for large effects).
+MIN_SEEDS_PER_ARM = 3
 
-    Large effects (Cohen's d ≳ 5) need only 2–3 seeds, where statsmodels' power
+
+def seeds_plan(*, effect: float, sd_between_seeds: float, power: float = 0.8, alpha: float = 0.05):
+    """Seeds per arm to reach ``power``: the smallest whole design from
+    :data:`MIN_SEEDS_PER_ARM` to 10 seeds by :func:`~subliminal_stats.stats.power.power_at`,
+    else :func:`~subliminal_stats.stats.power.seeds_needed`.
+
+    Large effects (Cohen's d ≳ 5) need only a few seeds, where statsmodels' power
     solver finds no root; checking small designs directly avoids that.
     """
     from subliminal_stats.stats.power import SeedPlan, power_at, seeds_needed
 
     d = effect / sd_between_seeds
-    for seeds in range(2, 11):
+    for seeds in range(MIN_SEEDS_PER_ARM, 11):
         reached = power_at(seeds, d, alpha=alpha)
         if reached >= power:
             return SeedPlan(seeds, float(seeds), float(effect), float(sd_between_seeds), float(d), reached,

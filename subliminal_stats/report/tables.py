@@ -368,12 +368,17 @@ TABLE_CSS = (
 )
 
 
-def make_table(what: str, tidy: pd.DataFrame, *, digits: int = PP_DIGITS, label: str = "") -> Table:
-    """Display frame, caption and note for a tidy ``summary`` / ``tests`` / ``calibration`` frame."""
+def make_table(what: str, tidy: pd.DataFrame, *, digits: int = PP_DIGITS, label: str = "",
+               caption: str | None = None, note: str | None = None) -> Table:
+    """Display frame, caption and note for a tidy ``summary`` / ``tests`` / ``calibration`` frame.
+
+    ``caption`` / ``note`` replace the generated ones (e.g. "accuracy" instead of "trait rate").
+    """
     if what not in DISPLAY:
         raise InputError(f"unknown table {what!r}: use one of {', '.join(WHATS)}")
-    caption, note = table_caption(what, tidy)
-    return Table(DISPLAY[what](tidy, digits=digits), caption, note, label or f"tab:{what}")
+    auto_caption, auto_note = table_caption(what, tidy)
+    return Table(DISPLAY[what](tidy, digits=digits), auto_caption if caption is None else caption,
+                 auto_note if note is None else note, label or f"tab:{what}")
 
 
 def export_table(tidy: pd.DataFrame, what: str, fmt: str, path: str | Path, *,
