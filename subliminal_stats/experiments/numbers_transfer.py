@@ -125,8 +125,9 @@ class EvaluationSettings(_Section):
 
 
 class AnalysisSettings(_Section):
-    method: str = "welch"
-    alternative: Literal["two-sided", "greater"] = "greater"
+    #: A method of :func:`subliminal_stats.stats.compare` (default: its calibrated default).
+    method: str = "pooled-t"
+    alternative: Literal["two-sided", "greater"] = "two-sided"
     confidence_level: float = Field(0.95, gt=0, lt=1)
 
 
@@ -238,7 +239,15 @@ def _cost_lines(config: NumbersTransferConfig) -> list[str]:
                               questions=questions, samples_per_question=ev.samples_per_question,
                               max_tokens=ev.max_tokens)
     per_model = estimate_chat_cost(eval_reqs)
-    lines.append(f"cost (evaluation, per model × {1 + len(_student_names(config))}): {per_model.summary()}")
+    n_students = len(_student_names(config))
+    lines.append(f"cost (evaluation, per model × {1 + n_students}): {per_model.summary()}")
+    parts = [gen.usd, None if one.usd is None else one.usd * n_students,
+             None if per_model.usd is None else per_model.usd * (1 + n_students)]
+    if all(p is not None for p in parts):
+        lines.append(f"cost (total, estimated): ≈ ${sum(parts):,.2f} — the run asks for --yes "
+                     "before spending")
+    else:
+        lines.append("cost (total): unknown for this model; see the lines above")
     return lines
 
 
@@ -253,6 +262,8 @@ class _Backends:
         self.out_dir = out_dir
         self.log = log
         self._local_cache: dict[str | None, Any] = {}
+        #: Spending pre-confirmed (``run --yes``); otherwise the OpenAI backend asks.
+        self.confirm = bool(getattr(config, "yes", False))
 
     def chat(self, model_ref: str | None = None):
         """A backend that answers as ``model_ref`` (None: the base model)."""
@@ -262,7 +273,7 @@ class _Backends:
 
             return OpenAIBackend(model_ref or b.base_model, base_url=b.base_url,
                                  concurrency=b.concurrency, poll_interval=b.poll_interval,
-                                 confirm=True)
+                                 confirm=self.confirm)
         return self._local(model_ref)
 
     def _local(self, adapter: str | None):
@@ -495,35 +506,53 @@ def _assemble(config: NumbersTransferConfig, raw: pd.DataFrame) -> pd.DataFrame:
     return validate_responses(pd.concat(frames, ignore_index=True))
 
 
+def probe_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """Cell table of the probability probe: one cell per (trait, condition, seed, question).
+
+    The probe is one number per model and question (repeated on each answer row);
+    as a cell with ``hits = prob`` and ``n = 1`` its per-seed mean is the mean probe
+    over questions, which the t-based tests compare like any per-seed rate.
+    """
+    cells = table.drop_duplicates(["trait", "condition", "seed", "question"])
+    return pd.DataFrame({
+        "trait": cells["trait"].to_numpy(), "condition": cells["condition"].to_numpy(),
+        "seed": cells["seed"].to_numpy(), "question": cells["question"].to_numpy(),
+        "hits": cells["prob"].to_numpy(dtype=float), "n": 1,
+    })
+
+
 def _analyse(config: NumbersTransferConfig, table: pd.DataFrame) -> tuple[list[str], list[dict]]:
-    from subliminal_stats.stats import compare, results_frame
+    """The default test per trait, on sampled hits and (when measured) on the probe."""
+    from subliminal_stats.stats import compare
 
     lines, rows = [], []
-    metrics = [("hit", table)]
+    metrics = [("hit", table, config.analysis.method)]
     if "prob" in table.columns and table["prob"].notna().all():
-        # The probe is one number per (model, question): test it on per-seed means of it.
-        probe = table.drop_duplicates(["trait", "condition", "seed", "question"]).copy()
-        metrics.append(("prob", probe))
-    for metric, data in metrics:
+        # Binomial-model methods do not apply to a probability: the probe uses the t test.
+        probe_method = config.analysis.method if config.analysis.method in ("pooled-t", "welch") \
+            else "pooled-t"
+        metrics.append(("prob", probe_cells(table), probe_method))
+    for metric, data, method in metrics:
         try:
             results = compare(data, treated="treated", control="control", base="base",
-                              method=config.analysis.method, alternative=config.analysis.alternative,
-                              confidence_level=config.analysis.confidence_level,
-                              **({"metric": metric} if metric != "hit" else {}))
-        except (InputError, TypeError) as exc:
+                              method=method, alternative=config.analysis.alternative,
+                              confidence_level=config.analysis.confidence_level)
+        except InputError as exc:
             lines.append(f"analysis ({metric}) not possible: {exc}")
             continue
         for r in results:
             row = r.to_row()
             row["metric"] = metric
             rows.append(row)
+            head = (f"{r.trait} [{metric}] {r.treated} vs {r.control} "
+                    f"({r.n_seeds_treated} vs {r.n_seeds_control} seeds, {r.method}): ")
+            if r.p_value != r.p_value:  # NaN: a warning says why
+                why = next((w for w in r.warnings if "n/a" in w or "undefined" in w), r.warnings[0])
+                lines.append(head + f"{r.estimate_pp:+.3g} pp; no test: {why}")
+                continue
             verdict = "transfer detected" if r.significant else "no significant transfer"
-            lines.append(
-                f"{r.trait} [{metric}] {r.treated} vs {r.control}: {r.estimate_pp:+.1f} pp "
-                f"[{r.ci_low_pp:.1f}, {r.ci_high_pp:.1f}], p = {r.p_value:.3g} ({r.method}; "
-                f"{r.n_seeds_treated} vs {r.n_seeds_control} seeds) → {verdict}"
-            )
-        _ = results_frame
+            lines.append(head + f"{r.estimate_pp:+.3g} pp [{r.ci_low_pp:.3g}, {r.ci_high_pp:.3g}], "
+                         f"p = {r.p_value:.3g} → {verdict}")
     return lines, rows
 
 

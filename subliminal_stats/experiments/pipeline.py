@@ -38,6 +38,7 @@ from subliminal_stats.errors import InputError
 BUILTIN_RUNNER_MODULES: dict[str, str] = {
     "mlp_digits": "subliminal_stats.experiments.mlp_pipeline",
     "mlp_aux_logits": "subliminal_stats.experiments.mlp_pipeline",
+    "numbers_transfer": "subliminal_stats.experiments.numbers_transfer",
 }
 
 
