@@ -204,3 +204,13 @@ def test_chromium_opens_the_report_offline_without_console_errors(paper_html, tm
         console_errors, exceptions, log_errors, failed)
     assert svg_count == paper_html.read_text(encoding="utf-8").count("<svg")
     assert width > 100  # the inline SVG figures are laid out, not collapsed
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="printing to PDF without Quarto needs /usr/bin/chromium")
+def test_fallback_pdf_is_printed_by_chromium(paper_html, tmp_path):
+    from subliminal_stats.report.render import html_to_pdf
+
+    pdf = html_to_pdf(paper_html, tmp_path / "paper.pdf")
+    data = pdf.read_bytes()
+    assert data[:5] == b"%PDF-"
+    assert len(re.findall(rb"/Type\s*/Page\b", data)) >= 3  # a multi-page report, not an empty page
