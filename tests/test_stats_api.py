@@ -14,8 +14,15 @@ from statsmodels.stats.multitest import multipletests
 
 from subliminal_stats.data.schema import read_responses
 from subliminal_stats.errors import InputError
-from subliminal_stats.stats import (ROW_KEYS, available_methods, compare, per_seed_rates,
-                                    results_frame, simulate_responses, summarize)
+from subliminal_stats.stats import (
+    ROW_KEYS,
+    available_methods,
+    compare,
+    per_seed_rates,
+    results_frame,
+    simulate_responses,
+    summarize,
+)
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,7 @@ def test_power_rises_with_effect():
         frame = calibrate(seeds_per_arm=5, n_sims=2000, methods=[DEFAULT_METHOD], effect=effect,
                           include_base=False, rng=7, **STANDARD_SCENARIO)
         rates.append(frame["rejection_rate"].iloc[0])
-    assert all(b > a for a, b in zip(rates, rates[1:])), rates
+    assert all(b > a for a, b in zip(rates, rates[1:], strict=False)), rates
     assert rates[0] < 0.07 and rates[-1] > 0.95
 
 

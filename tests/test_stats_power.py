@@ -9,8 +9,13 @@ import pytest
 from scipy import stats
 
 from subliminal_stats.errors import InputError
-from subliminal_stats.stats import (detectable_effect, estimate_between_seed_sd, power_at,
-                                    seeds_needed, simulate_responses)
+from subliminal_stats.stats import (
+    detectable_effect,
+    estimate_between_seed_sd,
+    power_at,
+    seeds_needed,
+    simulate_responses,
+)
 
 
 def _noncentral_t_power(n, d, alpha=0.05):

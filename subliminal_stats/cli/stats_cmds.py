@@ -179,8 +179,11 @@ def plan_cmd(
     alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
     alternative: Annotated[str, typer.Option(help="two-sided or greater.")] = "two-sided",
 ) -> None:
-    from subliminal_stats.stats.power import (detectable_effect, estimate_between_seed_sd,
-                                              seeds_needed)
+    from subliminal_stats.stats.power import (
+        detectable_effect,
+        estimate_between_seed_sd,
+        seeds_needed,
+    )
 
     console = _out()
     if effect is None and seeds is None:

@@ -18,8 +18,13 @@ import pandas as pd
 
 from subliminal_stats.errors import InputError
 from subliminal_stats.stats import arrays as A
-from subliminal_stats.stats.cells import (ArmData, arm_data, cell_counts, cells_for_models,
-                                          split_by_trait)
+from subliminal_stats.stats.cells import (
+    ArmData,
+    arm_data,
+    cell_counts,
+    cells_for_models,
+    split_by_trait,
+)
 from subliminal_stats.stats.results import ComparisonResult
 
 #: The calibrated default: Student's pooled-variance t on per-seed rates.
@@ -534,8 +539,10 @@ def _decorate(result: ComparisonResult, m, comparison, arm_t, ref, common, *, al
         fpr, coverage, sentence = _calibration_note(m, comparison, seeds)
         if not math.isnan(fpr):
             updates["simulated_fpr"] = fpr
-            from subliminal_stats.stats.calibration import (CALIBRATED_MAX_FPR,
-                                                            CALIBRATED_MIN_COVERAGE)
+            from subliminal_stats.stats.calibration import (
+                CALIBRATED_MAX_FPR,
+                CALIBRATED_MIN_COVERAGE,
+            )
             ok = fpr <= CALIBRATED_MAX_FPR and (math.isnan(coverage)
                                                 or coverage >= CALIBRATED_MIN_COVERAGE)
             updates["calibrated"] = bool(ok)
@@ -560,7 +567,7 @@ def _adjust(results: list[ComparisonResult], family_keys, adjust: str) -> list:
         adjusted, label = A.adjust_pvalues(p, method=adjust)
         n_tests = int(np.isfinite(p).sum())
         name = label if adjust == "none" else f"{label} across {n_tests} trait(s)"
-        for i, pa in zip(idx, adjusted):
+        for i, pa in zip(idx, adjusted, strict=True):
             out[i] = results[i].with_adjustment(pa, name)
     return out
 

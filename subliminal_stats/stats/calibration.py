@@ -26,7 +26,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.special import expit
 
 from subliminal_stats.stats import arrays as A

@@ -59,7 +59,7 @@ def cell_counts(df: pd.DataFrame) -> pd.DataFrame:
         codes.append(c.astype(np.int64))
         uniques.append(u)
     combined = codes[0]
-    for c, u in zip(codes[1:], uniques[1:]):
+    for c, u in zip(codes[1:], uniques[1:], strict=True):
         combined = combined * len(u) + c
     cell_ids, inverse = np.unique(combined, return_inverse=True)
     hit = pd.to_numeric(df["hit"], errors="coerce").to_numpy(dtype=float)
@@ -70,7 +70,7 @@ def cell_counts(df: pd.DataFrame) -> pd.DataFrame:
     n = np.bincount(inverse, minlength=len(cell_ids))
     out = {}
     rest = cell_ids
-    for key, u in reversed(list(zip(keys, uniques))):
+    for key, u in reversed(list(zip(keys, uniques, strict=True))):
         out[key] = np.asarray(u, dtype=object)[rest % len(u)]
         rest = rest // len(u)
     frame = pd.DataFrame({k: out[k] for k in keys})
@@ -190,7 +190,7 @@ class TraitCells:
     frame: pd.DataFrame = field(repr=False)
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, trait: str) -> "TraitCells":
+    def from_frame(cls, frame: pd.DataFrame, trait: str) -> TraitCells:
         frame = frame.reset_index(drop=True)
         return cls(trait,
                    frame["condition"].to_numpy(dtype=object),

@@ -162,7 +162,7 @@ def simulate_responses(
     effects = np.broadcast_to(np.asarray(effect, dtype=float), (len(traits),))
     base_n = answers_per_question if base_answers_per_question is None else base_answers_per_question
     frames = []
-    for trait, eff in zip(traits, effects):
+    for trait, eff in zip(traits, effects, strict=True):
         arms = [("control", intercept, seeds_per_arm, True, answers_per_question),
                 ("treated", intercept + eff, seeds_per_arm, True, answers_per_question)]
         if include_base:
