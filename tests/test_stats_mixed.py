@@ -119,6 +119,18 @@ def test_glmm_map_vs_glmer_within_documented_tolerance(glmm_fit):
     assert glmm_fit.converged
 
 
+def test_glmm_counted_rows_equal_one_row_per_answer(cells, glmm_fit):
+    # The fit weights (cell, outcome) rows by counts; statsmodels' own form takes one
+    # 0/1 row per answer. Same posterior, so the same mode; the SDs come from a
+    # finite-difference Hessian and agree to ~1e-5.
+    design = mixed._prepare_cells(cells, trait=None, **ARMS)
+    expanded = mixed._fit_glmm_design(design, one_row_per_answer=True)
+    for name in ("intercept", "effect", "seed_sd", "question_sd"):
+        assert getattr(glmm_fit, name) == pytest.approx(getattr(expanded, name), rel=1e-6), name
+    assert glmm_fit.effect_sd == pytest.approx(expanded.effect_sd, rel=1e-4)
+    assert glmm_fit.question_effects == pytest.approx(expanded.question_effects, rel=1e-5, abs=1e-7)
+
+
 # ---------------------------------------------------------------------------
 # Known answers in a balanced design
 # ---------------------------------------------------------------------------
@@ -131,7 +143,11 @@ def anova_components(cells: pd.DataFrame) -> tuple[float, float, float]:
     REML equals these when they are all positive.
     """
     y = (cells["hits"] / cells["n"]).to_numpy()
-    cond, seed, q = cells["condition"].to_numpy(), cells["seed"].to_numpy(), cells["question"].to_numpy()
+    cond, seed, q = (
+        cells["condition"].to_numpy(),
+        cells["seed"].to_numpy(),
+        cells["question"].to_numpy(),
+    )
     frame = pd.DataFrame({"y": y, "c": cond, "s": cond + "/" + seed, "q": q})
     n_cond, n_seeds, n_q = 2, frame["s"].nunique(), frame["q"].nunique()
     grand = y.mean()
@@ -164,13 +180,17 @@ def test_lmm_comparison_equals_student_t_on_per_seed_rates(cells):
     ci = ref.confidence_interval(0.95)
     res = lmm_comparison(cells, trait="owl", **ARMS)
     assert isinstance(res, ComparisonResult) and res.method == "lmm"
-    assert res.estimate == pytest.approx(rates["treated"].mean() - rates["control"].mean(), abs=1e-12)
+    assert res.estimate == pytest.approx(
+        rates["treated"].mean() - rates["control"].mean(), abs=1e-12
+    )
     assert res.statistic == pytest.approx(ref.statistic, rel=1e-4)
     assert res.p_value == pytest.approx(ref.pvalue, rel=1e-4)
     # REML is optimised numerically: SE agrees to ~1e-4 relative, so CI ends to ~1e-5 absolute.
     assert (res.ci_low, res.ci_high) == pytest.approx((ci.low, ci.high), abs=1e-5)
     assert res.df == 6 and res.n_seeds_treated == 4 and res.n_seeds_control == 4
-    one_sided = lmm_comparison(cells, trait="owl", alternative="greater", confidence_level=0.9, **ARMS)
+    one_sided = lmm_comparison(
+        cells, trait="owl", alternative="greater", confidence_level=0.9, **ARMS
+    )
     ref_one = stats.ttest_ind(rates["treated"], rates["control"], alternative="greater")
     assert one_sided.p_value == pytest.approx(ref_one.pvalue, rel=1e-4)
     assert one_sided.ci_low == pytest.approx(ref_one.confidence_interval(0.9).low, abs=1e-5)
@@ -207,8 +227,12 @@ def test_glmm_comparison_reports_odds_ratio_and_labelled_uncalibrated(cells, glm
     assert res.method == "glmm-map" and res.calibrated is False
     assert res.odds_ratio == pytest.approx(math.exp(glmm_fit.effect))
     q = stats.t.ppf(0.975, 6)
-    assert res.odds_ratio_ci_low == pytest.approx(math.exp(glmm_fit.effect - q * glmm_fit.effect_sd))
-    assert res.odds_ratio_ci_high == pytest.approx(math.exp(glmm_fit.effect + q * glmm_fit.effect_sd))
+    assert res.odds_ratio_ci_low == pytest.approx(
+        math.exp(glmm_fit.effect - q * glmm_fit.effect_sd)
+    )
+    assert res.odds_ratio_ci_high == pytest.approx(
+        math.exp(glmm_fit.effect + q * glmm_fit.effect_sd)
+    )
     # Proportion scale: model rates averaged over the fitted question effects and over
     # seeds u ~ N(0, seed_sd²), here by brute-force Monte Carlo instead of quadrature.
     v = np.asarray(glmm_fit.question_effects)
@@ -236,12 +260,16 @@ def test_seeds_are_nested_in_condition(cells):
     a, b = fit_lmm(cells, **ARMS), fit_lmm(renamed, **ARMS)
     assert a.seed_variance == pytest.approx(b.seed_variance, rel=1e-6)
     assert a.effect_se == pytest.approx(b.effect_se, rel=1e-6)
-    assert fit_gee(cells, **ARMS).effect_se == pytest.approx(fit_gee(renamed, **ARMS).effect_se, rel=1e-9)
+    assert fit_gee(cells, **ARMS).effect_se == pytest.approx(
+        fit_gee(renamed, **ARMS).effect_se, rel=1e-9
+    )
 
 
 def test_extra_conditions_and_traits_are_ignored(cells):
     other = cells.assign(condition="base", hits=cells["n"] // 2)
-    wider = pd.concat([cells.assign(trait="owl"), other.assign(trait="owl"), cells.assign(trait="cat", hits=0)])
+    wider = pd.concat(
+        [cells.assign(trait="owl"), other.assign(trait="owl"), cells.assign(trait="cat", hits=0)]
+    )
     a = lmm_comparison(cells, trait="owl", **ARMS)
     b = lmm_comparison(wider, trait="owl", **ARMS)
     assert b.estimate == pytest.approx(a.estimate, abs=1e-12)
@@ -285,7 +313,9 @@ def test_null_rejections_small_and_power_with_effect():
 
 
 def test_simulator_matches_its_design():
-    data = simulate_cells(200, n_questions=40, answers_per_question=30, seed_sd=0.0, question_sd=0.0, rng=3)
+    data = simulate_cells(
+        200, n_questions=40, answers_per_question=30, seed_sd=0.0, question_sd=0.0, rng=3
+    )
     assert len(data) == 2 * 200 * 40 and set(data["n"]) == {30}
     rate = data["hits"].sum() / data["n"].sum()
     assert rate == pytest.approx(special.expit(-2.0), abs=0.003)
@@ -319,14 +349,18 @@ def test_empty_arm_is_an_input_error(cells, func):
 
 
 def test_other_bad_inputs(cells):
-    assert "column(s) hits" in one_line_error(lmm_comparison, cells.drop(columns="hits"), trait="o", **ARMS)
+    assert "column(s) hits" in one_line_error(
+        lmm_comparison, cells.drop(columns="hits"), trait="o", **ARMS
+    )
     bad = cells.copy()
     bad.loc[5, "hits"] = 25
     assert "row 5" in one_line_error(fit_lmm, bad, **ARMS)
     zeros = cells.assign(hits=0)
     assert "no hits" in one_line_error(lmm_comparison, zeros, trait="o", **ARMS)
     assert "both 'x'" in one_line_error(lmm_comparison, cells, trait="o", treated="x", control="x")
-    assert "alternative" in one_line_error(lmm_comparison, cells, trait="o", alternative="bigger", **ARMS)
+    assert "alternative" in one_line_error(
+        lmm_comparison, cells, trait="o", alternative="bigger", **ARMS
+    )
     # One arm without hits: the LMM still works, log-odds models refuse with a reason.
     control_zero = cells.copy()
     control_zero.loc[control_zero["condition"] == "control", "hits"] = 0
@@ -336,7 +370,9 @@ def test_other_bad_inputs(cells):
 
 
 def test_unbalanced_questions_are_fitted_with_a_note(cells):
-    drop = (cells["condition"] == "treated") & (cells["seed"] == "1") & (cells["question"] == "q003")
+    drop = (
+        (cells["condition"] == "treated") & (cells["seed"] == "1") & (cells["question"] == "q003")
+    )
     res = lmm_comparison(cells[~drop], trait="owl", **ARMS)
     assert any("unbalanced" in w for w in res.warnings)
     assert np.isfinite(res.p_value) and res.ci_low < res.estimate < res.ci_high
