@@ -246,10 +246,16 @@ def report_calibration(*, seeds: Sequence[int] = (3, 5, 10), n_sims: int = 1000,
             stored = stored_calibration(comparison="vs control")
         except ModuleNotFoundError:
             stored = None
+    order = {m: i for i, m in enumerate(methods)}
+
+    def in_method_order(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.sort_values(["method", "seeds_per_arm"], kind="stable",
+                                 key=lambda c: c.map(order) if c.name == "method" else c)
+
     if stored is not None and len(stored):
         stored = stored[stored["method"].isin(methods) & stored["seeds_per_arm"].isin(seeds)]
         if len(stored):
-            return stored.assign(source="stored table").reset_index(drop=True)
+            return in_method_order(stored).assign(source="stored table").reset_index(drop=True)
     from subliminal_stats.stats import calibrate
     from subliminal_stats.stats.calibration import STANDARD_SCENARIO
 
@@ -260,10 +266,7 @@ def report_calibration(*, seeds: Sequence[int] = (3, 5, 10), n_sims: int = 1000,
                           n_sims_slow=0, rng=rng + int(size), **STANDARD_SCENARIO)
         frames.append(frame.assign(seeds_per_arm=int(size)))
     out = pd.concat(frames, ignore_index=True).rename(columns={"rejection_rate": "fpr"})
-    order = {m: i for i, m in enumerate(methods)}
-    out = out.sort_values(["method", "seeds_per_arm"], key=lambda c: c.map(order) if c.name == "method" else c,
-                          kind="stable")
-    return out.assign(source="simulated now").reset_index(drop=True)
+    return in_method_order(out).assign(source="simulated now").reset_index(drop=True)
 
 
 def calibration_for_design(df: pd.DataFrame, *, treated: str = "treated", control: str = "control",
