@@ -188,9 +188,10 @@ def _calibration_note(method: str, comparison: str, seeds: float):
         return math.nan, math.nan, ""
     where = f"{row['seeds_per_arm']} seeds/arm" + (
         "" if row["seeds_per_arm"] == seeds else f", nearest to {seeds:g}")
-    sentence = (f"simulated FPR {100 * row['fpr']:.1f}% and 95% coverage "
-                f"{100 * row['coverage']:.1f}% ({row['n_sims']} sims, standard scenario, {where}; "
-                "run `subliminal-stats calibrate` for your design)")
+    coverage = ("" if math.isnan(row["coverage"])
+                else f" and 95% coverage {100 * row['coverage']:.1f}%")
+    sentence = (f"simulated FPR {100 * row['fpr']:.1f}%{coverage} ({row['n_sims']} sims, "
+                f"standard scenario, {where}; run `subliminal-stats calibrate` for your design)")
     return row["fpr"], row["coverage"], sentence
 
 
@@ -310,7 +311,8 @@ def _bootstrap_comparison(method, trait, treated: ArmData, reference: ArmData, r
                                      alternative=alternative, kind=kind)
     p = A.bootstrap_pvalue(diff, alternative=alternative)
     label = "BCa" if kind == "bca" else "percentile"
-    notes = ["descriptive: bootstrap over few seeds under-covers; p by percentile inversion"]
+    # Whether it under-covers in this design is added by _decorate from the stored table.
+    notes = ["p-value by inverting the percentile interval at 0"]
     if min(treated.n_seeds, reference.n_seeds) == 1:
         notes.append("one-seed arm: only its questions are resampled")
     return ComparisonResult(
@@ -548,6 +550,8 @@ def _decorate(result: ComparisonResult, m, comparison, arm_t, ref, common, *, al
             updates["calibrated"] = bool(ok)
             if not ok:
                 notes.append("NOT CALIBRATED here: " + sentence)
+            elif fpr < 0.035:
+                notes.append("conservative here (loses power): " + sentence)
             elif m != DEFAULT_METHOD:
                 notes.append(sentence)
         elif m.startswith("bootstrap"):
