@@ -199,3 +199,28 @@ def test_unequal_questions_across_seeds_warns_and_uses_own_questions():
     assert any("answered different questions" in w for w in r.warnings)
     rates = _seed_rates_by_hand(dropped)
     assert r.estimate == pytest.approx(rates.loc["treated"].mean() - rates.loc["control"].mean())
+
+
+def test_single_seed_treated_arm_mirrors_single_seed_reference(owl):
+    # base (1 seed) as the treated arm vs control (3 seeds) is the mirror image of
+    # control vs base: same p, negated estimate and interval.
+    forward = compare(owl, treated="control", control="base")[0]
+    mirror = compare(owl, treated="base", control="control")[0]
+    assert mirror.method == forward.method == "t-vs-single-model"
+    assert mirror.estimate == pytest.approx(-forward.estimate)
+    assert (mirror.ci_low, mirror.ci_high) == pytest.approx((-forward.ci_high, -forward.ci_low))
+    assert mirror.p_value == pytest.approx(forward.p_value)
+    greater = compare(owl, treated="base", control="control", alternative="greater")[0]
+    less = compare(owl, treated="control", control="base", alternative="less")[0]
+    assert greater.p_value == pytest.approx(less.p_value)
+
+
+def test_cell_counts_input_gives_the_same_answer(owl):
+    from subliminal_stats.stats import cell_counts
+
+    cells = cell_counts(owl)
+    assert list(cells.columns) == ["trait", "condition", "seed", "question", "hits", "n"]
+    assert cells["n"].sum() == len(owl) and cells["hits"].sum() == owl["hit"].sum()
+    a = compare(owl, base="base")
+    b = compare(cells, base="base")
+    assert [r.to_row() for r in a] == [r.to_row() for r in b]

@@ -78,3 +78,21 @@ def test_stored_table_reproduces():
     assert frame["rejection_rate"].iloc[0] == pytest.approx(stored["fpr"], abs=0.02)
     boot = lookup("bootstrap-percentile", "vs control", 3)
     assert boot["fpr"] > 0.065  # the stored table is what marks the bootstrap descriptive
+
+
+def test_default_one_sided_fpr_in_band():
+    frame = calibrate(seeds_per_arm=5, n_sims=N_SIMS, methods=[DEFAULT_METHOD],
+                      alternative="greater", include_base=False, rng=77, **STANDARD_SCENARIO)
+    assert 0.035 <= frame["rejection_rate"].iloc[0] <= 0.065
+
+
+def test_simulator_truth_matches_monte_carlo():
+    import numpy as np
+
+    from subliminal_stats.stats.simulation import simulate_cells
+
+    sim = simulate_cells(n_sims=3, seeds_per_arm=20_000, n_questions=10, answers_per_question=50,
+                         effect=1.0, rng=3)
+    # Mean over 20,000 simulated seeds ≈ the quadrature expectation (SE ≈ 0.001).
+    for arm in ("control", "treated"):
+        assert np.allclose(sim.seed_rates(arm).mean(axis=1), sim.true_mean[arm], atol=0.004)
