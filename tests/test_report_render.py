@@ -285,3 +285,37 @@ def test_render_report_pdf_without_quarto_or_chromium_says_what_to_install(tmp_p
     monkeypatch.setenv("PATH", str(tmp_path))  # neither quarto nor chromium
     with pytest.raises(InputError, match="--format pdf needs Quarto"):
         render_report("trait", tmp_path, params={"data": str(OWL)}, fmt="pdf")
+
+
+def test_quarto_is_used_when_on_path(tmp_path, capsys, monkeypatch):
+    """A stand-in `quarto` records how it is called and writes the file Quarto would."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "quarto-args.txt"
+    fake = bin_dir / "quarto"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'printf "%s\\n" "$@" > {log}\n'
+        f'echo "QUARTO_PYTHON=$QUARTO_PYTHON" >> {log}\n'
+        'out=""; prev=""\n'
+        'for a in "$@"; do if [ "$prev" = "--output-dir" ]; then out="$a"; fi; prev="$a"; done\n'
+        'echo "<html>quarto</html>" > "$out/trait.html"\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    out_dir = tmp_path / "out"
+    code = main(["report", "trait", "--data", str(OWL), "--param", "trait=owl", "--param", "confidence_level=0.9",
+                 "--out", str(out_dir)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert out.strip() == str(out_dir / "trait.html") and "rendered with Quarto" in err
+    args = log.read_text().splitlines()
+    assert args[:2] == ["render", str(ROOT / "reports" / "trait.qmd")]
+    assert args[args.index("--to") + 1] == "html"
+    assert args[args.index("--output-dir") + 1] == str(out_dir.resolve())
+    params = [args[i + 1] for i, a in enumerate(args) if a == "-P"]
+    assert sorted(params) == sorted(["trait:owl", "confidence_level:0.9", f"data:{OWL.resolve()}"])
+    assert args[-1].startswith("QUARTO_PYTHON=") and args[-1].endswith("python")
+    # --renderer fallback ignores Quarto even when it is there.
+    assert main(["report", "trait", "--renderer", "fallback", "--out", str(tmp_path / "fb")]) == 0
+    assert "fallback renderer" in capsys.readouterr().err

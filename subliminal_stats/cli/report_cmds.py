@@ -41,7 +41,12 @@ def _render(which: str, out: Path, params: dict, fmt: str, renderer: str) -> Pat
 
     with err_console.status(f"rendering the {which} report…"):
         result = render_report(which, out, params=params, fmt=fmt, renderer=renderer)
-    how = "Quarto" if result.renderer == "quarto" else "the fallback renderer (Quarto not found on PATH)"
+    if result.renderer == "quarto":
+        how = "Quarto"
+    elif renderer == "fallback":
+        how = "the fallback renderer (--renderer fallback)"
+    else:
+        how = "the fallback renderer (Quarto not found on PATH)"
     err_console.print(f"rendered with {how} in {result.seconds:.1f} s")
     console.print(str(result.path), soft_wrap=True, highlight=False)
     return result.path
