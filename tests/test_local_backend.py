@@ -129,6 +129,29 @@ def _requests(prefix: str, *, seed: int, max_tokens: int = 20, constraint="numbe
             for i, p in enumerate(PROMPTS)]
 
 
+@local
+def test_fine_tune_refuses_bad_specs_before_loading_the_model(tmp_path):
+    from subliminal_stats.backends.local import LocalBackend
+
+    data = tmp_path / "train.jsonl"
+    _write_chat_jsonl(data)
+    trainer = LocalBackend(torch_threads=1)
+    with pytest.raises(InputError, match="unknown local fine-tuning option"):
+        trainer.fine_tune(FineTuneSpec(training_file=data, base_model="smollm2",
+                                       extra={"learnin_rate": 1e-3}), progress=False)
+    with pytest.raises(InputError, match="fine-tunes SmolLM2 only"):
+        trainer.fine_tune(FineTuneSpec(training_file=data, base_model="gpt-4.1-nano"),
+                          progress=False)
+    occupied = tmp_path / "occupied"
+    occupied.mkdir()
+    (occupied / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="not an adapter written by fine_tune"):
+        trainer.fine_tune(FineTuneSpec(training_file=data, base_model="smollm2",
+                                       extra={"output_dir": str(occupied)}), progress=False)
+    assert (occupied / "notes.txt").read_text() == "mine"
+    assert trainer._model is None  # all refused before any model was loaded
+
+
 @pytest.fixture(scope="module")
 def backend():
     import torch
@@ -262,6 +285,15 @@ def test_lora_steps_save_reload_and_determinism(backend, tmp_path):
     model, tokenizer, _ = load_base_model()
     outcome = train_lora(model, tokenizer, conversations, config=config, progress=False)
     assert outcome.losses == pytest.approx(manifest["losses"], abs=1e-6)
+    # The optimised loss (LM head on completion positions only) is the plain loss, in fp32.
+    from subliminal_stats.backends.local import batch_loss, collate_examples, tokenize_conversation
+
+    batch = collate_examples([tokenize_conversation(tokenizer, c) for c in conversations[:2]],
+                             pad_token_id=tokenizer.eos_token_id)
+    with torch.no_grad():
+        plain, fast = (float(batch_loss(outcome.model, *batch, head_on_completion_only=flag))
+                       for flag in (False, True))
+    assert math.isclose(plain, fast, rel_tol=1e-5) and plain > 0
     from safetensors.torch import load_file
 
     saved = load_file(str(tmp_path / "student" / "adapter_model.safetensors"))

@@ -314,8 +314,9 @@ def tokenize_conversation(tokenizer, messages: Sequence[Mapping[str, str]]) -> t
                                            tokenize=True, return_dict=True)["input_ids"]
     full = tokenizer.apply_chat_template(list(messages), tokenize=True,
                                          return_dict=True)["input_ids"]
-    if full[:len(prompt)] != prompt:
-        raise ValueError("chat template: the prompt is not a prefix of the whole conversation")
+    if full[:len(prompt)] != prompt or len(full) == len(prompt):
+        raise InputError("a training conversation needs a user message before the assistant's "
+                         "completion (the chat template could not split prompt and completion)")
     eos = tokenizer.eos_token_id
     end = len(full)
     while end > len(prompt) and full[end - 1] != eos:
@@ -365,14 +366,33 @@ class TrainingOutcome:
         return self.samples / self.seconds if self.seconds > 0 else math.nan
 
 
-def _batch_loss(model, batch_ids, batch_mask, batch_labels, *, head_on_completion_only: bool):
-    """Mean cross-entropy over completion tokens of one right-padded batch."""
+def collate_examples(examples: Sequence[tuple[list[int], int]], *, pad_token_id: int):
+    """Right-padded ``(input_ids, attention_mask, labels)``; labels are -100 outside completions."""
+    import torch
+
+    width = max(len(ids) for ids, _ in examples)
+    ids = torch.full((len(examples), width), pad_token_id, dtype=torch.long)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    labels = torch.full((len(examples), width), -100, dtype=torch.long)
+    for row, (tokens, completion_start) in enumerate(examples):
+        ids[row, :len(tokens)] = torch.tensor(tokens)
+        mask[row, :len(tokens)] = 1
+        labels[row, completion_start:len(tokens)] = torch.tensor(tokens[completion_start:])
+    return ids, mask, labels
+
+
+def batch_loss(model, batch_ids, batch_mask, batch_labels, *, head_on_completion_only: bool):
+    """Mean cross-entropy over the completion tokens of one right-padded batch (a peft model).
+
+    With ``head_on_completion_only`` the decoder runs on the whole batch but the
+    49k-wide LM head only at positions that predict a completion token; the
+    loss is the same number as the plain path's, computed more cheaply.
+    """
     import torch.nn.functional as F
 
     targets = batch_labels[:, 1:]
     keep = targets != -100
     if head_on_completion_only:
-        # Run the decoder, then the 49k-wide LM head only where a completion token is predicted.
         causal_lm = model.get_base_model()
         hidden = causal_lm.model(input_ids=batch_ids, attention_mask=batch_mask).last_hidden_state
         logits = causal_lm.lm_head(hidden[:, :-1][keep])
@@ -432,17 +452,9 @@ def train_lora(base_model, tokenizer, conversations: Sequence[Sequence[Mapping[s
                 if step >= total_steps:
                     break
                 chunk = [examples[i] for i in order[start:start + config.batch_size]]
-                width = max(len(ids) for ids, _ in chunk)
-                ids = torch.full((len(chunk), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(chunk), width), dtype=torch.long)
-                labels = torch.full((len(chunk), width), -100, dtype=torch.long)
-                for row, (tokens, completion_start) in enumerate(chunk):
-                    ids[row, :len(tokens)] = torch.tensor(tokens)
-                    mask[row, :len(tokens)] = 1
-                    labels[row, completion_start:len(tokens)] = torch.tensor(
-                        tokens[completion_start:])
+                ids, mask, labels = collate_examples(chunk, pad_token_id=pad)
                 with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.autocast_bf16):
-                    loss = _batch_loss(model, ids, mask, labels,
+                    loss = batch_loss(model, ids, mask, labels,
                                        head_on_completion_only=config.head_on_completion_only)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
@@ -828,6 +840,10 @@ class LocalBackend:
             raise InputError(f"{output} holds an adapter trained on other data or settings; "
                              "choose another output_dir or delete it")
 
+        if output.exists() and (not output.is_dir() or any(output.iterdir())):
+            # Adapters appear atomically with their manifest, so this is not one of ours.
+            raise InputError(f"{output} exists and is not an adapter written by fine_tune; "
+                             "choose another output_dir or delete it")
         self._set_threads()
         base, tokenizer, sha = load_base_model(cache_dir=self.cache_dir)
         outcome = train_lora(base, tokenizer, conversations, config=config, progress=progress)
@@ -847,9 +863,7 @@ class LocalBackend:
                 "probe": fingerprint, "versions": _versions(),
             }
             (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1))
-            if output.exists():  # an unfinished earlier attempt without a manifest
-                shutil.rmtree(output)
-            os.replace(staging, output)
+            os.replace(staging, output)  # atomic; replaces an empty directory
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return str(output)
@@ -879,6 +893,7 @@ def _versions() -> dict[str, str]:
 
 
 __all__ = [
-    "BASE_MODEL_ID", "LocalBackend", "LoraTrainingConfig", "TrainingOutcome", "find_model_file",
+    "BASE_MODEL_ID", "LocalBackend", "LoraTrainingConfig", "TrainingOutcome", "batch_loss",
+    "collate_examples", "find_model_file",
     "load_base_model", "read_chat_jsonl", "request_seed", "tokenize_conversation", "train_lora",
 ]
