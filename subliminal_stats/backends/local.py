@@ -414,7 +414,7 @@ def train_lora(base_model, tokenizer, conversations: Sequence[Sequence[Mapping[s
     Returns
     -------
     TrainingOutcome
-        ``model`` is the peft model in train-free eval mode.
+        ``model`` is the trained peft model, in eval mode.
     """
     import numpy as np
     import torch
@@ -455,7 +455,7 @@ def train_lora(base_model, tokenizer, conversations: Sequence[Sequence[Mapping[s
                 ids, mask, labels = collate_examples(chunk, pad_token_id=pad)
                 with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.autocast_bf16):
                     loss = batch_loss(model, ids, mask, labels,
-                                       head_on_completion_only=config.head_on_completion_only)
+                                      head_on_completion_only=config.head_on_completion_only)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
                 optimizer.step()
@@ -500,7 +500,7 @@ class LocalBackend:
     seed : int
         Sampling seed for requests whose ``seed`` is None.
     autocast_bf16 : bool
-        Sample under bf16 autocast (about 1.5–2× faster on CPU). Probabilities
+        Sample under bf16 autocast (about 1.2× less CPU time here). Probabilities
         from :meth:`next_word_probability` and :meth:`next_token_logits` are
         always computed in fp32.
     number_grammar : NumberGrammar
