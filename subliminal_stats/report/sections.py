@@ -23,6 +23,16 @@ def data_dir() -> Path:
     return repository_root() / "data"
 
 
+@dataclass(frozen=True)
+class Note:
+    """Markdown text that Jupyter, Quarto and the fallback renderer all display as Markdown."""
+
+    text: str
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+
 # --- the paper's published numbers -------------------------------------------------------
 
 
@@ -425,6 +435,7 @@ def warnings_list(tests: pd.DataFrame) -> list[str]:
 
 
 __all__ = [
+    "Note",
     "paper_fig3",
     "paper_fig8",
     "paper_differences",
