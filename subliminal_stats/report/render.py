@@ -455,8 +455,10 @@ def assemble_html(document: QmdDocument, executed: list[tuple[Chunk, list[Output
             if isinstance(value, list):
                 value = ", ".join(str(v.get("name", v)) if isinstance(v, dict) else str(v) for v in value)
             head_lines.append(f'<p class="{key}">{html.escape(str(value))}</p>')
-    show_toc = bool(front.get("toc", (front.get("format") or {}).get("html", {}).get("toc", False)
-                              if isinstance(front.get("format"), dict) else False))
+    show_toc = bool(front.get("toc", False))
+    html_options = front.get("format", {}).get("html") if isinstance(front.get("format"), dict) else None
+    if isinstance(html_options, dict) and "toc" in html_options:
+        show_toc = bool(html_options["toc"])
     toc_html = ""
     if show_toc and toc:
         items = "".join(f'<li><a href="#{slug}">{html.escape(text)}</a></li>' for slug, text in toc)
