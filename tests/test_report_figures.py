@@ -85,6 +85,11 @@ def test_accuracy_chart_has_one_bar_per_condition():
     svg = figures.chart_to_svg(figures.accuracy_chart(summary))
     assert len(re.findall(r'aria-roledescription="bar"', svg)) == 4
     assert "Test accuracy (%)" in _svg_texts(svg)
+    # The paper's values as diamonds: one per condition present in our data (4 of the paper's 6).
+    with_paper = figures.chart_to_svg(figures.accuracy_chart(summary, published=sections.paper_mnist()))
+    diamonds = re.findall(r'aria-label="[^"]*accuracy[^"]*"[^>]*aria-roledescription="point"', with_paper)
+    assert len(diamonds) == 4
+    assert len(re.findall(r'aria-roledescription="bar"', with_paper)) == 4
 
 
 def test_save_chart_writes_svg_png_at_twice_the_size_and_pdf(tmp_path):

@@ -267,11 +267,15 @@ def accuracy_chart(
     value: str = "mean",
     seed_value: str = "rate",
     title: str | None = None,
+    published: pd.DataFrame | None = None,
+    published_label: str = "paper",
 ) -> alt.TopLevelMixin:
     """MLP test accuracy per condition: a bar per condition, its interval, one dot per seed.
 
     ``summary`` has one row per condition (``condition``, ``value``, ``ci_low``,
     ``ci_high`` on the 0–1 scale); ``seeds`` the per-seed accuracies.
+    ``published`` (``condition``, ``accuracy``) adds a white diamond per condition
+    at a published value, for comparison (say so in the caption).
     """
     _require(summary, ["condition", value], "accuracy_chart summary")
     data = summary.copy()
@@ -289,9 +293,23 @@ def accuracy_chart(
         seed_value=seed_value,
         x_title="condition",
         y_title="Test accuracy (%)",
-        title=title,
+        title=None,
     )
-    return chart
+    if published is not None and len(published):
+        _require(published, ["condition", "accuracy"], "accuracy_chart published")
+        marks = published[published["condition"].astype(str).isin(set(data["_group"]))].copy()
+        marks["_group"] = marks["condition"].astype(str)
+        order = list(dict.fromkeys(data["_group"]))
+        # White diamonds with a black edge stay visible on every bar colour, black included.
+        ticks = alt.Chart(marks).mark_point(shape="diamond", size=110, filled=True, fill="white",
+                                            stroke="black", strokeWidth=1.5, opacity=1).encode(
+            x=alt.X("_group:N", sort=order),
+            y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1], nice=False, clamp=True)),
+            tooltip=[alt.Tooltip("condition:N"), alt.Tooltip("accuracy:Q", title=published_label, format=".3f")],
+        )
+        width = chart.width if chart.width is not alt.Undefined else COLUMN_WIDTH
+        chart = alt.layer(*chart.layer, ticks, data=chart.data).properties(width=width, height=chart.height)
+    return chart.properties(title=title) if title else chart
 
 
 def difference_chart(

@@ -47,6 +47,11 @@ def paper_fig8() -> pd.DataFrame:
     return pd.read_csv(data_dir() / "paper" / "fig8_cross_model.csv")
 
 
+def paper_mnist() -> pd.DataFrame:
+    """The paper's MNIST auxiliary-logit accuracies per condition (approximate; see data/paper/README.md)."""
+    return pd.read_csv(data_dir() / "paper" / "mnist_mlp.csv")
+
+
 def paper_differences(fig3: pd.DataFrame) -> pd.DataFrame:
     """Per trait, treated − control and treated − base in percentage points, from the published bars."""
     wide = fig3.pivot_table(index=["category", "trait"], columns="condition", values="rate", sort=False)
@@ -439,6 +444,7 @@ __all__ = [
     "paper_fig3",
     "paper_fig8",
     "paper_differences",
+    "paper_mnist",
     "paper_owl_interval",
     "paper_welch_from_summaries",
     "stored_calibration",
