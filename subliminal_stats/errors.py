@@ -20,3 +20,14 @@ class InputError(ValueError):
     def __init__(self, message: str):
         # One line only: a multi-line message would read like a traceback.
         super().__init__(" ".join(str(message).split()))
+
+
+class BackendError(RuntimeError):
+    """A remote or model call failed for good (not the user's input): a job failed,
+    retries ran out. The message is one line; the CLI prints it and exits with code 1.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))

@@ -136,3 +136,21 @@ def test_help_lists_commands_with_examples(cli):
     for command in ("check", "ingest"):
         assert command in r.out
     assert "Examples" in r.out
+
+
+def test_backend_error_is_one_line_exit_1(cli, monkeypatch):
+    """A failed job or exhausted retries (not bad input) → one line, exit code 1."""
+    from subliminal_stats.cli import _app
+    from subliminal_stats.errors import BackendError
+
+    @_app.app.command("boom-for-test", hidden=True)
+    def boom() -> None:
+        raise BackendError("fine-tuning job ftjob-1 failed:\n invalid training file")
+
+    try:
+        r = cli("boom-for-test")
+    finally:
+        _app.app.registered_commands[:] = [c for c in _app.app.registered_commands
+                                           if c.name != "boom-for-test"]
+    assert r.code == 1
+    assert r.err.strip() == "error: fine-tuning job ftjob-1 failed: invalid training file"

@@ -61,7 +61,7 @@ from subliminal_stats.backends.pricing import (
     estimate_chat_cost,
     estimate_fine_tune_cost,
 )
-from subliminal_stats.errors import InputError
+from subliminal_stats.errors import BackendError, InputError
 
 logger = logging.getLogger("subliminal_stats.backends.openai")
 
@@ -74,15 +74,6 @@ _BATCH_DONE = {"completed", "failed", "expired", "cancelled"}
 _JOB_DONE = {"succeeded", "failed", "cancelled"}
 
 T = TypeVar("T")
-
-
-class BackendError(RuntimeError):
-    """A remote call failed for good (not the user's input). The message is one line."""
-
-    exit_code = 1
-
-    def __init__(self, message: str):
-        super().__init__(" ".join(str(message).split()))
 
 
 class RetriesExhaustedError(BackendError):

@@ -14,7 +14,7 @@ import typer
 # Register commands (each module adds its commands to `app`).
 from subliminal_stats.cli import data_cmds  # noqa: F401
 from subliminal_stats.cli._app import app, console, err_console, print_error
-from subliminal_stats.errors import InputError
+from subliminal_stats.errors import BackendError, InputError
 
 for _optional in ("stats_cmds", "generation_cmds", "run_cmds", "report_cmds"):
     # Modules of rooms still being built are imported when present.
@@ -33,6 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print_error(str(exc))
         return 2
+    except BackendError as exc:  # a job failed or retries ran out: not the user's input
+        print_error(str(exc))
+        return exc.exit_code
     except (KeyboardInterrupt, typer.Abort):
         print_error("interrupted; finished items are kept, rerun to resume")
         return 130
