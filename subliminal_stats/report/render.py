@@ -353,7 +353,8 @@ figure.chart{margin:1.2rem 0;overflow-x:auto} figure.chart svg{max-width:100%;he
 figcaption{font-size:.9rem;color:var(--muted);margin-top:.3rem}
 table{border-collapse:collapse;margin:1rem 0;font-size:.9rem;display:block;overflow-x:auto}
 th,td{padding:.25rem .7rem;border-bottom:1px solid var(--rule);text-align:left;vertical-align:top}
-thead th{border-bottom:2px solid #333} td.num{text-align:right;font-variant-numeric:tabular-nums}
+thead th{border-bottom:2px solid #333}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table caption{caption-side:top;text-align:left;font-weight:600;padding-bottom:.3rem}
 tfoot td{font-size:.85em;color:var(--muted);border-bottom:none}
 pre{background:#f6f6f6;padding:.7rem 1rem;overflow-x:auto;font-size:.85rem;border-radius:4px}

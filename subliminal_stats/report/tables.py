@@ -82,11 +82,12 @@ def _level_text(confidence_level: float) -> str:
 
 
 def summary_display(summary: pd.DataFrame, *, digits: int = PP_DIGITS,
-                    confidence_level: float = 0.95) -> pd.DataFrame:
+                    confidence_level: float = 0.95, quantity: str = "rate") -> pd.DataFrame:
     """Display frame of a summary (one row per trait × condition; proportions → %).
 
     Expects ``trait, condition, n_seeds, mean, ci_low, ci_high`` and uses
-    ``n_questions, n_answers, sd_between_seeds`` when present.
+    ``n_questions, n_answers, sd_between_seeds`` when present. ``quantity`` names
+    the proportion in the header (e.g. "accuracy").
     """
     _require(summary, ["trait", "condition", "n_seeds", "mean", "ci_low", "ci_high"], "summary")
     level = _level_text(confidence_level)
@@ -97,7 +98,7 @@ def summary_display(summary: pd.DataFrame, *, digits: int = PP_DIGITS,
         out["questions"] = summary["n_questions"].astype(int).astype(str)
     if "n_answers" in summary.columns:
         out["answers"] = summary["n_answers"].astype(int).astype(str)
-    out[f"rate % [{level} CI]"] = [
+    out[f"{quantity} % [{level} CI]"] = [
         format_interval(100 * m, 100 * lo, 100 * hi, digits)
         for m, lo, hi in zip(summary["mean"], summary["ci_low"], summary["ci_high"], strict=True)
     ]
@@ -369,15 +370,17 @@ TABLE_CSS = (
 
 
 def make_table(what: str, tidy: pd.DataFrame, *, digits: int = PP_DIGITS, label: str = "",
-               caption: str | None = None, note: str | None = None) -> Table:
+               caption: str | None = None, note: str | None = None, **display_options) -> Table:
     """Display frame, caption and note for a tidy ``summary`` / ``tests`` / ``calibration`` frame.
 
-    ``caption`` / ``note`` replace the generated ones (e.g. "accuracy" instead of "trait rate").
+    ``caption`` / ``note`` replace the generated ones (e.g. "accuracy" instead of "trait rate");
+    ``display_options`` go to the display function (e.g. ``quantity="accuracy"`` for a summary).
     """
     if what not in DISPLAY:
         raise InputError(f"unknown table {what!r}: use one of {', '.join(WHATS)}")
     auto_caption, auto_note = table_caption(what, tidy)
-    return Table(DISPLAY[what](tidy, digits=digits), auto_caption if caption is None else caption,
+    return Table(DISPLAY[what](tidy, digits=digits, **display_options),
+                 auto_caption if caption is None else caption,
                  auto_note if note is None else note, label or f"tab:{what}")
 
 
