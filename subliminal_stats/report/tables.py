@@ -193,8 +193,16 @@ def table_caption(what: str, frame: pd.DataFrame) -> tuple[str, str]:
             for c, g in frame.groupby("condition", sort=False)
         )
         caption = f"Trait rate per condition (% of answers), mean of per-seed rates with {level} CI."
-        note = (f"Seeds per condition — {seeds}. Intervals: t over per-seed rates "
-                "(a single-seed reference: clustered by question).")
+        if "interval" in frame.columns:
+            kinds: dict[str, list[str]] = {}
+            for condition, kind in zip(frame["condition"], frame["interval"], strict=True):
+                kinds.setdefault(str(kind), [])
+                if str(condition) not in kinds[str(kind)]:
+                    kinds[str(kind)].append(str(condition))
+            intervals = "; ".join(f"{', '.join(c)}: {k}" for k, c in kinds.items())
+        else:
+            intervals = "t over per-seed rates"
+        note = f"Seeds per condition — {seeds}. Intervals — {intervals}."
         return caption, note
     if what == "tests":
         methods = _unique_text(frame["method"])
