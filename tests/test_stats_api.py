@@ -224,3 +224,15 @@ def test_cell_counts_input_gives_the_same_answer(owl):
     a = compare(owl, base="base")
     b = compare(cells, base="base")
     assert [r.to_row() for r in a] == [r.to_row() for r in b]
+
+
+def test_odds_ratio_is_exp_of_t_on_per_seed_log_odds(owl):
+    r = compare(owl)[0]
+    totals = owl.groupby(["condition", "seed"])["hit"].agg(["sum", "count"])
+    logit = np.log((totals["sum"] + 0.5) / (totals["count"] - totals["sum"] + 0.5))
+    ref = stats.ttest_ind(logit.loc["treated"], logit.loc["control"])
+    ci = ref.confidence_interval()
+    diff = logit.loc["treated"].mean() - logit.loc["control"].mean()
+    assert r.odds_ratio == pytest.approx(math.exp(diff))
+    assert (r.odds_ratio_ci_low, r.odds_ratio_ci_high) == pytest.approx((math.exp(ci.low),
+                                                                         math.exp(ci.high)))

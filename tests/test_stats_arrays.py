@@ -180,3 +180,15 @@ def test_two_level_bootstrap_variance_matches_formula():
     ragged[0, 5:] = np.nan
     reps = A.resample_arm_means(ragged, n_resamples=50_000, rng=np.random.default_rng(2))
     assert reps.mean() == pytest.approx(np.nanmean(ragged, axis=1).mean(), abs=3e-3)
+
+
+def test_adjustments_match_statsmodels_on_random_vectors():
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(12)
+    for m in (1, 2, 3, 7, 20):
+        for _ in range(20):
+            p = rng.random(m) ** 3
+            for ours, theirs in (("holm", "holm"), ("bh", "fdr_bh")):
+                adjusted, _ = A.adjust_pvalues(p, method=ours)
+                assert adjusted == pytest.approx(multipletests(p, method=theirs)[1])

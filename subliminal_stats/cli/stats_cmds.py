@@ -133,7 +133,7 @@ def test_cmd(
     table = Table(title=f"Treated − reference ({alternative}; p adjusted: "
                         f"{results[0].adjust_method if results else adjust})", title_justify="left")
     for col in ("trait", "vs", "method", "diff pp", f"{level} CI pp", "p", "p adj", "seeds t/r",
-                "odds ratio", "verdict"):
+                "odds ratio [CI]", "verdict"):
         table.add_column(col)
     notes = []
     for r in results:
@@ -141,7 +141,9 @@ def test_cmd(
         table.add_row(r.trait, r.control, r.method + marker, _fmt(r.estimate_pp, pp=True),
                       f"[{_fmt(r.ci_low_pp, pp=True)}, {_fmt(r.ci_high_pp, pp=True)}]",
                       _p(r.p_value), _p(r.to_row()["p_adjusted"]),
-                      f"{r.n_seeds_treated}/{r.n_seeds_control}", _fmt(r.odds_ratio),
+                      f"{r.n_seeds_treated}/{r.n_seeds_control}",
+                      f"{_fmt(r.odds_ratio)} [{_fmt(r.odds_ratio_ci_low)}, "
+                      f"{_fmt(r.odds_ratio_ci_high)}]",
                       _verdict(r))
         for w in r.warnings:
             line = f"{r.trait} vs {r.control}, {r.method}: {w}"
