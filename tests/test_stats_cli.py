@@ -106,3 +106,16 @@ def test_help_texts_have_examples(cli):
         r = cli(command, "--help")
         assert r.code == 0
         assert "Example" in r.out
+
+
+def test_test_command_experiment_filter_and_mixing_warning(cli, tmp_path):
+    df = pd.read_csv(EXAMPLE_CSV)
+    other = df.assign(experiment="rerun")
+    path = tmp_path / "two_experiments.csv"
+    pd.concat([df, other]).to_csv(path, index=False)
+    r = cli("test", path)
+    assert r.code == 0 and "the table holds 2 experiments" in r.out
+    r = cli("test", path, "--experiment", "rerun")
+    assert r.code == 0 and "experiments" not in r.out and "18.5" in r.out
+    r = cli("test", path, "--experiment", "nope")
+    assert r.code == 2 and "unknown experiment label 'nope'" in r.err

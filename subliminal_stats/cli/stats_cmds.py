@@ -87,9 +87,10 @@ def test_cmd(
     alpha: Annotated[float, typer.Option(help="Significance level applied to the adjusted p.")] = 0.05,
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 10_000,
     rng: Annotated[int, typer.Option("--rng", help="Random seed for bootstrap / Monte Carlo permutations.")] = 0,
+    experiment: Annotated[Optional[str], typer.Option(help="Use only the rows of this experiment.")] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the results as a JSON list here.")] = None,
 ) -> None:
-    from subliminal_stats.data.schema import read_responses
+    from subliminal_stats.data.schema import read_responses, select
     from subliminal_stats.stats import compare, summarize
 
     console = _out()
@@ -100,6 +101,8 @@ def test_cmd(
     from subliminal_stats.stats import cell_counts
 
     df = read_responses(data)
+    if experiment is not None:
+        df = select(df, experiment=experiment)
     if base is None and "base" in set(df["condition"]) and "base" not in (treated, control):
         base = "base"
     if trait:
@@ -108,6 +111,9 @@ def test_cmd(
             raise InputError(f"unknown trait label {', '.join(map(repr, unknown))}: the data has "
                              f"{', '.join(sorted(map(str, df['trait'].unique())))}")
         df = df[df["trait"].isin(trait)]
+    from subliminal_stats.stats.api import experiment_mixing_note
+
+    mixing = experiment_mixing_note(df)
     cells = cell_counts(df)  # reduce the answers once; both steps below work on cells
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -152,6 +158,8 @@ def test_cmd(
     console.print(table)
     if any(not r.calibrated for r in results):
         console.print("* not calibrated in this design (see notes): descriptive only")
+    if mixing:
+        notes.append(mixing)
     for w in caught:
         notes.append(str(w.message))
     for line in notes:

@@ -411,6 +411,9 @@ def compare(
         raise InputError(f"alpha must be between 0 and 1, not {alpha}")
     methods = _parse_methods(method)
     rng = np.random.default_rng(rng)
+    mixing = experiment_mixing_note(df)
+    if mixing:
+        warnings.warn(mixing, stacklevel=2)
     cells = cell_counts(df)
     if treated == control:
         raise InputError(f"--treated and --control are both {treated!r}; name two different arms")
@@ -470,6 +473,19 @@ def compare(
                 results.append(result)
                 families.append((comparison, m))
     return _adjust(results, families, adjust)
+
+
+def experiment_mixing_note(df: pd.DataFrame) -> str:
+    """A warning sentence when a responses table holds several experiments ("" otherwise)."""
+    if "experiment" not in df.columns or "hit" not in df.columns:
+        return ""
+    experiments = pd.unique(df["experiment"])
+    if len(experiments) <= 1:
+        return ""
+    return (f"the table holds {len(experiments)} experiments "
+            f"({', '.join(map(repr, map(str, experiments[:4])))}); answers with the same trait, "
+            "condition and seed labels are pooled across them — select one experiment "
+            "(--experiment) if they are different runs")
 
 
 def _common_warnings(arm_t: ArmData, ref: ArmData) -> list[str]:
