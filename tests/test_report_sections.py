@@ -40,7 +40,13 @@ def test_welch_from_published_summaries_matches_a_hand_computation():
     from scipy import stats
 
     assert willow["p_value"] == pytest.approx(2 * stats.t.sf(t, 4))
+    assert willow["df"] == pytest.approx(4.0)
+    half = stats.t.ppf(0.975, 4) * sd * math.sqrt(2 / 3)
+    assert (willow["ci_low_pp"], willow["ci_high_pp"]) == pytest.approx((100 * (0.06 - half), 100 * (0.06 + half)))
     assert willow["cohen_d"] == pytest.approx(3.0)
+    # Same answer as scipy's t test from summary statistics.
+    ref = stats.ttest_ind_from_stats(0.070, sd, 3, 0.010, sd, 3, equal_var=False)
+    assert willow["t"] == pytest.approx(ref.statistic) and willow["p_value"] == pytest.approx(ref.pvalue)
 
 
 def test_seeds_plan_reaches_the_power_and_matches_the_textbook_values():

@@ -355,11 +355,13 @@ def difference_chart(
             "result:N",
             scale=alt.Scale(domain=kinds, range=[styles[k][0] for k in kinds]),
             title=None,
+            legend=None if kinds == ["estimate"] else alt.Undefined,
         ),
         color=alt.Color(
             "result:N",
             scale=alt.Scale(domain=kinds, range=[styles[k][1] for k in kinds]),
             title=None,
+            legend=None if kinds == ["estimate"] else alt.Undefined,
         ),
         tooltip=tooltip,
     )

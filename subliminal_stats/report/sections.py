@@ -95,26 +95,41 @@ def paper_owl_interval(fig3: pd.DataFrame, *, confidence_level: float = 0.95) ->
                              (float(row["ci_low"]) + float(row["ci_high"])) / 2, half * math.sqrt(n) / t_crit)
 
 
-def paper_welch_from_summaries(fig3: pd.DataFrame, *, sd_between_seeds: float) -> pd.DataFrame:
-    """Welch t per trait (treated vs control, 3 vs 3 seeds) from the published means.
+def _pseudo_seeds(mean: float, sd: float, n: int):
+    """``n`` values whose mean and sample SD are exactly ``mean`` and ``sd``.
+
+    A t test depends on the seeds only through n, mean and SD, so these stand in
+    for the unpublished per-seed rates exactly.
+    """
+    import numpy as np
+
+    z = np.linspace(-1.0, 1.0, n)
+    return mean + sd * z / z.std(ddof=1)
+
+
+def paper_welch_from_summaries(fig3: pd.DataFrame, *, sd_between_seeds: float,
+                               confidence_level: float = 0.95) -> pd.DataFrame:
+    """Welch t per trait (treated vs control) from the published means, via the statistics core.
 
     The paper publishes no per-seed rates and only one legible interval, so both
     arms are given the same between-seed SD (``sd_between_seeds``): an
-    assumption, stated wherever this table is shown.
+    assumption, stated wherever this table is shown. Columns include the
+    difference and its interval in percentage points.
     """
-    from scipy import stats
+    from subliminal_stats.stats.arrays import welch_t
 
     diffs = paper_differences(fig3)
     seeds = fig3.set_index(["trait", "condition"])["n_seeds"]
     rows = []
     for row in diffs.itertuples(index=False):
         n_t, n_c = int(seeds[(row.trait, "treated")]), int(seeds[(row.trait, "control")])
-        test = stats.ttest_ind_from_stats(row.treated, sd_between_seeds, n_t, row.control, sd_between_seeds,
-                                          n_c, equal_var=False)
+        test = welch_t(_pseudo_seeds(row.treated, sd_between_seeds, n_t),
+                       _pseudo_seeds(row.control, sd_between_seeds, n_c), confidence_level=confidence_level)
         rows.append({"category": row.category, "trait": row.trait, "treated": row.treated,
-                     "control": row.control, "difference_pp": 100 * (row.treated - row.control),
+                     "control": row.control, "difference_pp": 100 * float(test.estimate),
+                     "ci_low_pp": 100 * float(test.ci_low), "ci_high_pp": 100 * float(test.ci_high),
                      "cohen_d": (row.treated - row.control) / sd_between_seeds,
-                     "t": float(test.statistic), "p_value": float(test.pvalue),
+                     "t": float(test.statistic), "df": float(test.df), "p_value": float(test.p_value),
                      "n_seeds_treated": n_t, "n_seeds_control": n_c})
     return pd.DataFrame(rows)
 
