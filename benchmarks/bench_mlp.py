@@ -12,7 +12,7 @@ Prints, in one run on this machine:
    and scaled linearly to the full schedule (the cost per step is constant).
 
 Usage: python benchmarks/bench_mlp.py [--seeds 25] [--naive-seeds 2] [--threads 2]
-       [--mnist-seeds 8] [--mnist-steps 10]
+       [--mnist-seeds 4] [--mnist-steps 10]
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=25)
     parser.add_argument("--naive-seeds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--mnist-seeds", type=int, default=8)
+    parser.add_argument("--mnist-seeds", type=int, default=4)
     parser.add_argument("--mnist-steps", type=int, default=10)
     parser.add_argument("--skip-digits", action="store_true")
     args = parser.parse_args()

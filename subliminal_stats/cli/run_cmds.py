@@ -91,11 +91,23 @@ def run(
     )
     task = progress.add_task(f"{runner.kind} steps", total=None)
 
+    # A log file gets no live bar: print a plain line at every tenth of the work instead.
+    plain = {"total": 0, "done": 0, "shown": 0}
+
     def on_progress(*, total_steps: int | None = None, advance: int = 0) -> None:
         if total_steps is not None:
             progress.update(task, total=total_steps)
+            plain["total"] = total_steps
         if advance:
             progress.advance(task, advance)
+            plain["done"] += advance
+            if not err_console.is_terminal and plain["total"]:
+                tenth = 10 * plain["done"] // plain["total"]
+                if tenth > plain["shown"]:
+                    plain["shown"] = tenth
+                    err_console.print(
+                        f"{runner.kind}: {plain['done']}/{plain['total']} steps "
+                        f"({time.perf_counter() - t0:.0f} s)", highlight=False)
 
     def log(message: str) -> None:
         progress.console.print(message, highlight=False, soft_wrap=True)
