@@ -544,7 +544,7 @@ def _analyse(config: NumbersTransferConfig, table: pd.DataFrame) -> tuple[list[s
             row = r.to_row()
             row["metric"] = metric
             rows.append(row)
-            head = (f"{r.trait} [{metric}] {r.treated} vs {r.control} "
+            head = (f"{r.trait}: {metric} {r.treated} vs {r.control} "
                     f"({r.n_seeds_treated} vs {r.n_seeds_control} seeds, {r.method}): ")
             if r.p_value != r.p_value:  # NaN: a warning says why
                 why = next((w for w in r.warnings if "n/a" in w or "undefined" in w), r.warnings[0])
