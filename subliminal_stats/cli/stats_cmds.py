@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import warnings
@@ -88,6 +89,7 @@ def test_cmd(
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 10_000,
     rng: Annotated[int, typer.Option("--rng", help="Random seed for bootstrap / Monte Carlo permutations.")] = 0,
     experiment: Annotated[Optional[str], typer.Option(help="Use only the rows of this experiment.")] = None,
+    metric: Annotated[str, typer.Option(help="What to test: hit (sampled answers) or a score column in [0, 1], e.g. prob (the probability probe).")] = "hit",
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the results as a JSON list here.")] = None,
 ) -> None:
     from subliminal_stats.data.schema import read_responses, select
@@ -114,19 +116,37 @@ def test_cmd(
     from subliminal_stats.stats.api import experiment_mixing_note
 
     mixing = experiment_mixing_note(df)
-    cells = cell_counts(df)  # reduce the answers once; both steps below work on cells
+    if metric == "hit":
+        cells = cell_counts(df)  # reduce the answers once; both steps below work on cells
+    else:
+        from subliminal_stats.stats import SCORE_METHODS, score_cells
+
+        chosen = SCORE_METHODS if method == "all" else [m.strip() for m in method.split(",")]
+        bad = [m for m in chosen if m not in SCORE_METHODS]
+        if bad:
+            raise InputError(f"--method {bad[0]} needs 0/1 answers; a score like {metric!r} is "
+                             f"tested with {', '.join(SCORE_METHODS)}")
+        method = ",".join(chosen)
+        cells = score_cells(df, metric)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with err_console.status("testing…"):
             results = compare(cells, treated=treated, control=control, base=base, method=method,
                               alternative=alternative, confidence_level=confidence_level,
                               adjust=adjust, alpha=alpha, n_resamples=resamples, rng=rng)
+    if metric != "hit":  # odds ratios assume 0/1 answers
+        nan = float("nan")
+        results = [dataclasses.replace(r, odds_ratio=nan, odds_ratio_ci_low=nan,
+                                       odds_ratio_ci_high=nan,
+                                       method_detail=f"{r.method_detail} on mean {metric}")
+                   for r in results]
     conditions = [c for c in (base, control, treated) if c is not None]
     summary = summarize(cells[cells["condition"].isin(conditions)],
                         confidence_level=confidence_level)
 
     level = f"{100 * confidence_level:g}%"
-    s_table = Table(title="Trait rate per arm (per-seed rates)", title_justify="left")
+    what = "Trait rate" if metric == "hit" else f"Mean {metric}"
+    s_table = Table(title=f"{what} per arm (per-seed means)", title_justify="left")
     for col in ("trait", "condition", "seeds", "answers", "rate %", f"{level} CI %", "interval"):
         s_table.add_column(col, justify="right" if col in ("seeds", "answers", "rate %") else "left")
     for row in summary.itertuples():
@@ -160,6 +180,9 @@ def test_cmd(
         console.print("* not calibrated in this design (see notes): descriptive only")
     if mixing:
         notes.append(mixing)
+    if metric != "hit" and any(row.n_seeds == 1 for row in summary.itertuples()):
+        notes.append(f"a one-seed arm's interval above is a Wilson interval that treats mean "
+                     f"{metric} like a 0/1 rate over its rows: wider than the score's own spread")
     for w in caught:
         notes.append(str(w.message))
     for line in notes:

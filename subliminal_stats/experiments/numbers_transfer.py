@@ -506,32 +506,17 @@ def _assemble(config: NumbersTransferConfig, raw: pd.DataFrame) -> pd.DataFrame:
     return validate_responses(pd.concat(frames, ignore_index=True))
 
 
-def probe_cells(table: pd.DataFrame) -> pd.DataFrame:
-    """Cell table of the probability probe: one cell per (trait, condition, seed, question).
-
-    The probe is one number per model and question (repeated on each answer row);
-    as a cell with ``hits = prob`` and ``n = 1`` its per-seed mean is the mean probe
-    over questions, which the t-based tests compare like any per-seed rate.
-    """
-    cells = table.drop_duplicates(["trait", "condition", "seed", "question"])
-    return pd.DataFrame({
-        "trait": cells["trait"].to_numpy(), "condition": cells["condition"].to_numpy(),
-        "seed": cells["seed"].to_numpy(), "question": cells["question"].to_numpy(),
-        "hits": cells["prob"].to_numpy(dtype=float), "n": 1,
-    })
-
-
 def _analyse(config: NumbersTransferConfig, table: pd.DataFrame) -> tuple[list[str], list[dict]]:
     """The default test per trait, on sampled hits and (when measured) on the probe."""
-    from subliminal_stats.stats import compare
+    from subliminal_stats.stats import SCORE_METHODS, compare, score_cells
 
     lines, rows = [], []
     metrics = [("hit", table, config.analysis.method)]
     if "prob" in table.columns and table["prob"].notna().all():
         # Binomial-model methods do not apply to a probability: the probe uses the t test.
-        probe_method = config.analysis.method if config.analysis.method in ("pooled-t", "welch") \
+        probe_method = config.analysis.method if config.analysis.method in SCORE_METHODS \
             else "pooled-t"
-        metrics.append(("prob", probe_cells(table), probe_method))
+        metrics.append(("prob", score_cells(table, "prob"), probe_method))
     for metric, data, method in metrics:
         try:
             results = compare(data, treated="treated", control="control", base="base",

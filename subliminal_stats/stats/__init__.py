@@ -24,7 +24,7 @@ from subliminal_stats.stats.api import (
     summarize,
 )
 from subliminal_stats.stats.calibration import calibrate
-from subliminal_stats.stats.cells import cell_counts, per_seed_rates
+from subliminal_stats.stats.cells import SCORE_METHODS, cell_counts, per_seed_rates, score_cells
 from subliminal_stats.stats.power import (
     SeedPlan,
     detectable_effect,
@@ -45,6 +45,8 @@ __all__ = [
     "available_methods",
     "calibrate",
     "cell_counts",
+    "score_cells",
+    "SCORE_METHODS",
     "compare",
     "detectable_effect",
     "estimate_between_seed_sd",

@@ -79,6 +79,44 @@ def cell_counts(df: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+#: Methods that work on per-seed means of any score in [0, 1] (not only 0/1 hits).
+SCORE_METHODS = ("pooled-t", "welch", "permutation", "bootstrap-bca", "bootstrap-percentile")
+
+
+def score_cells(df: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Cells for a numeric score in [0, 1] (e.g. the probability probe ``prob``).
+
+    ``hits`` is the sum of the score over the cell's rows and ``n`` their count, so
+    ``hits / n`` is the mean score of the cell and per-seed means follow as for
+    hits. A probe repeated on every answer row of a question gives that probe.
+    Only the seed-level methods in :data:`SCORE_METHODS` apply to such cells (the
+    binomial models and odds ratios assume 0/1 answers).
+
+    Raises
+    ------
+    InputError
+        When the column is missing, has empty values or lies outside [0, 1].
+    """
+    _check_columns(df, ("trait", "condition", "seed", "question"))
+    if metric not in df.columns:
+        raise InputError(f"--metric {metric!r}: no such column; the table has "
+                         f"{', '.join(map(str, df.columns))}")
+    values = pd.to_numeric(df[metric], errors="coerce")
+    if values.isna().any():
+        i = int(np.flatnonzero(values.isna().to_numpy())[0])
+        raise InputError(f"column {metric!r} has an empty or non-numeric value at row {i + 1}; "
+                         "a score must be measured for every row to be tested")
+    if ((values < 0) | (values > 1)).any():
+        raise InputError(f"column {metric!r} must lie in [0, 1] to be tested as a rate "
+                         f"(found {values.min():g} to {values.max():g})")
+    keys = ["trait", "condition", "seed", "question"]
+    grouped = df.assign(_score=values.to_numpy(dtype=float)).groupby(keys, sort=False,
+                                                                      observed=True)["_score"]
+    out = grouped.agg(hits="sum", n="size").reset_index()
+    out["n"] = out["n"].astype(np.int64)
+    return out[list(CELL_COLUMNS)]
+
+
 def seed_rates_from_cells(cells: pd.DataFrame) -> pd.DataFrame:
     """Per-seed rates from cell counts: ``trait, condition, seed, rate, n_answers, n_questions``."""
     c = cells.assign(rate=cells["hits"] / cells["n"])
