@@ -13,6 +13,7 @@ import importlib.util
 import json
 import math
 import re
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -184,10 +185,17 @@ def test_constrained_sampling_is_well_formed_and_seeded(backend):
 @local
 @pytest.mark.local
 def test_tight_budget_still_ends_well_formed(backend):
-    results = backend.complete(_requests("t", seed=3, max_tokens=4), progress=False)
+    requests = [replace(r, logprobs=True, top_logprobs=3)
+                for r in _requests("t", seed=3, max_tokens=4)]
+    results = backend.complete(requests, progress=False)
     for result in results:
         assert result.finish_reason == "stop" and _WELL_FORMED.match(result.completion), result
         assert result.completion_tokens <= 4
+        # The model's own top-3 log-probabilities at each generated position (EOS included).
+        assert len(result.top_logprobs) == result.completion_tokens
+        for top in result.top_logprobs:
+            assert len(top) == 3 and all(v <= 0 for v in top.values())
+            assert sum(math.exp(v) for v in top.values()) <= 1 + 1e-6
 
 
 @local
