@@ -278,12 +278,17 @@ class _Backends:
 
     def _local(self, adapter: str | None):
         if adapter not in self._local_cache:
+            from subliminal_stats.backends.constrained import NumberGrammar
             from subliminal_stats.backends.local import LocalBackend
 
+            td = self.config.teacher_data
             self._local_cache.clear()  # one model in memory at a time
             self._local_cache[adapter] = LocalBackend(
                 adapter=adapter, batch_size=self.config.backend.concurrency,
                 torch_threads=self.config.backend.torch_threads,
+                # constrained decoding follows the prompts' own limits
+                number_grammar=NumberGrammar(max_count=td.max_new_numbers,
+                                             max_digits=td.max_digits),
             )
         return self._local_cache[adapter]
 
