@@ -280,10 +280,26 @@ def test_recorded_fprs_drive_results(cells):
     for method in ("lmm", "glmm-map", "gee-bias-reduced"):
         for g in (3, 5):
             two, one, n = mixed.SIMULATED_FPR[(method, g)]
-            assert 0.0 <= two <= 1.0 and 0.0 <= one <= 1.0 and n >= 100
-    res = lmm_comparison(cells, trait="owl", **ARMS)  # 4 seeds/arm: nearest simulated design
-    assert res.simulated_fpr in {mixed.SIMULATED_FPR[("lmm", g)][0] for g in (3, 5)}
-    assert res.calibrated == (res.simulated_fpr <= mixed.CALIBRATED_MAX_FPR)
+            assert 0.0 <= two <= 1.0 and 0.0 <= one <= 1.0 and n >= 1000
+    # 4 seeds/arm: the nearest simulated design is 3 (tie broken towards fewer seeds).
+    for func, method in ((lmm_comparison, "lmm"), (gee_comparison, "gee-bias-reduced")):
+        res = func(cells, trait="owl", **ARMS)
+        fpr = mixed.SIMULATED_FPR[(method, 3)][0]
+        assert res.simulated_fpr == fpr
+        assert res.calibrated == (fpr <= mixed.CALIBRATED_MAX_FPR)
+        assert any(w.startswith("over-rejects") for w in res.warnings) == (not res.calibrated)
+        assert any(w.startswith("conservative") for w in res.warnings) == (fpr < 0.035)
+        greater = func(cells, trait="owl", alternative="greater", **ARMS)
+        assert greater.simulated_fpr == mixed.SIMULATED_FPR[(method, 3)][1]
+        less = func(cells, trait="owl", alternative="less", **ARMS)  # not simulated
+        assert math.isnan(less.simulated_fpr) and any(
+            "'less' not simulated" in w for w in less.warnings
+        )
+        assert less.p_value == pytest.approx(1 - greater.p_value)
+    glmm = glmm_comparison(cells, trait="owl", **ARMS)
+    assert (
+        glmm.calibrated is False and glmm.simulated_fpr == mixed.SIMULATED_FPR[("glmm-map", 3)][0]
+    )
 
 
 # ---------------------------------------------------------------------------
