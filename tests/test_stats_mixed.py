@@ -371,6 +371,11 @@ def test_other_bad_inputs(cells):
     bad = cells.copy()
     bad.loc[5, "hits"] = 25
     assert "row 5" in one_line_error(fit_lmm, bad, **ARMS)
+    fractional = cells.assign(hits=cells["hits"] + 0.5)
+    assert "whole counts" in one_line_error(fit_lmm, fractional, **ARMS)
+    constant = cells.assign(hits=5)  # every cell 5/20: nothing to estimate a variance from
+    for func in (lmm_comparison, gee_comparison):
+        assert "no usable variation" in one_line_error(func, constant, trait="o", **ARMS)
     zeros = cells.assign(hits=0)
     assert "no hits" in one_line_error(lmm_comparison, zeros, trait="o", **ARMS)
     assert "both 'x'" in one_line_error(lmm_comparison, cells, trait="o", treated="x", control="x")

@@ -151,7 +151,7 @@ def _prepare_cells(
             f"cells table lacks column(s) {', '.join(missing)}; expected one row per "
             f"(condition, seed, question) with columns {', '.join(REQUIRED_COLUMNS)}"
         )
-    if treated == control:
+    if str(treated) == str(control):
         raise InputError(f"treated and control are both {treated!r}; name two different conditions")
     frame = cells
     if trait is not None and "trait" in frame.columns:
@@ -175,12 +175,18 @@ def _prepare_cells(
                 f"column {col!r} has a missing or non-numeric value at row {row}; give counts"
             )
         frame[col] = values
-    bad = (frame["n"] <= 0) | (frame["hits"] < 0) | (frame["hits"] > frame["n"])
+    bad = (
+        (frame["n"] <= 0)
+        | (frame["hits"] < 0)
+        | (frame["hits"] > frame["n"])
+        | (frame["hits"] % 1 != 0)
+        | (frame["n"] % 1 != 0)
+    )
     if bad.any():
         row = frame.index[bad][0]
         raise InputError(
             f"row {row} has hits={frame.loc[row, 'hits']} and n={frame.loc[row, 'n']}; "
-            f"need 0 <= hits <= n and n >= 1"
+            f"need whole counts with 0 <= hits <= n and n >= 1"
         )
     frame["seed"] = frame["seed"].astype(str)
     frame["question"] = frame["question"].astype(str)
@@ -241,6 +247,13 @@ def _t_inference(
 
     One-sided alternatives give one-sided intervals with an infinite side.
     """
+    # A standard error at rounding level means the cells carry no variation to fit.
+    if not (np.isfinite(estimate) and np.isfinite(se) and se > 1e-10):
+        raise InputError(
+            f"the model fit gave estimate {estimate:.4g} with standard error {se:.4g}; the data "
+            "have no usable variation between cells (e.g. every cell has the same rate), so use "
+            "the default seed-level test"
+        )
     statistic = estimate / se
     dist = stats.t(df) if np.isfinite(df) else stats.norm()
     if alternative == "two-sided":
@@ -364,7 +377,7 @@ def _captured(caught: list[warnings.WarningMessage]) -> list[str]:
             # rate-scale variance is; boundaries are checked on the estimates instead.
             continue
         if "converge" in text.lower():
-            text = f"the optimiser reported non-convergence ({text[:80]})"
+            text = f"the optimiser did not converge ({text[:80]}); treat the numbers as unreliable"
         else:
             text = f"{w.category.__name__}: {text[:100]}"
         if text not in out:
@@ -771,10 +784,6 @@ def glmm_comparison(
         notes.append(
             f"GLMM fit: the seed SD collapsed to {fit.seed_sd:.2g} at the joint posterior mode, so the "
             "fit ignores between-seed variation and its interval is too narrow"
-        )
-    if not fit.converged:
-        notes.append(
-            "GLMM fit: the posterior-mode search did not converge; treat the numbers as unreliable"
         )
     return ComparisonResult(
         trait=str(trait),
