@@ -261,12 +261,19 @@ def test_altair_chart_becomes_inline_svg_with_unique_ids(tmp_path):
 
 def test_report_trait_cli_says_which_renderer(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no quarto here: the fallback must be used
-    code = main(["report", "trait", "--data", str(OWL), "--param", "trait=owl", "--out", str(tmp_path)])
+    code = main(["report", "trait", "--data", str(OWL), "--param", "trait=owl", "--out", str(tmp_path),
+                 "--figures"])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert out.strip() == str(tmp_path / "trait.html")
     assert "fallback renderer" in err
     assert (tmp_path / "trait.html").stat().st_size > 10_000
+    # --figures: each chart, named after its cell label, in three formats.
+    assert "2 figure(s) as SVG, PNG (2×) and PDF" in err
+    for stem in ("trait-rates", "trait-differences"):
+        assert (tmp_path / "figures" / f"{stem}.svg").read_text().startswith("<svg")
+        assert (tmp_path / "figures" / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
+        assert (tmp_path / "figures" / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-"
 
 
 def test_report_cli_bad_input_exits_2(tmp_path, capsys):

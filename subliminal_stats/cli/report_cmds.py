@@ -36,11 +36,11 @@ def parse_params(pairs: list[str] | None) -> dict:
     return params
 
 
-def _render(which: str, out: Path, params: dict, fmt: str, renderer: str) -> Path:
+def _render(which: str, out: Path, params: dict, fmt: str, renderer: str, figures: bool = False) -> Path:
     from subliminal_stats.report.render import render_report
 
     with err_console.status(f"rendering the {which} report…"):
-        result = render_report(which, out, params=params, fmt=fmt, renderer=renderer)
+        result = render_report(which, out, params=params, fmt=fmt, renderer=renderer, figures=figures)
     if result.renderer == "quarto":
         how = "Quarto"
     elif renderer == "fallback":
@@ -48,6 +48,12 @@ def _render(which: str, out: Path, params: dict, fmt: str, renderer: str) -> Pat
     else:
         how = "the fallback renderer (Quarto not found on PATH)"
     err_console.print(f"rendered with {how} in {result.seconds:.1f} s")
+    if figures:
+        if result.renderer == "quarto":
+            err_console.print("note: --figures is done by the fallback renderer; Quarto embeds the figures")
+        else:
+            saved = sorted((Path(out) / "figures").glob("*.svg"))
+            err_console.print(f"{len(saved)} figure(s) as SVG, PNG (2×) and PDF in {Path(out) / 'figures'}")
     console.print(str(result.path), soft_wrap=True, highlight=False)
     return result.path
 
@@ -76,6 +82,9 @@ def report(
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="html or pdf.")] = "html",
     renderer: Annotated[str, typer.Option(help="auto, quarto or fallback.")] = "auto",
+    figures: Annotated[
+        bool, typer.Option("--figures", help="Also write every figure to OUT/figures/ as SVG, PNG (2×) and PDF.")
+    ] = False,
 ) -> None:
     if which not in _REPORTS:
         raise InputError(f"unknown report {which!r}: use paper or trait")
@@ -85,7 +94,7 @@ def report(
             raise InputError(f"--data {data}: no such file or folder")
         # Cells run in reports/, so hand them an absolute path.
         params["data"] = str(data.resolve())
-    _render(which, out, params, fmt, renderer)
+    _render(which, out, params, fmt, renderer, figures)
 
 
 @app.command(

@@ -201,15 +201,26 @@ class ReportError(InputError):
     """A cell of a report failed (one line: the file, the cell and the error)."""
 
 
-def _display_html(obj: Any, *, figure_ids: itertools.count, caption: str | None) -> Output | None:
-    """How an object shows in the report, the way Jupyter would pick its richest form."""
+def _display_html(obj: Any, *, figure_ids: itertools.count, caption: str | None,
+                  figures_dir: Path | None = None, label: str | None = None) -> Output | None:
+    """How an object shows in the report, the way Jupyter would pick its richest form.
+
+    Altair charts become inline SVG; with ``figures_dir`` they are also saved there as
+    SVG, PNG (2×) and PDF, named after the cell's ``label`` (or ``figure-N``).
+    """
     if obj is None:
         return None
     module = type(obj).__module__ or ""
     if module.startswith("altair") and hasattr(obj, "to_dict"):
-        from subliminal_stats.report.figures import chart_to_svg
+        from subliminal_stats.report.figures import chart_to_svg, save_chart
 
-        svg = chart_to_svg(obj, id_prefix=f"fig{next(figure_ids)}")
+        number = next(figure_ids)
+        svg = chart_to_svg(obj, id_prefix=f"fig{number}")
+        if figures_dir is not None:
+            stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", label) if label else f"figure-{number}"
+            if label and (figures_dir / f"{stem}.svg").exists():
+                stem = f"{stem}-{number}"  # one cell displaying several charts
+            save_chart(obj, figures_dir / stem)
         svg = re.sub(r"^<\?xml[^>]*>\s*", "", svg)
         cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
         return Output("html", f'<figure class="chart">{svg}{cap}</figure>')
@@ -237,7 +248,8 @@ def _parse_overrides(params: Mapping[str, Any], defaults: Mapping[str, Any], sou
 
 
 def execute_qmd(document: QmdDocument, *, params: Mapping[str, Any] | None = None,
-                workdir: str | Path | None = None) -> list[tuple[Chunk, list[Output]]]:
+                workdir: str | Path | None = None,
+                figures_dir: str | Path | None = None) -> list[tuple[Chunk, list[Output]]]:
     """Run every Python cell of ``document`` in one namespace and collect the outputs.
 
     Parameters
@@ -248,6 +260,8 @@ def execute_qmd(document: QmdDocument, *, params: Mapping[str, Any] | None = Non
         assigned right after that cell runs (an unknown name is an error).
     workdir : path, optional
         Directory the cells run in (Quarto runs them in the document's folder).
+    figures_dir : path, optional
+        Also save every chart there as SVG, PNG (2×) and PDF.
 
     Returns
     -------
@@ -257,6 +271,9 @@ def execute_qmd(document: QmdDocument, *, params: Mapping[str, Any] | None = Non
     defaults_exec = document.front_matter.get("execute") or {}
     namespace: dict[str, Any] = {"__name__": "__main__", "__file__": document.source}
     figure_ids = itertools.count(1)
+    if figures_dir is not None:
+        figures_dir = Path(figures_dir).resolve()
+        figures_dir.mkdir(parents=True, exist_ok=True)
     results: list[tuple[Chunk, list[Output]]] = []
     parameters_seen = False
     previous_dir = Path.cwd()
@@ -273,9 +290,11 @@ def execute_qmd(document: QmdDocument, *, params: Mapping[str, Any] | None = Non
                 continue
             outputs: list[Output] = []
 
-            def display(*objects: Any, _outputs=outputs, _caption=options.get("fig-cap")) -> None:
+            def display(*objects: Any, _outputs=outputs, _caption=options.get("fig-cap"),
+                        _label=options.get("label")) -> None:
                 for obj in objects:
-                    shown = _display_html(obj, figure_ids=figure_ids, caption=_caption)
+                    shown = _display_html(obj, figure_ids=figure_ids, caption=_caption,
+                                          figures_dir=figures_dir, label=_label)
                     if shown is not None:
                         _outputs.append(shown)
 
@@ -487,11 +506,15 @@ class RenderResult:
 
 
 def render_fallback(qmd: str | Path, out_dir: str | Path, *, params: Mapping[str, Any] | None = None,
-                    output_name: str | None = None) -> Path:
-    """Execute a ``.qmd`` with our executor and write one self-contained HTML file."""
+                    output_name: str | None = None, figures: bool = False) -> Path:
+    """Execute a ``.qmd`` with our executor and write one self-contained HTML file.
+
+    With ``figures``, every chart is also written to ``out_dir/figures/`` as SVG, PNG (2×) and PDF.
+    """
     qmd = Path(qmd).resolve()
     document = parse_qmd(qmd.read_text(encoding="utf-8"), source=str(qmd))
-    executed = execute_qmd(document, params=params, workdir=qmd.parent)
+    figures_dir = Path(out_dir).resolve() / "figures" if figures else None
+    executed = execute_qmd(document, params=params, workdir=qmd.parent, figures_dir=figures_dir)
     note = (f"Rendered from {qmd.name} by the subliminal-stats fallback renderer "
             "(Quarto was not used); figures are inline SVG.")
     page = assemble_html(document, executed, renderer_note=note)
@@ -561,7 +584,7 @@ def html_to_pdf(html_path: Path, pdf_path: Path) -> Path:
 
 
 def render_report(report: str | Path, out_dir: str | Path, *, params: Mapping[str, Any] | None = None,
-                  fmt: str = "html", renderer: str = "auto") -> RenderResult:
+                  fmt: str = "html", renderer: str = "auto", figures: bool = False) -> RenderResult:
     """Render a report to ``out_dir``.
 
     Parameters
@@ -574,6 +597,9 @@ def render_report(report: str | Path, out_dir: str | Path, *, params: Mapping[st
     fmt : {"html", "pdf"}
     renderer : {"auto", "quarto", "fallback"}
         ``auto`` uses Quarto when ``quarto`` is on PATH, the fallback otherwise.
+    figures : bool
+        Also write every chart to ``out_dir/figures/`` as SVG, PNG (2×) and PDF
+        (the fallback renderer does this; with Quarto, use its own figure options).
 
     Returns
     -------
@@ -598,7 +624,7 @@ def render_report(report: str | Path, out_dir: str | Path, *, params: Mapping[st
         path = render_quarto(qmd, out_dir, params=params, fmt=fmt, quarto=quarto)
         used = "quarto"
     else:
-        path = render_fallback(qmd, out_dir, params=params)
+        path = render_fallback(qmd, out_dir, params=params, figures=figures)
         if fmt == "pdf":
             path = html_to_pdf(path, path.with_suffix(".pdf"))
         used = "fallback"
