@@ -43,7 +43,6 @@ VARIANTS: dict[str, dict[str, dict]] = {
     "10 auxiliary logits": {"model": {"n_aux": 10}},
     "teacher 5 epochs": {"teacher": {"epochs": 5}},
     "student lr 1e-3, 40 epochs": {"student": {"lr": 1e-3, "epochs": 40}},
-    "student 160 epochs": {"student": {"epochs": 160}},
 }
 
 
