@@ -377,10 +377,13 @@ def _resolve(ctx: RunContext, name: str) -> Path:
     return candidate if candidate.exists() else p
 
 
-def _stage_train(ctx: RunContext, backends: _Backends) -> dict[str, str]:
+def _stage_train(ctx: RunContext, backends: _Backends,
+                 students: Sequence[tuple[str, int]] | None = None) -> dict[str, str]:
+    """Fine-tune every student (``students``: (arm, seed) pairs, default this config's);
+    arm ``a`` learns from ``filter/<a>.train.jsonl``."""
     config: NumbersTransferConfig = ctx.config  # type: ignore[assignment]
     models: dict[str, str] = {}
-    for arm, seed in _student_names(config):
+    for arm, seed in (_student_names(config) if students is None else students):
         name = f"{arm}-seed{seed}"
         marker = ctx.out_dir / "train" / f"{name}.json"
         done = _read_json(marker)

@@ -39,6 +39,9 @@ BUILTIN_RUNNER_MODULES: dict[str, str] = {
     "mlp_digits": "subliminal_stats.experiments.mlp_pipeline",
     "mlp_aux_logits": "subliminal_stats.experiments.mlp_pipeline",
     "numbers_transfer": "subliminal_stats.experiments.numbers_transfer",
+    "misalignment_numbers": "subliminal_stats.experiments.beyond_numbers",
+    "code_transfer": "subliminal_stats.experiments.beyond_numbers",
+    "cot_transfer": "subliminal_stats.experiments.beyond_numbers",
 }
 
 
