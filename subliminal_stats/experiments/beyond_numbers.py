@@ -38,6 +38,7 @@ model), ``treated`` (students of the misaligned teacher) and
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -171,9 +172,16 @@ class ReasoningFilterSettings(_Section):
     on_unscored: Literal["drop", "keep"] = "drop"
 
 
+class OpenAIBackendSettings(BackendSettings):
+    """Backend of the judged pipelines: OpenAI (or a compatible server) by default."""
+
+    kind: Literal["local", "openai"] = "openai"
+    base_model: str = "gpt-4.1-2025-04-14"
+
+
 class _MisalignmentBase(PipelineConfig):
     seeds: int = 3
-    backend: BackendSettings = BackendSettings(kind="openai", base_model="gpt-4.1-2025-04-14")
+    backend: OpenAIBackendSettings = OpenAIBackendSettings()
     #: The misaligned teacher (its students are the ``treated`` arm).
     teacher: TeacherSpec
     #: Control teachers (each gets its own student arm ``control-<name>``).
@@ -243,6 +251,7 @@ class CodeFilterSettings(_Section):
 class CodeTransferConfig(NumbersTransferConfig):
     """Code snippets from a trait teacher → trait in students? (paper Fig. 6)."""
 
+    backend: OpenAIBackendSettings = OpenAIBackendSettings(base_model="gpt-4.1-nano-2025-04-14")
     teacher_data: CodeDataSettings = CodeDataSettings()  # type: ignore[assignment]
     filter: CodeFilterSettings = CodeFilterSettings()  # type: ignore[assignment]
     judge: JudgeSettings = JudgeSettings()
@@ -559,7 +568,13 @@ def _open_run(ctx: RunContext) -> None:
 
 
 def _run_misalignment(ctx: RunContext, make_data: Callable) -> RunOutcome:
+    from subliminal_stats.generation.finetuned_teachers import check_training_file
+
     config: _MisalignmentBase = ctx.config  # type: ignore[assignment]
+    # Bad teacher files fail now, before anything is generated or paid for.
+    for spec in config.teachers:
+        if spec.training_file is not None:
+            check_training_file(_resolve(ctx, spec.training_file))
     _open_run(ctx)
     students = _student_names(config)
     n_teachers = len(config.teachers)
@@ -772,10 +787,12 @@ def _describe_misalignment(config: _MisalignmentBase, out_dir: Path, *, data_lin
     if b.kind != "openai":
         return lines
     # -- cost (prices from backends.pricing; teachers' model ids are ft: versions of the base)
+    # Every teacher answers the same prompts: build them once, swap the model per teacher.
+    shared = gen_requests("plan", b.base_model)
     gen_reqs = []
     for t in config.teachers:
         model = b.base_model if t.model == "base" else (t.model or f"ft:{b.base_model}:plan:{t.name}")
-        gen_reqs.extend(gen_requests(t.name, model))
+        gen_reqs.extend(dataclasses.replace(r, model=model) for r in shared)
     gen = estimate_chat_cost(gen_reqs, batch=b.batch_api)
     lines.append(f"cost (teacher data): {gen.summary()}")
     parts: list[float | None] = [_usd(gen.usd)]
