@@ -186,3 +186,14 @@ def test_a_new_kind_registers_without_touching_the_command(cli, tmp_path):
     path.write_text('experiment = "numbers_transfer_fake"\nanimals = "cat"\n')
     res = cli("run", path, "--out", tmp_path / "n2")
     assert res.code == 2 and "unknown key 'animals'" in res.err
+
+
+def test_without_torch_dry_run_works_and_run_says_what_to_install(cli, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now fails
+    toml = _tiny(tmp_path)
+    res = cli("run", toml, "--dry-run", "--out", tmp_path / "run")
+    assert res.code == 0, res.err
+    res = cli("run", toml, "--out", tmp_path / "run")
+    assert res.code == 2 and "subliminal-stats[local]" in res.err

@@ -159,7 +159,7 @@ def run(ctx: RunContext) -> RunOutcome:
     config: MLPPipelineConfig = ctx.config  # type: ignore[assignment]
     try:
         import torch
-    except ModuleNotFoundError:
+    except ImportError:
         raise InputError(
             "the mlp_digits pipeline needs torch: pip install 'subliminal-stats[local]'"
         ) from None
