@@ -591,6 +591,9 @@ def _run_misalignment(ctx: RunContext, make_data: Callable) -> RunOutcome:
     lines.insert(0, f"judge: {judge_report['kept']} of {judge_report['total']} answers kept "
                     f"({judge_report['incoherent']} incoherent, {judge_report['unscored']} "
                     "never scored — dropped, not counted as 0)")
+    # Unequal drop rates between arms can bias the comparison: show them.
+    lines.insert(1, "judge, kept per condition: " + ", ".join(
+        f"{row['condition']} {row['kept']}/{row['total']}" for row in judge_report["by_condition"]))
     manifest = {
         "backend": config.backend.model_dump(mode="json"),
         "teachers": teachers,
@@ -607,10 +610,12 @@ def _run_misalignment(ctx: RunContext, make_data: Callable) -> RunOutcome:
 
 
 def run_misalignment_numbers(ctx: RunContext) -> RunOutcome:
+    """Run a ``misalignment_numbers`` pipeline (see the module docstring); resumable."""
     return _run_misalignment(ctx, _number_data)
 
 
 def run_cot_transfer(ctx: RunContext) -> RunOutcome:
+    """Run a ``cot_transfer`` pipeline (see the module docstring); resumable."""
     return _run_misalignment(ctx, _reasoning_data)
 
 
@@ -678,6 +683,8 @@ def _code_data(ctx: RunContext, backends: _Backends) -> dict[str, dict]:
 
 
 def run_code_transfer(ctx: RunContext) -> RunOutcome:
+    """Run a ``code_transfer`` pipeline: code data, then numbers_transfer's train,
+    evaluate and analyse stages unchanged; resumable."""
     config: CodeTransferConfig = ctx.config  # type: ignore[assignment]
     _open_run(ctx)
     n_students = len(nt._student_names(config))
@@ -843,6 +850,7 @@ def _describe_misalignment(config: _MisalignmentBase, out_dir: Path, *, data_lin
 
 
 def describe_misalignment_numbers(config: MisalignmentNumbersConfig, seeds, out_dir: Path) -> list[str]:
+    """The plan, one line per stage, and for OpenAI the cost estimate (sends nothing)."""
     td, f = config.teacher_data, config.filter
     return _describe_misalignment(
         config, out_dir,
@@ -854,6 +862,7 @@ def describe_misalignment_numbers(config: MisalignmentNumbersConfig, seeds, out_
 
 
 def describe_cot_transfer(config: CotTransferConfig, seeds, out_dir: Path) -> list[str]:
+    """The plan, one line per stage, and for OpenAI the cost estimate (sends nothing)."""
     from subliminal_stats.generation.reasoning import bundled_problems
 
     td = config.teacher_data
@@ -885,6 +894,7 @@ def describe_cot_transfer(config: CotTransferConfig, seeds, out_dir: Path) -> li
 
 
 def describe_code_transfer(config: CodeTransferConfig, seeds, out_dir: Path) -> list[str]:
+    """The plan, one line per stage, and for OpenAI the cost estimate (sends nothing)."""
     from subliminal_stats.backends.pricing import estimate_chat_cost
     from subliminal_stats.evaluation.questions import load_questions
 
