@@ -197,3 +197,35 @@ def test_without_torch_dry_run_works_and_run_says_what_to_install(cli, tmp_path,
     assert res.code == 0, res.err
     res = cli("run", toml, "--out", tmp_path / "run")
     assert res.code == 2 and "subliminal-stats[local]" in res.err
+
+
+def test_mnist_idx_pipeline_runs_on_small_idx_files(cli, tmp_path):
+    import numpy as np
+
+    from subliminal_stats.experiments.mnist_idx import MNIST_FILES, write_idx
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    # two classes that differ in brightness: learnable in a few steps
+    labels = {"train": rng.integers(0, 2, 200), "test": rng.integers(0, 2, 50)}
+    for split, stem_images, stem_labels in (("train", "train_images", "train_labels"),
+                                            ("test", "test_images", "test_labels")):
+        y = labels[split]
+        x = rng.integers(0, 100, size=(len(y), 28, 28)) + 150 * y[:, None, None]
+        write_idx(folder / (MNIST_FILES[stem_images] + ".gz"), x.astype(np.uint8))
+        write_idx(folder / MNIST_FILES[stem_labels], y.astype(np.uint8))
+    text = (REPO / "pipelines" / "mlp_mnist.toml").read_text()
+    text = text.replace('path = "data/mnist"', f'path = "{folder}"').replace(
+        "hidden = [256, 256]", "hidden = [16]").replace("batch_size = 1024", "batch_size = 50").replace(
+        "lr = 3e-4", "lr = 1e-2")
+    toml = tmp_path / "mnist.toml"
+    toml.write_text(text)
+    res = cli("run", toml, "--seeds", "2", "--out", tmp_path / "run")
+    assert res.code == 0, res.err
+    table = read_responses(tmp_path / "run" / "responses.parquet")
+    assert len(table) == 6 * 2 * 50 and table["experiment"].eq("mlp_mnist").all()
+    assert table["question"].str.startswith("mnist-test-").all()
+    assert _per_seed(table)["teacher"].min() > 0.9
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["kind"] == "mlp_aux_logits" and manifest["data"]["n_inputs"] == 784
