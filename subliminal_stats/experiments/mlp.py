@@ -26,18 +26,33 @@ seed's models do not depend on which other seeds share the batch.
 This module needs torch (the ``local`` extra); import it lazily.
 """
 
+
 from __future__ import annotations
 
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from subliminal_stats.errors import InputError
 from subliminal_stats.experiments.image_data import ImageData
+
+__all__ = [
+    "CONDITIONS",
+    "STUDENT_CONDITIONS",
+    "NOISE_KINDS",
+    "MLPSettings",
+    "SeedResults",
+    "init_params",
+    "stack_params",
+    "forward",
+    "layer_sizes",
+    "run_seeds",
+    "results_to_frame",
+]
 
 CONDITIONS: tuple[str, ...] = (
     "reference",
@@ -143,6 +158,7 @@ def _seed_generator(base_seed: int, seed: int, stream: int) -> torch.Generator:
 
 
 def layer_sizes(n_inputs: int, settings: MLPSettings, n_classes: int) -> list[int]:
+    """Widths of every layer, inputs first: ``[n_inputs, *hidden, n_classes + n_aux]``."""
     return [n_inputs, *settings.hidden, n_classes + settings.n_aux]
 
 
@@ -317,18 +333,13 @@ def run_seeds(
                        seconds=time.perf_counter() - started)
 
 
-def steps_per_block(data: ImageData, settings: MLPSettings) -> int:
-    """Optimisation steps of one :func:`run_seeds` call (for progress bars)."""
-    n_train = data.x_train.shape[0]
-    teacher = settings.teacher_epochs * math.ceil(n_train / min(settings.teacher_batch_size, n_train))
-    per_epoch = settings.noise_per_epoch or n_train
-    student = settings.student_epochs * math.ceil(per_epoch / settings.student_batch_size)
-    return teacher + student
-
-
 def results_to_frame(results: SeedResults, data: ImageData, *, experiment: str = "mlp_digits",
                      trait: str = "digits"):
-    """The responses table of a block: one row per (condition, seed, test image)."""
+    """The responses table of a block: one row per (condition, seed, test image).
+
+    Columns ``experiment``, ``trait``, ``condition``, ``seed`` (string), ``question``
+    (the test image id) and ``hit`` (1 when the image is classified correctly).
+    """
     import pandas as pd
 
     frames = []
@@ -344,9 +355,3 @@ def results_to_frame(results: SeedResults, data: ImageData, *, experiment: str =
             "hit": h.reshape(-1).astype(np.int8),
         }))
     return pd.concat(frames, ignore_index=True)
-
-
-def settings_dict(settings: MLPSettings) -> dict:
-    d = asdict(settings)
-    d["hidden"] = list(settings.hidden)
-    return d
