@@ -165,3 +165,20 @@ def test_openai_pipeline_end_to_end_on_loopback(tmp_path, cli, monkeypatch):
     assert "transfer detected" in r.out
     # the probe: every treated question 0.5 vs 0.1 → +40 pp exactly
     assert by_metric[("prob", "control")]["estimate_pp"] == pytest.approx(40.0)
+
+
+def test_paid_work_waits_for_yes(tmp_path, cli, monkeypatch):
+    """A billing server: without --yes nothing is requested; with --yes the run goes ahead."""
+    monkeypatch.setenv("OPENAI_API_KEY", DEFAULT_KEY)
+    with OwlLovingServer(job_polls=2) as server:
+        config = _openai_config(tmp_path / "paid.toml", server.base_url)
+        config.write_text(config.read_text().replace("poll_interval = 0.01",
+                                                     "poll_interval = 0.01\nbilled = true"))
+        r = cli("run", config, "--out", tmp_path / "run")
+        assert r.code == 2
+        assert "confirm the estimated cost by passing --yes" in r.err
+        assert "cost estimate:" in r.err
+        assert len(server.chat_bodies) == 0
+        r = cli("run", config, "--out", tmp_path / "run", "--yes")
+        assert r.code == 0, r.err
+        assert len(server.chat_bodies) > 0

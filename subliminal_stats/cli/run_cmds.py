@@ -63,6 +63,7 @@ def run(
     seeds: Annotated[Optional[int], typer.Option(help="Number of seeds (overrides the file).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Run folder (overrides the file's out).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and print the plan; run nothing.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm the printed cost estimate of paid API work (OpenAI) without asking.")] = False,
 ) -> None:
     if seeds is not None and seeds < 1:
         raise InputError(f"--seeds must be at least 1, got {seeds}")
@@ -113,6 +114,7 @@ def run(
         progress.console.print(message, highlight=False, soft_wrap=True)
 
     ctx = RunContext(config=config, config_path=Path(pipeline), out_dir=out_dir, seeds=seed_list,
+                     confirm=yes,
                      progress=on_progress, log=log)
     try:
         with progress:

@@ -75,6 +75,9 @@ class BackendSettings(_Section):
     torch_threads: int = Field(1, ge=1)
     #: Seconds between polls of OpenAI jobs.
     poll_interval: float = Field(10.0, gt=0)
+    #: Whether the server bills (asks for --yes before spending); default: True for
+    #: api.openai.com, False for a custom ``base_url`` (a local vLLM/Ollama server).
+    billed: bool | None = None
 
 
 class TeacherDataSettings(_Section):
@@ -257,13 +260,14 @@ def _cost_lines(config: NumbersTransferConfig) -> list[str]:
 class _Backends:
     """Creates backends lazily (torch loads only for local runs)."""
 
-    def __init__(self, config: NumbersTransferConfig, out_dir: Path, log: Callable[[str], None]):
+    def __init__(self, config: NumbersTransferConfig, out_dir: Path, log: Callable[[str], None],
+                 *, confirm: bool = False):
         self.config = config
         self.out_dir = out_dir
         self.log = log
         self._local_cache: dict[str | None, Any] = {}
         #: Spending pre-confirmed (``run --yes``); otherwise the OpenAI backend asks.
-        self.confirm = bool(getattr(config, "yes", False))
+        self.confirm = confirm
 
     def chat(self, model_ref: str | None = None):
         """A backend that answers as ``model_ref`` (None: the base model)."""
@@ -273,7 +277,7 @@ class _Backends:
 
             return OpenAIBackend(model_ref or b.base_model, base_url=b.base_url,
                                  concurrency=b.concurrency, poll_interval=b.poll_interval,
-                                 confirm=self.confirm)
+                                 billed=b.billed, confirm=self.confirm)
         return self._local(model_ref)
 
     def _local(self, adapter: str | None):
@@ -562,7 +566,7 @@ def run(ctx: RunContext) -> RunOutcome:
     stamp.write_text(fingerprint + "\n")
     n_students = len(_student_names(config))
     ctx.progress(total_steps=(1 + len(config.traits)) + 1 + n_students + (1 + n_students) + 1)
-    backends = _Backends(config, out, ctx.log)
+    backends = _Backends(config, out, ctx.log, confirm=ctx.confirm)
 
     stores = _stage_generate(ctx, backends)
     filter_reports = _stage_filter(ctx, stores)

@@ -82,6 +82,8 @@ class RunContext:
     progress: Callable[..., None] = field(default=lambda **kw: None)
     #: One-line status messages (to stderr in the CLI).
     log: Callable[[str], None] = field(default=lambda message: None)
+    #: Spending is pre-confirmed (``run --yes``); otherwise paid backends ask first.
+    confirm: bool = False
 
 
 @dataclass(frozen=True)
