@@ -86,3 +86,23 @@ def test_bad_planning_input():
     single = simulate_responses(seeds_per_arm=1, rng=1)
     with pytest.raises(InputError, match="2 or more seeds"):
         estimate_between_seed_sd(single)
+
+
+def test_large_effects_need_few_seeds_not_an_error():
+    """statsmodels' power() gives NaN at 3 seeds and d = 8; the noncentral t gives ≈ 1."""
+    import math
+
+    from scipy import stats as sps
+
+    from subliminal_stats.stats import power_at, seeds_needed
+
+    # hand computation: df = 4, noncentrality 8·sqrt(3/2), two-sided 5 %
+    crit = sps.t.ppf(0.975, 4)
+    nc = 8 * math.sqrt(1.5)
+    assert power_at(3, 8.0) == sps.nct.sf(crit, 4, nc) + sps.nct.cdf(-crit, 4, nc)
+    assert power_at(3, 8.0) > 0.999
+    for d in (8.0, 20.0):
+        plan = seeds_needed(effect=d / 100, sd_between_seeds=0.01)
+        assert plan.seeds_per_arm == 2 and plan.power >= 0.8
+    # 2 seeds per arm at d = 8: power 0.958 (still above 80 %, so 2 is enough)
+    assert power_at(2, 8.0) == pytest.approx(0.95805, abs=1e-4)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import optimize, stats
 from statsmodels.stats.power import TTestIndPower
 
 from subliminal_stats.errors import InputError
@@ -73,8 +74,18 @@ def _check(power, alpha):
 def power_at(seeds_per_arm: float, effect_size_d: float, *, alpha=0.05,
              alternative="two-sided") -> float:
     """Power of the two-sample t test with ``seeds_per_arm`` seeds in each arm."""
-    return float(TTestIndPower().power(effect_size=effect_size_d, nobs1=seeds_per_arm, alpha=alpha,
-                                       ratio=1.0, alternative=_alt(alternative)))
+    # The noncentral t directly: statsmodels' power() returns NaN for large effects
+    # (e.g. 3 seeds per arm at d = 8), where the power is simply ≈ 1.
+    n = float(seeds_per_arm)
+    dof = 2.0 * n - 2.0
+    nc = float(effect_size_d) * math.sqrt(n / 2.0)
+    if alternative == "two-sided":
+        crit = stats.t.ppf(1.0 - alpha / 2.0, dof)
+        return float(stats.nct.sf(crit, dof, nc) + stats.nct.cdf(-crit, dof, nc))
+    crit = stats.t.ppf(1.0 - alpha, dof)
+    if alternative == "less":
+        return float(stats.nct.cdf(-crit, dof, nc))
+    return float(stats.nct.sf(crit, dof, nc))
 
 
 def seeds_needed(*, effect: float, sd_between_seeds: float, power: float = 0.8, alpha: float = 0.05,
@@ -106,15 +117,29 @@ def seeds_needed(*, effect: float, sd_between_seeds: float, power: float = 0.8, 
             "between seeds any difference is detectable; check the pilot data)"
         )
     d = effect / sd_between_seeds
-    solver = TTestIndPower()
-    exact = float(solver.solve_power(effect_size=d, nobs1=None, alpha=alpha, power=power, ratio=1.0,
-                                     alternative=_alt(alternative)))
+    exact = _solve_seeds(d, power=power, alpha=alpha, alternative=alternative)
     if not np.isfinite(exact) or exact > MAX_SEEDS:
         raise InputError(f"effect {100 * effect:.3g} pp is too small for this spread: more than "
                          f"{MAX_SEEDS} seeds per arm would be needed")
     whole = max(2, math.ceil(exact - 1e-9))
     return SeedPlan(whole, exact, float(effect), float(sd_between_seeds), float(d),
                     power_at(whole, d, alpha=alpha, alternative=alternative), alpha, alternative)
+
+
+def _solve_seeds(d: float, *, power: float, alpha: float, alternative: str) -> float:
+    """Continuous seeds per arm at which the t test reaches ``power`` (inf past MAX_SEEDS)."""
+    def gap(n: float) -> float:
+        return power_at(n, d, alpha=alpha, alternative=alternative) - power
+
+    lo = 1.5  # df = 2n − 2 = 1: the t distribution is defined from here on
+    if gap(lo) >= 0:
+        return lo  # "1.5 or fewer": any design of 2 seeds per arm has the power
+    hi = 2.0
+    while gap(hi) < 0:
+        if hi > MAX_SEEDS:
+            return math.inf
+        lo, hi = hi, hi * 2.0
+    return float(optimize.brentq(gap, lo, hi, xtol=1e-10))
 
 
 def detectable_effect(*, seeds_per_arm: int, sd_between_seeds: float, power: float = 0.8,
