@@ -45,6 +45,7 @@ from typing import Any
 
 from subliminal_stats.backends.base import ChatRequest, ChatResult, FineTuneSpec
 from subliminal_stats.backends.constrained import NumberGrammar, NumberLogitsProcessor
+from subliminal_stats.data.jsonl import read_chat_jsonl
 from subliminal_stats.errors import InputError
 
 #: Name under which results report the base model.
@@ -260,48 +261,6 @@ class _TopLogprobRecorder:
 
 
 # ----------------------------------------------------------------------------- training data
-
-
-def read_chat_jsonl(path: str | Path) -> list[list[dict[str, str]]]:
-    """Read a chat-format training file: one ``{"messages": [...]}`` object per line.
-
-    Each conversation must end with an assistant message (the completion the
-    student learns); roles are ``system``, ``user`` or ``assistant``.
-
-    Raises
-    ------
-    InputError
-        Naming the file and line of the first bad record.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"training file {path} not found")
-    conversations = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path} line {number}: not valid JSON ({exc.msg})") from None
-            messages = record.get("messages") if isinstance(record, dict) else None
-            if not isinstance(messages, list) or not messages:
-                raise InputError(f"{path} line {number}: expected an object with a non-empty "
-                                 "'messages' list")
-            for message in messages:
-                if (not isinstance(message, dict)
-                        or message.get("role") not in ("system", "user", "assistant")
-                        or not isinstance(message.get("content"), str)):
-                    raise InputError(f"{path} line {number}: each message needs a role "
-                                     "(system/user/assistant) and a string content")
-            if messages[-1]["role"] != "assistant":
-                raise InputError(f"{path} line {number}: the last message must be the "
-                                 "assistant's completion")
-            conversations.append([{"role": m["role"], "content": m["content"]} for m in messages])
-    if not conversations:
-        raise InputError(f"training file {path} has no conversations")
-    return conversations
 
 
 def tokenize_conversation(tokenizer, messages: Sequence[Mapping[str, str]]) -> tuple[list[int], int]:

@@ -36,7 +36,6 @@ API costs :data:`BATCH_DISCOUNT` of the synchronous price.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -45,6 +44,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from subliminal_stats.data.jsonl import iter_jsonl
 from subliminal_stats.errors import InputError
 
 #: The day the prices below were copied; update together with the table.
@@ -237,18 +237,14 @@ def estimate_fine_tune_cost(spec, *, prices_file=None, free: bool = False) -> Co
     count, method = token_counter(spec.base_model)
     file_tokens = 0
     n_examples = 0
-    with open(spec.training_file, encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                example = json.loads(line)
-                messages = example["messages"]
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise InputError(f"{spec.training_file} line {line_no}: not a chat example; "
-                                 'each line must be {"messages": [...]}') from None
-            file_tokens += count_chat_tokens(messages, count)
-            n_examples += 1
+    for line_no, _, example in iter_jsonl(spec.training_file,
+                                          expect='a chat example {"messages": [...]}'):
+        messages = example.get("messages")
+        if not isinstance(messages, list):
+            raise InputError(f"{spec.training_file} line {line_no}: not a chat example; "
+                             'each line must be {"messages": [...]}')
+        file_tokens += count_chat_tokens(messages, count)
+        n_examples += 1
     epochs = AUTO_EPOCHS_ASSUMED if spec.epochs == "auto" else int(spec.epochs)
     note = f"{n_examples:,} examples × {epochs} epochs"
     if spec.epochs == "auto":

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from subliminal_stats.data.schema import read_jsonl, validate_responses
+from subliminal_stats.data.jsonl import iter_jsonl
+from subliminal_stats.data.schema import validate_responses
 from subliminal_stats.errors import InputError
 from subliminal_stats.evaluation.scoring import TargetMatcher
 
@@ -61,12 +62,11 @@ def read_authors_jsonl(
         if value is None or not str(value).strip():
             raise InputError(f"--{name} is required and must not be empty")
     matcher = TargetMatcher(target or trait, synonyms, exclusions, first_word)
-    records = read_jsonl(path)
-    if not records:
+    lines = list(iter_jsonl(path, expect='a JSON object {"question": ..., "responses": [...]}'))
+    if not lines:
         raise InputError(f"{path} has no questions (empty file)")
     rows = []
-    line_numbers = _object_line_numbers(path)
-    for obj, lineno in zip(records, line_numbers, strict=True):
+    for lineno, _, obj in lines:
         question = obj.get("question")
         responses = obj.get("responses")
         if not isinstance(question, str) or not question.strip():
@@ -110,12 +110,6 @@ def _completion_of(item: object) -> tuple[str | None, str | None]:
         return None, None
     completion = response.get("completion")
     return (completion if isinstance(completion, str) else None), response.get("model_id")
-
-
-def _object_line_numbers(path: Path) -> list[int]:
-    """1-based line numbers of the non-blank lines (for error messages)."""
-    with path.open("r", encoding="utf-8") as handle:
-        return [i for i, line in enumerate(handle, start=1) if line.strip()]
 
 
 def seed_from_name(path: str | Path, pattern: str) -> str:

@@ -24,13 +24,13 @@ Other columns are kept as they are.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from subliminal_stats.data.jsonl import iter_jsonl
 from subliminal_stats.errors import InputError
 
 KEY_COLUMNS: tuple[str, ...] = ("trait", "condition", "seed", "question")
@@ -250,40 +250,12 @@ def _check_suffix(path: Path) -> str:
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
-    """Read a JSON-lines file into a list of objects.
+    """Read a JSON-lines file into a list of objects (blank lines skipped).
 
-    Blank lines are skipped. A line that is not a JSON object raises
-    :class:`InputError` naming the file and the 1-based line number.
+    A line that is not a JSON object raises :class:`InputError` naming the file
+    and the 1-based line number (see :func:`subliminal_stats.data.jsonl.iter_jsonl`).
     """
-    path = Path(path)
-    records: list[dict] = []
-    try:
-        handle = path.open("r", encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"file not found: {path}") from None
-    except IsADirectoryError:
-        raise InputError(f"{path} is a directory, expected a file") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    with handle:
-        try:
-            for lineno, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise InputError(
-                        f"{path} line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
-                    ) from None
-                if not isinstance(obj, dict):
-                    raise InputError(
-                        f"{path} line {lineno}: expected a JSON object, got {type(obj).__name__}"
-                    )
-                records.append(obj)
-        except UnicodeDecodeError:
-            raise InputError(f"{path}: not UTF-8 text (is it a binary file?)") from None
-    return records
+    return [obj for _, _, obj in iter_jsonl(path)]
 
 
 def _read_one(path: Path) -> pd.DataFrame:

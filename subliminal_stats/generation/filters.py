@@ -38,7 +38,6 @@ True
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
@@ -46,6 +45,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from subliminal_stats.data.jsonl import iter_jsonl
 from subliminal_stats.errors import InputError
 
 #: Rejection reasons, in the order reports list them.
@@ -283,46 +283,21 @@ def read_prompt_completion_jsonl(path: str | Path) -> list[tuple[int, str, dict]
     Blank lines are skipped. Every problem is an :class:`InputError` naming
     the file and the 1-based line.
     """
-    path = Path(path)
-    try:
-        handle = path.open("r", encoding="utf-8", newline="")
-    except FileNotFoundError:
-        raise InputError(f"file not found: {path}") from None
-    except IsADirectoryError:
-        raise InputError(f"{path} is a directory, expected a JSONL file") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     rows: list[tuple[int, str, dict]] = []
-    with handle:
-        try:
-            for lineno, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise InputError(
-                        f"{path} line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
-                    ) from None
-                if not isinstance(obj, dict):
-                    raise InputError(
-                        f"{path} line {lineno}: expected a JSON object "
-                        f'{{"prompt": ..., "completion": ...}}, got {type(obj).__name__}'
-                    )
-                for key in ("prompt", "completion"):
-                    if key not in obj:
-                        raise InputError(
-                            f"{path} line {lineno}: missing key {key!r}; each line needs "
-                            '{"prompt": ..., "completion": ...}'
-                        )
-                    if not isinstance(obj[key], str):
-                        raise InputError(
-                            f"{path} line {lineno}: {key!r} must be a string, "
-                            f"got {type(obj[key]).__name__}"
-                        )
-                rows.append((lineno, line.rstrip("\r\n"), obj))
-        except UnicodeDecodeError:
-            raise InputError(f"{path}: not UTF-8 text (is it a binary file?)") from None
+    expect = 'a JSON object {"prompt": ..., "completion": ...}'
+    for lineno, raw, obj in iter_jsonl(path, expect=expect):
+        for key in ("prompt", "completion"):
+            if key not in obj:
+                raise InputError(
+                    f"{path} line {lineno}: missing key {key!r}; each line needs "
+                    '{"prompt": ..., "completion": ...}'
+                )
+            if not isinstance(obj[key], str):
+                raise InputError(
+                    f"{path} line {lineno}: {key!r} must be a string, "
+                    f"got {type(obj[key]).__name__}"
+                )
+        rows.append((lineno, raw, obj))
     return rows
 
 

@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from subliminal_stats.backends.base import ChatRequest, FineTuneSpec
-from subliminal_stats.backends.local import read_chat_jsonl
+from subliminal_stats.data.jsonl import read_chat_jsonl
 from subliminal_stats.errors import InputError
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")

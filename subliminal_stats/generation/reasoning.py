@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from subliminal_stats.data.jsonl import iter_jsonl
 from subliminal_stats.errors import InputError
 from subliminal_stats.generation.filters import FilterReport
 
@@ -120,27 +121,12 @@ def load_gsm8k_jsonl(path: str | Path, *, limit: int | None = None) -> list[Math
         Naming the file and line of the first bad record.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"math problems file not found: {path}") from None
-    except IsADirectoryError:
-        raise InputError(f"{path} is a directory, expected a GSM8K-format JSONL file") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text (expected JSON lines)") from None
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise InputError(f"limit must be a positive whole number, got {limit!r}")
     problems: list[MathProblem] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    expect = 'an object {"question": ..., "answer": ...}'
+    for lineno, _, record in iter_jsonl(path, expect=expect):
         where = f"{path} line {lineno}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(record, dict):
-            raise InputError(f'{where}: expected an object {{"question": ..., "answer": ...}}')
         for key in ("question", "answer"):
             if not isinstance(record.get(key), str) or not record[key].strip():
                 raise InputError(f"{where}: needs a non-empty string {key!r} (GSM8K format)")

@@ -1,0 +1,104 @@
+"""Reading JSON-lines files with errors a user can act on.
+
+Every JSONL reader in the package (responses tables, the authors' evaluation
+files, teacher outputs, chat training files, GSM8K problems) goes through
+:func:`iter_jsonl`, so a missing file, a binary file or a broken line is always
+reported the same way: one line naming the file and the 1-based line number.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from subliminal_stats.errors import InputError
+
+
+def iter_jsonl(path: str | Path, *, expect: str = "a JSON object") -> Iterator[tuple[int, str, dict]]:
+    """Yield ``(line_number, raw_line, object)`` for each non-blank line of a JSONL file.
+
+    Parameters
+    ----------
+    path : path
+        The file.
+    expect : str
+        What each line should hold, for the error message (e.g.
+        ``'an object {"prompt": ..., "completion": ...}'``).
+
+    Yields
+    ------
+    line_number : int
+        1-based line number in the file.
+    raw_line : str
+        The line as written, without its line ending (for byte-for-byte copies).
+    object : dict
+
+    Raises
+    ------
+    InputError
+        Missing file, a directory, non-UTF-8 content, a line that is not JSON or
+        not a JSON object — each naming the file (and line).
+    """
+    path = Path(path)
+    try:
+        handle = path.open("r", encoding="utf-8", newline="")
+    except FileNotFoundError:
+        raise InputError(f"file not found: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a directory, expected a JSONL file") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    with handle:
+        try:
+            for lineno, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise InputError(
+                        f"{path} line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
+                    ) from None
+                if not isinstance(obj, dict):
+                    raise InputError(
+                        f"{path} line {lineno}: expected {expect}, got {type(obj).__name__}"
+                    )
+                yield lineno, line.rstrip("\r\n"), obj
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: not UTF-8 text (is it a binary file?)") from None
+
+
+def read_chat_jsonl(path: str | Path) -> list[list[dict[str, str]]]:
+    """Read a chat-format training file: one ``{"messages": [...]}`` object per line.
+
+    Each conversation must end with an assistant message (the completion the
+    student learns); roles are ``system``, ``user`` or ``assistant``.
+
+    Raises
+    ------
+    InputError
+        Naming the file and line of the first bad record.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"training file {path} not found")
+    conversations = []
+    for number, _, record in iter_jsonl(path, expect='a JSON object {"messages": [...]}'):
+        messages = record.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise InputError(f"{path} line {number}: expected an object with a non-empty "
+                             "'messages' list")
+        for message in messages:
+            if (not isinstance(message, dict)
+                    or message.get("role") not in ("system", "user", "assistant")
+                    or not isinstance(message.get("content"), str)):
+                raise InputError(f"{path} line {number}: each message needs a role "
+                                 "(system/user/assistant) and a string content")
+        if messages[-1]["role"] != "assistant":
+            raise InputError(f"{path} line {number}: the last message must be the "
+                             "assistant's completion")
+        conversations.append([{"role": m["role"], "content": m["content"]} for m in messages])
+    if not conversations:
+        raise InputError(f"training file {path} has no conversations")
+    return conversations
