@@ -732,6 +732,35 @@ def fit_glmm_map(
     return _fit_glmm_design(design)
 
 
+def _log_odds_result(method, fit, low, high, *, p, statistic, df, design, trait, treated, control,
+                     alternative, confidence_level, calibrated, fpr, notes, detail) -> ComparisonResult:
+    """A result from a fit on the log-odds scale: the effect and its bounds ``low``/``high``
+    (log odds ratio) become percentage-point differences and an odds ratio."""
+    return ComparisonResult(
+        trait=str(trait),
+        treated=str(treated),
+        control=str(control),
+        method=method,
+        estimate=fit.difference_at_effect(fit.effect),
+        ci_low=fit.difference_at_effect(low) if np.isfinite(low) else -math.inf,
+        ci_high=fit.difference_at_effect(high) if np.isfinite(high) else math.inf,
+        p_value=p,
+        n_seeds_treated=design.n_seeds_treated,
+        n_seeds_control=design.n_seeds_control,
+        alternative=alternative,
+        confidence_level=confidence_level,
+        statistic=statistic,
+        df=float(df),
+        odds_ratio=float(math.exp(fit.effect)),
+        odds_ratio_ci_low=float(math.exp(low)) if np.isfinite(low) else 0.0,
+        odds_ratio_ci_high=float(math.exp(high)) if np.isfinite(high) else math.inf,
+        calibrated=calibrated,
+        simulated_fpr=fpr,
+        warnings=tuple(notes),
+        **_detail(detail),
+    )
+
+
 def glmm_comparison(
     cells: pd.DataFrame,
     *,
@@ -792,30 +821,12 @@ def glmm_comparison(
             f"GLMM fit: the seed SD collapsed to {fit.seed_sd:.2g} at the joint posterior mode, so the "
             "fit ignores between-seed variation and its interval is too narrow"
         )
-    return ComparisonResult(
-        trait=str(trait),
-        treated=str(treated),
-        control=str(control),
-        method="glmm-map",
-        estimate=fit.difference_at_effect(fit.effect),
-        ci_low=fit.difference_at_effect(low) if np.isfinite(low) else -math.inf,
-        ci_high=fit.difference_at_effect(high) if np.isfinite(high) else math.inf,
-        p_value=p,
-        n_seeds_treated=design.n_seeds_treated,
-        n_seeds_control=design.n_seeds_control,
-        alternative=alternative,
-        confidence_level=confidence_level,
-        statistic=statistic,
-        df=float(df),
-        odds_ratio=float(math.exp(fit.effect)),
-        odds_ratio_ci_low=float(math.exp(low)) if np.isfinite(low) else 0.0,
-        odds_ratio_ci_high=float(math.exp(high)) if np.isfinite(high) else math.inf,
-        calibrated=False,
-        simulated_fpr=fpr,
-        warnings=tuple(notes),
-        **_detail(
-            f"logistic GLMM, BinomialBayesMixedGLM.fit_map (Laplace posterior), seed and question random intercepts; mode/SD referred to t on {df} df"
-        ),
+    return _log_odds_result(
+        "glmm-map", fit, low, high, p=p, statistic=statistic, df=df, design=design,
+        trait=trait, treated=treated, control=control, alternative=alternative,
+        confidence_level=confidence_level, calibrated=False, fpr=fpr, notes=notes,
+        detail="logistic GLMM, BinomialBayesMixedGLM.fit_map (Laplace posterior), seed and "
+               f"question random intercepts; mode/SD referred to t on {df} df",
     )
 
 
@@ -960,30 +971,12 @@ def gee_comparison(
     )
     fpr, calibrated, notes = _calibration("gee-bias-reduced", design, alternative)
     notes += list(design.notes) + [f"GEE fit: {w}" for w in fit.fit_warnings]
-    return ComparisonResult(
-        trait=str(trait),
-        treated=str(treated),
-        control=str(control),
-        method="gee-bias-reduced",
-        estimate=fit.difference_at_effect(fit.effect),
-        ci_low=fit.difference_at_effect(low) if np.isfinite(low) else -math.inf,
-        ci_high=fit.difference_at_effect(high) if np.isfinite(high) else math.inf,
-        p_value=p,
-        n_seeds_treated=design.n_seeds_treated,
-        n_seeds_control=design.n_seeds_control,
-        alternative=alternative,
-        confidence_level=confidence_level,
-        statistic=statistic,
-        df=float(df),
-        odds_ratio=float(math.exp(fit.effect)),
-        odds_ratio_ci_low=float(math.exp(low)) if np.isfinite(low) else 0.0,
-        odds_ratio_ci_high=float(math.exp(high)) if np.isfinite(high) else math.inf,
-        calibrated=calibrated,
-        simulated_fpr=fpr,
-        warnings=tuple(notes),
-        **_detail(
-            f"binomial GEE on cell rates, clusters = seeds, exchangeable, Mancl-DeRouen bias-reduced sandwich; t on {df} df"
-        ),
+    return _log_odds_result(
+        "gee-bias-reduced", fit, low, high, p=p, statistic=statistic, df=df, design=design,
+        trait=trait, treated=treated, control=control, alternative=alternative,
+        confidence_level=confidence_level, calibrated=calibrated, fpr=fpr, notes=notes,
+        detail="binomial GEE on cell rates, clusters = seeds, exchangeable, Mancl-DeRouen "
+               f"bias-reduced sandwich; t on {df} df",
     )
 
 
