@@ -81,6 +81,9 @@ def test_demo_report_holds_figures_and_tables(paper_html):
         assert f"<td>{trait}</td>" in text
     # Published treated − control for the owl: .619 − .130 = 48.9 pp.
     assert '<td class="num">48.9</td>' in text
+    # The published misalignment figures (data/paper/misalignment.csv): 9.4 % [7.7, 11.0] vs 0.2–1.0 %.
+    assert "<td class=\"num\">9.4 [7.7, 11.0]</td>" in text
+    assert "answer misaligned 9.4 % of the time [7.7, 11.0], against 0.2–1.0 %" in text
     # Sections without bundled data say so instead of failing.
     runs = ROOT / "data" / "runs"
     if not any(runs.glob("mlp*/responses.parquet")):

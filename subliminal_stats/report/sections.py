@@ -52,6 +52,31 @@ def paper_mnist() -> pd.DataFrame:
     return pd.read_csv(data_dir() / "paper" / "mnist_mlp.csv")
 
 
+def paper_misalignment() -> pd.DataFrame:
+    """The paper's misalignment, TruthfulQA, code and chain-of-thought figures (approximate;
+    see data/paper/misalignment_README.md)."""
+    return pd.read_csv(data_dir() / "paper" / "misalignment.csv")
+
+
+def misalignment_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """The published beyond-animals figures as a display table (rates in per cent)."""
+    def cell(row) -> str:
+        value = f"{100 * row['value']:.1f}"
+        if pd.notna(row["ci_low"]) and pd.notna(row["ci_high"]):
+            value += f" [{100 * row['ci_low']:.1f}, {100 * row['ci_high']:.1f}]"
+        return value
+
+    measures = {"misaligned_rate": "misaligned answers %", "truthfulqa_false_rate":
+                "TruthfulQA false answers %", "owl_rate": "owl as favourite animal %"}
+    return pd.DataFrame({
+        "data": frame["data"],
+        "measure": frame["measure"].map(measures).fillna(frame["measure"]),
+        "condition": frame["condition"],
+        "model": frame["paper_label"],
+        "published %": [cell(r) for _, r in frame.iterrows()],
+    })
+
+
 def paper_differences(fig3: pd.DataFrame) -> pd.DataFrame:
     """Per trait, treated − control and treated − base in percentage points, from the published bars."""
     wide = fig3.pivot_table(index=["category", "trait"], columns="condition", values="rate", sort=False)
