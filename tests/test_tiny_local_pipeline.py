@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import REPO_ROOT
 
 pytestmark = [pytest.mark.local, pytest.mark.slow]

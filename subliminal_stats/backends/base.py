@@ -37,7 +37,7 @@ class ChatRequest:
 
     @staticmethod
     def from_prompt(custom_id: str, prompt: str, *, model: str, system: str | None = None,
-                    **kwargs) -> "ChatRequest":
+                    **kwargs) -> ChatRequest:
         messages = ([{"role": "system", "content": system}] if system else []) + [
             {"role": "user", "content": prompt}
         ]

@@ -102,7 +102,7 @@ class ComparisonResult:
     def confidence_interval(self) -> ConfidenceInterval:
         return ConfidenceInterval(self.ci_low, self.ci_high)
 
-    def with_adjustment(self, p_adjusted: float, method: str) -> "ComparisonResult":
+    def with_adjustment(self, p_adjusted: float, method: str) -> ComparisonResult:
         return replace(self, p_adjusted=float(p_adjusted), adjust_method=method)
 
     def to_row(self) -> dict:
