@@ -62,6 +62,7 @@ import numpy as np
 from subliminal_stats.errors import InputError
 from subliminal_stats.evaluation.scoring import TargetMatcher, plural_forms
 from subliminal_stats.generation.filters import FilterReport
+from subliminal_stats.generation.prompts import whole_number
 
 LANGUAGES: tuple[str, ...] = ("Python", "JavaScript", "TypeScript", "Go", "Rust", "Java")
 
@@ -172,10 +173,8 @@ def code_prompts(count: int, *, seed: int,
     -------
     list of CodePrompt
     """
-    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
-        raise InputError(f"count must be a non-negative whole number, got {count!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed must be a non-negative whole number, got {seed!r}")
+    whole_number("count", count)
+    whole_number("seed", seed)
     languages = tuple(str(lang).strip() for lang in languages)
     if not languages or any(not lang for lang in languages):
         raise InputError("languages must name at least one programming language, e.g. Python")

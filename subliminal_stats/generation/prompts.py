@@ -151,10 +151,19 @@ class NumberPrompt:
         return opening + separator.join(str(int(n)) for n in numbers) + closing
 
 
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"{name} must be a positive whole number, got {value!r}")
+def whole_number(name: str, value: object, *, minimum: int = 0) -> int:
+    """``value`` as an int, or an :class:`InputError` naming ``name`` (bools are refused).
+
+    Shared by the prompt builders (numbers, code, reasoning) for counts and seeds.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        kind = "positive" if minimum == 1 else "non-negative" if minimum == 0 else f"≥ {minimum}"
+        raise InputError(f"{name} must be a {kind} whole number, got {value!r}")
     return int(value)
+
+
+def _positive_int(name: str, value: object) -> int:
+    return whole_number(name, value, minimum=1)
 
 
 def number_prompts(
@@ -187,10 +196,8 @@ def number_prompts(
     -------
     list of NumberPrompt
     """
-    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
-        raise InputError(f"count must be a non-negative whole number, got {count!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed must be a non-negative whole number, got {seed!r}")
+    whole_number("count", count)
+    whole_number("seed", seed)
     n_new = _positive_int("max_new_numbers", max_new_numbers)
     n_digits = _positive_int("max_digits", max_digits)
     lo_count, hi_count = (_positive_int("seed_count_range", v) for v in seed_count_range)

@@ -38,6 +38,7 @@ import numpy as np
 from subliminal_stats.data.jsonl import iter_jsonl
 from subliminal_stats.errors import InputError
 from subliminal_stats.generation.filters import FilterReport
+from subliminal_stats.generation.prompts import whole_number
 
 
 @dataclass(frozen=True)
@@ -205,10 +206,8 @@ def reasoning_prompts(problems: Sequence[MathProblem], *, seed: int,
     list of ReasoningPrompt
         Problem-major order: all repeats of the first problem, then the next.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed must be a non-negative whole number, got {seed!r}")
-    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
-        raise InputError(f"repeats must be a positive whole number, got {repeats!r}")
+    whole_number("seed", seed)
+    whole_number("repeats", repeats, minimum=1)
     if not problems:
         raise InputError("no math problems given")
     rng = np.random.default_rng(int(seed))
