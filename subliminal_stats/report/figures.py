@@ -21,6 +21,7 @@ import altair as alt
 import pandas as pd
 
 from subliminal_stats.errors import InputError
+from subliminal_stats.report.tables import require_columns
 
 #: Okabe & Ito (2008) palette: distinguishable under the common colour-vision deficiencies.
 OKABE_ITO: tuple[str, ...] = (
@@ -89,19 +90,6 @@ def condition_colours(conditions: Sequence[str]) -> alt.Scale:
     return alt.Scale(domain=list(map(str, conditions)), range=colours)
 
 
-def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise InputError(f"{what}: expected a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"{what}: missing column(s) {', '.join(missing)} "
-            f"(the frame has {', '.join(map(str, df.columns))})"
-        )
-    if len(df) == 0:
-        raise InputError(f"{what}: the frame has no rows")
-
-
 def _order(values: pd.Series, preferred: Sequence[str] | None) -> list[str]:
     present = list(dict.fromkeys(values.astype(str)))
     if not preferred:
@@ -148,7 +136,7 @@ def condition_bars(
     -------
     altair chart
     """
-    _require(summary, [x, "condition", value], "condition_bars summary")
+    require_columns(summary, [x, "condition", value], "condition_bars summary")
     data = summary.copy()
     data["condition"] = data["condition"].astype(str)
     data[x] = data[x].astype(str)
@@ -180,7 +168,7 @@ def condition_bars(
     frames = [data.assign(_kind="summary")]
     has_seeds = seeds is not None and len(seeds) > 0
     if has_seeds:
-        _require(seeds, [x, "condition", seed_value], "condition_bars seeds")
+        require_columns(seeds, [x, "condition", seed_value], "condition_bars seeds")
         seed_data = seeds.copy()
         seed_data["condition"] = seed_data["condition"].astype(str)
         seed_data[x] = seed_data[x].astype(str)
@@ -277,7 +265,7 @@ def accuracy_chart(
     ``published`` (``condition``, ``accuracy``) adds a white diamond per condition
     at a published value, for comparison (say so in the caption).
     """
-    _require(summary, ["condition", value], "accuracy_chart summary")
+    require_columns(summary, ["condition", value], "accuracy_chart summary")
     data = summary.copy()
     data["_group"] = data["condition"].astype(str)
     seed_data = None
@@ -296,7 +284,7 @@ def accuracy_chart(
         title=None,
     )
     if published is not None and len(published):
-        _require(published, ["condition", "accuracy"], "accuracy_chart published")
+        require_columns(published, ["condition", "accuracy"], "accuracy_chart published")
         marks = published[published["condition"].astype(str).isin(set(data["_group"]))].copy()
         marks["_group"] = marks["condition"].astype(str)
         order = list(dict.fromkeys(data["_group"]))
@@ -328,7 +316,7 @@ def difference_chart(
     ``tests`` is the tidy test frame (``results_frame`` / ``test --json`` rows);
     filled points mark ``significant`` rows (adjusted p below alpha) when that column exists.
     """
-    _require(tests, [label, estimate, low, high], "difference_chart")
+    require_columns(tests, [label, estimate, low, high], "difference_chart")
     data = tests.copy()
     data[label] = data[label].astype(str)
     if "significant" in data.columns:
@@ -388,7 +376,7 @@ def cross_model_heatmap(
 
     ``value`` is on the proportion scale when ``scale_to_pp`` (shown in percentage points).
     """
-    _require(frame, [row, column, value], "cross_model_heatmap")
+    require_columns(frame, [row, column, value], "cross_model_heatmap")
     data = frame.copy()
     data["_value"] = data[value].astype(float) * (100.0 if scale_to_pp else 1.0)
     star = data[significant].astype(bool) if significant and significant in data.columns else False
@@ -438,7 +426,7 @@ def calibration_chart(
     Columns are on the proportion scale; ``coverage`` may be missing or NaN for
     methods without an interval.
     """
-    _require(calibration, [seeds, method, fpr], "calibration_chart")
+    require_columns(calibration, [seeds, method, fpr], "calibration_chart")
     data = calibration.copy()
     data[method] = data[method].astype(str)
     methods = list(dict.fromkeys(data[method]))

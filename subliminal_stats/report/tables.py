@@ -66,13 +66,15 @@ def format_p(p: float) -> str:
 # --- display frames ----------------------------------------------------------------------
 
 
-def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    """One-line :class:`InputError` unless ``frame`` is a DataFrame with ``columns``
+    (shared by the tables and the figures; ``what`` names the table or chart)."""
     if not isinstance(frame, pd.DataFrame):
-        raise InputError(f"{what} table: expected a pandas DataFrame, got {type(frame).__name__}")
+        raise InputError(f"{what}: expected a pandas DataFrame, got {type(frame).__name__}")
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InputError(
-            f"{what} table: missing column(s) {', '.join(missing)} "
+            f"{what}: missing column(s) {', '.join(missing)} "
             f"(it has {', '.join(map(str, frame.columns))})"
         )
 
@@ -89,7 +91,7 @@ def summary_display(summary: pd.DataFrame, *, digits: int = PP_DIGITS,
     ``n_questions, n_answers, sd_between_seeds`` when present. ``quantity`` names
     the proportion in the header (e.g. "accuracy").
     """
-    _require(summary, ["trait", "condition", "n_seeds", "mean", "ci_low", "ci_high"], "summary")
+    require_columns(summary, ["trait", "condition", "n_seeds", "mean", "ci_low", "ci_high"], "summary table")
     level = _level_text(confidence_level)
     out = pd.DataFrame({"trait": summary["trait"].astype(str),
                         "condition": summary["condition"].astype(str),
@@ -109,8 +111,8 @@ def summary_display(summary: pd.DataFrame, *, digits: int = PP_DIGITS,
 
 def tests_display(tests: pd.DataFrame, *, digits: int = PP_DIGITS) -> pd.DataFrame:
     """Display frame of comparison results (``ComparisonResult.to_row()`` rows)."""
-    _require(tests, ["trait", "treated", "control", "estimate_pp", "ci_low_pp", "ci_high_pp",
-                     "p_value", "p_adjusted", "method", "n_seeds_treated", "n_seeds_control"], "tests")
+    require_columns(tests, ["trait", "treated", "control", "estimate_pp", "ci_low_pp", "ci_high_pp",
+                    "p_value", "p_adjusted", "method", "n_seeds_treated", "n_seeds_control"], "tests table")
     level = _level_text(float(tests["confidence_level"].iloc[0])) if "confidence_level" in tests else "95 %"
     out = pd.DataFrame({
         "trait": tests["trait"].astype(str),
@@ -137,7 +139,7 @@ def calibration_display(calibration: pd.DataFrame, *, digits: int = PP_DIGITS) -
     and ``fpr``; uses ``fpr_ci_low``/``fpr_ci_high``, ``coverage`` and ``n_sims`` when present.
     """
     calibration = _normalise_calibration(calibration)
-    _require(calibration, ["method", "fpr"], "calibration")
+    require_columns(calibration, ["method", "fpr"], "calibration table")
     seeds_col = _seeds_column(calibration, required=False)
     out = pd.DataFrame({"method": calibration["method"].astype(str)})
     if seeds_col is not None:
