@@ -86,6 +86,30 @@ def test_plan_command(cli):
     assert r.code == 2 and "--sd" in r.err
 
 
+def test_plan_command_on_a_score_and_on_all_zero_hits(cli, tmp_path):
+    df = pd.read_csv(EXAMPLE_CSV)
+    df = df[df["trait"] == "owl"].copy()
+    # One probe value per seed, as the pipeline stores it (repeated on every answer row).
+    probe = {s: 0.01 * (1 + i) for i, s in enumerate(sorted(df["seed"].unique()))}
+    df["prob"] = df["seed"].map(probe)
+    df["hit"] = 0
+    path = tmp_path / "probe.csv"
+    df.to_csv(path, index=False)
+    # Independent figure: pooled within-arm SD of the per-seed probe values (arms of >= 2 seeds).
+    per_seed = df.groupby(["condition", "seed"])["prob"].first()
+    arms = [g.to_numpy() for _, g in per_seed.groupby(level="condition") if len(g) >= 2]
+    ss = sum(((a - a.mean()) ** 2).sum() for a in arms)
+    sd_pp = 100 * math.sqrt(ss / sum(len(a) - 1 for a in arms))
+    r = cli("plan", path, "--seeds", "3", "--metric", "prob")
+    assert r.code == 0, r.err
+    assert f"between-seed SD of per-seed mean prob: {sd_pp:.2f} pp" in r.out
+    r = cli("plan", path, "--seeds", "3")
+    assert r.code == 2 and "between-seed SD 0" in r.err and "--metric prob" in r.err
+    assert len(r.err.strip().splitlines()) == 1
+    r = cli("plan", path, "--seeds", "3", "--metric", "nope")
+    assert r.code == 2 and "no such column" in r.err
+
+
 def test_calibrate_command(cli, tmp_path):
     out = tmp_path / "cal.json"
     r = cli("calibrate", "--seeds-per-arm", "3", "--questions", "20", "--answers", "10",

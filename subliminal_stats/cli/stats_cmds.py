@@ -211,6 +211,7 @@ def plan_cmd(
     power: Annotated[float, typer.Option(help="Target power.")] = 0.8,
     alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
     alternative: Annotated[str, typer.Option(help="two-sided or greater.")] = "two-sided",
+    metric: Annotated[str, typer.Option(help="What the pilot seeds' rates are made of: hit (sampled answers) or a score column in [0, 1], e.g. prob (the probability probe).")] = "hit",
 ) -> None:
     from subliminal_stats.stats.power import (
         detectable_effect,
@@ -230,9 +231,11 @@ def plan_cmd(
     else:
         from subliminal_stats.data.schema import read_responses
 
-        sd_prop, dof, where = estimate_between_seed_sd(read_responses(data), trait=trait)
+        sd_prop, dof, where = estimate_between_seed_sd(read_responses(data), trait=trait,
+                                                       metric=metric)
         source = f"estimated from pilot data ({dof} df; {where})"
-    console.print(f"between-seed SD of per-seed rates: {100 * sd_prop:.2f} pp — {source}",
+    of = "per-seed rates" if metric == "hit" else f"per-seed mean {metric}"
+    console.print(f"between-seed SD of {of}: {100 * sd_prop:.2f} pp — {source}",
                   soft_wrap=True, highlight=False)
     table = Table(title=f"Two-sample t on per-seed rates, {alternative}, α = {alpha:g}",
                   title_justify="left")

@@ -157,20 +157,28 @@ def detectable_effect(*, seeds_per_arm: int, sd_between_seeds: float, power: flo
 
 
 def estimate_between_seed_sd(df: pd.DataFrame, *, trait: str | None = None,
-                             conditions=None) -> tuple[float, int, str]:
+                             conditions=None, metric: str = "hit") -> tuple[float, int, str]:
     """Pooled within-arm SD of per-seed rates from pilot data (responses table).
 
     Pools the per-seed variance over every (trait, condition) arm with ≥ 2
-    seeds (restricted to ``trait`` / ``conditions`` when given).
+    seeds (restricted to ``trait`` / ``conditions`` when given). ``metric`` names
+    what a seed's rate is made of: ``"hit"`` (sampled answers) or a score column
+    in [0, 1] such as ``"prob"`` (the probability probe).
+
+    Raises
+    ------
+    InputError
+        When no arm has two seeds, or every arm's seeds share one rate (SD 0, e.g.
+        no hits at all): a zero SD would make any effect look detectable.
 
     Returns
     -------
     (sd, df, description) — the pooled SD, its degrees of freedom and a sentence
     naming the arms used.
     """
-    from subliminal_stats.stats.cells import per_seed_rates
+    from subliminal_stats.stats.cells import per_seed_rates, score_cells
 
-    rates = per_seed_rates(df)
+    rates = per_seed_rates(df if metric == "hit" else score_cells(df, metric))
     if trait is not None:
         if trait not in set(rates["trait"]):
             raise InputError(f"unknown trait label {trait!r}: the data has "
@@ -188,4 +196,9 @@ def estimate_between_seed_sd(df: pd.DataFrame, *, trait: str | None = None,
         raise InputError("no arm of the pilot data has 2 or more seeds, so the between-seed SD "
                          "cannot be estimated; pass --sd instead")
     sd = math.sqrt(ss / dof)
+    if sd == 0:
+        what = "hit rate" if metric == "hit" else f"mean {metric}"
+        raise InputError(f"every seed of an arm has the same {what} in the pilot data (between-seed "
+                         "SD 0, e.g. no hits at all), so it cannot size a design; pass --sd, "
+                         "or plan on a score that varies (e.g. --metric prob)")
     return sd, dof, "pooled over " + ", ".join(used)
