@@ -70,3 +70,20 @@ def test_score_out_of_range():
     df = df.rename(columns={"prob": "score"})
     with pytest.raises(InputError, match=r"must lie in \[0, 1\]"):
         score_cells(df, "score")
+
+
+def test_compare_metric_on_a_score_uses_seed_methods_only():
+    from subliminal_stats.stats import SCORE_METHODS, compare_metric
+
+    df, probs = _table()
+    results = compare_metric(df, "prob", method="all", n_resamples=200, rng=0)
+    assert [r.method for r in results] == list(SCORE_METHODS)
+    treated = [np.mean(v) for (c, _), v in probs.items() if c == "treated"]
+    control = [np.mean(v) for (c, _), v in probs.items() if c == "control"]
+    for r in results:
+        assert r.estimate == pytest.approx(np.mean(treated) - np.mean(control))
+        assert np.isnan(r.odds_ratio) and r.method_detail.endswith("on mean prob")
+    # On hits it is compare() itself: the odds ratio is there.
+    assert not np.isnan(compare_metric(df, "hit")[0].odds_ratio)
+    with pytest.raises(InputError, match="needs 0/1 answers"):
+        compare_metric(df, "prob", method="lmm")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import warnings
@@ -93,7 +92,7 @@ def test_cmd(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the results as a JSON list here.")] = None,
 ) -> None:
     from subliminal_stats.data.schema import read_responses, select
-    from subliminal_stats.stats import compare, summarize
+    from subliminal_stats.stats import compare_metric, summarize
 
     console = _out()
     if alternative not in ("two-sided", "greater"):
@@ -116,30 +115,20 @@ def test_cmd(
     from subliminal_stats.stats.api import experiment_mixing_note
 
     mixing = experiment_mixing_note(df)
+    # Reduce the answers once; the test and the summary below both work on cells.
     if metric == "hit":
-        cells = cell_counts(df)  # reduce the answers once; both steps below work on cells
+        cells = cell_counts(df)
     else:
-        from subliminal_stats.stats import SCORE_METHODS, score_cells
+        from subliminal_stats.stats import score_cells
 
-        chosen = SCORE_METHODS if method == "all" else [m.strip() for m in method.split(",")]
-        bad = [m for m in chosen if m not in SCORE_METHODS]
-        if bad:
-            raise InputError(f"--method {bad[0]} needs 0/1 answers; a score like {metric!r} is "
-                             f"tested with {', '.join(SCORE_METHODS)}")
-        method = ",".join(chosen)
         cells = score_cells(df, metric)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with err_console.status("testing…"):
-            results = compare(cells, treated=treated, control=control, base=base, method=method,
-                              alternative=alternative, confidence_level=confidence_level,
-                              adjust=adjust, alpha=alpha, n_resamples=resamples, rng=rng)
-    if metric != "hit":  # odds ratios assume 0/1 answers
-        nan = float("nan")
-        results = [dataclasses.replace(r, odds_ratio=nan, odds_ratio_ci_low=nan,
-                                       odds_ratio_ci_high=nan,
-                                       method_detail=f"{r.method_detail} on mean {metric}")
-                   for r in results]
+            results = compare_metric(df if metric != "hit" else cells, metric, treated=treated,
+                                     control=control, base=base, method=method,
+                                     alternative=alternative, confidence_level=confidence_level,
+                                     adjust=adjust, alpha=alpha, n_resamples=resamples, rng=rng)
     conditions = [c for c in (base, control, treated) if c is not None]
     summary = summarize(cells[cells["condition"].isin(conditions)],
                         confidence_level=confidence_level)

@@ -520,20 +520,21 @@ def _assemble(config: NumbersTransferConfig, raw: pd.DataFrame) -> pd.DataFrame:
 
 def _analyse(config: NumbersTransferConfig, table: pd.DataFrame) -> tuple[list[str], list[dict]]:
     """The default test per trait, on sampled hits and (when measured) on the probe."""
-    from subliminal_stats.stats import SCORE_METHODS, compare, score_cells
+    from subliminal_stats.stats import SCORE_METHODS, compare_metric
 
     lines, rows = [], []
-    metrics = [("hit", table, config.analysis.method)]
+    metrics = [("hit", config.analysis.method)]
     if "prob" in table.columns and table["prob"].notna().all():
         # Binomial-model methods do not apply to a probability: the probe uses the t test.
         probe_method = config.analysis.method if config.analysis.method in SCORE_METHODS \
             else "pooled-t"
-        metrics.append(("prob", score_cells(table, "prob"), probe_method))
-    for metric, data, method in metrics:
+        metrics.append(("prob", probe_method))
+    for metric, method in metrics:
         try:
-            results = compare(data, treated="treated", control="control", base="base",
-                              method=method, alternative=config.analysis.alternative,
-                              confidence_level=config.analysis.confidence_level)
+            results = compare_metric(table, metric, treated="treated", control="control",
+                                     base="base", method=method,
+                                     alternative=config.analysis.alternative,
+                                     confidence_level=config.analysis.confidence_level)
         except InputError as exc:
             lines.append(f"analysis ({metric}) not possible: {exc}")
             continue

@@ -20,6 +20,7 @@ from subliminal_stats.stats.api import (
     METHOD_DESCRIPTIONS,
     available_methods,
     compare,
+    compare_metric,
     results_frame,
     summarize,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "score_cells",
     "SCORE_METHODS",
     "compare",
+    "compare_metric",
     "detectable_effect",
     "estimate_between_seed_sd",
     "per_seed_rates",

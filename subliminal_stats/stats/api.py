@@ -23,6 +23,7 @@ from subliminal_stats.stats.cells import (
     arm_data,
     cell_counts,
     cells_for_models,
+    score_cells,
     split_by_trait,
 )
 from subliminal_stats.stats.results import ComparisonResult
@@ -473,6 +474,38 @@ def compare(
                 results.append(result)
                 families.append((comparison, m))
     return _adjust(results, families, adjust)
+
+
+def compare_metric(df: pd.DataFrame, metric: str = "hit", *,
+                   method: str | Sequence[str] = DEFAULT_METHOD, **options) -> list[ComparisonResult]:
+    """:func:`compare` on sampled hits or on a score column in [0, 1] (e.g. the probe ``prob``).
+
+    For a score, each seed's rate is its mean score (questions weighted equally),
+    only the seed-level methods in :data:`~subliminal_stats.stats.cells.SCORE_METHODS`
+    apply (``"all"`` means those), and the odds ratios, which assume 0/1 answers,
+    are left out (NaN). ``options`` go to :func:`compare`.
+
+    Examples
+    --------
+    >>> from subliminal_stats.stats import simulate_responses
+    >>> df = simulate_responses(seeds_per_arm=3, n_questions=5, answers_per_question=4, rng=1)
+    >>> df["prob"] = df["hit"] * 0.5
+    >>> [r.method for r in compare_metric(df, "prob", method="all")][:2]
+    ['pooled-t', 'welch']
+    """
+    if metric == "hit":
+        return compare(df, method=method, **options)
+    from subliminal_stats.stats.cells import SCORE_METHODS
+
+    chosen = list(SCORE_METHODS) if method == "all" else _parse_methods(method)
+    bad = [m for m in chosen if m not in SCORE_METHODS]
+    if bad:
+        raise InputError(f"--method {bad[0]} needs 0/1 answers; a score like {metric!r} is "
+                         f"tested with {', '.join(SCORE_METHODS)}")
+    results = compare(score_cells(df, metric), method=chosen, **options)
+    nan = float("nan")
+    return [replace(r, odds_ratio=nan, odds_ratio_ci_low=nan, odds_ratio_ci_high=nan,
+                    method_detail=f"{r.method_detail} on mean {metric}") for r in results]
 
 
 def experiment_mixing_note(df: pd.DataFrame) -> str:
