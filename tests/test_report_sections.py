@@ -92,6 +92,44 @@ def test_analyse_run_runs_the_mlp_comparisons(tmp_path):
     assert len(run.summary) == 6
 
 
+def test_analyse_run_tests_the_probe_and_gives_detectable_effects(tmp_path):
+    from scipy import stats as sps
+
+    from subliminal_stats.stats import simulate_responses
+
+    df = simulate_responses(seeds_per_arm=3, n_questions=10, answers_per_question=5, rng=3)
+    seeds = sorted(df.loc[df["condition"] != "base", "seed"].unique())
+    probe = {s: 0.001 * (2 + i % 3) + (0.002 if s.startswith("treated") else 0.0)
+             for i, s in enumerate(seeds)}
+    probe.update({s: 0.002 for s in df.loc[df["condition"] == "base", "seed"].unique()})
+    df["prob"] = df["seed"].map(probe)
+    path = tmp_path / "responses.parquet"
+    df.to_parquet(path)
+    run = sections.analyse_run("owl_local", path)
+    first = run.probe_tests.iloc[0]
+    t = [probe[s] for s in seeds if s.startswith("treated")]
+    c = [probe[s] for s in seeds if s.startswith("control")]
+    ref = sps.ttest_ind(t, c)
+    assert first["control"] == "control" and first["method"] == "pooled-t"
+    assert first["estimate_pp"] == pytest.approx(100 * (np.mean(t) - np.mean(c)))
+    assert first["p_value"] == pytest.approx(ref.pvalue, rel=1e-9)
+    assert set(run.probe_tests["control"]) == {"control", "base"}
+    assert run.probe_summary.set_index("condition").loc["treated", "mean"] == pytest.approx(np.mean(t))
+    # Detectable effect on the probe: pooled SD of the two arms, 3 seeds, 80 % power, two-sided.
+    sd = math.sqrt((np.var(t, ddof=1) + np.var(c, ddof=1)) / 2)
+    from statsmodels.stats.power import TTestIndPower
+
+    d = TTestIndPower().solve_power(nobs1=3, alpha=0.05, power=0.8, ratio=1.0)
+    probe_row = run.detectable.set_index("measure").loc["mean prob"]
+    assert probe_row["sd_between_seeds_pp"] == pytest.approx(100 * sd)
+    assert probe_row["detectable_pp"] == pytest.approx(100 * sd * d, rel=1e-6)
+    # All-zero hits: no figure, and the row says why.
+    zeros = df.assign(hit=0)
+    zeros.to_parquet(path)
+    row = sections.analyse_run("owl_local", path).detectable.iloc[0]
+    assert math.isnan(row["detectable_pp"]) and "between-seed SD 0" in row["note"]
+
+
 def test_bundled_runs_and_trait_check_errors(tmp_path):
     for name, path in sections.bundled_runs().items():
         assert path.name in ("responses.parquet", "responses.csv") and path.parent.name == name

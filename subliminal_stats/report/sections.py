@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -186,13 +186,23 @@ MLP_COMPARISONS: tuple[tuple[str, str, str], ...] = (
 
 @dataclass(frozen=True)
 class RunAnalysis:
-    """Tidy frames of one bundled run."""
+    """Tidy frames of one bundled run.
+
+    ``probe_summary`` and ``probe_tests`` hold the same analysis on the probability
+    probe (column ``prob``) when the run measured it (else empty); ``detectable``
+    has one row per measure (hit, prob) with the between-seed SD of the treated and
+    control arms and the smallest difference their seeds detect with 80 % power
+    (or why it cannot be given).
+    """
 
     name: str
     path: Path
     summary: pd.DataFrame
     seeds: pd.DataFrame
     tests: pd.DataFrame
+    probe_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    probe_tests: pd.DataFrame = field(default_factory=pd.DataFrame)
+    detectable: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def analyse_run(
@@ -202,29 +212,74 @@ def analyse_run(
     comparisons: Sequence[tuple[str, str]] | None = None,
     base: str | None = "base",
     confidence_level: float = 0.95,
+    power: float = 0.8,
 ) -> RunAnalysis:
     """Summary, per-seed rates and tests of one responses table.
 
     ``comparisons`` lists (treated, control) pairs present in the data (default:
     ``("treated", "control")``, plus the base model when present). Pairs whose
     conditions are missing are skipped. Each pair is one :func:`compare` call
-    (Holm across traits within it).
+    (Holm across traits within it). A ``prob`` column (the probability probe) is
+    tested the same way with :func:`~subliminal_stats.stats.compare_metric`.
     """
-    from subliminal_stats.stats import compare, results_frame, summarize
+    from subliminal_stats.stats import compare_metric, results_frame, score_cells, summarize
 
     df = read_responses(path)
     conditions = set(df["condition"])
-    summary = summarize(df, confidence_level=confidence_level)
     pairs = list(comparisons) if comparisons else [("treated", "control")]
-    frames = []
-    for treated, control in pairs:
-        if treated not in conditions or control not in conditions:
-            continue
-        use_base = base if (base and base in conditions and comparisons is None) else None
-        frames.append(results_frame(compare(df, treated=treated, control=control, base=use_base,
-                                            confidence_level=confidence_level)))
-    tests = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return RunAnalysis(name, Path(path), summary, seed_rates_frame(df), tests)
+    metrics = ["hit"]
+    if "prob" in df.columns and df["prob"].notna().all():
+        metrics.append("prob")
+    summaries, tests = {}, {}
+    for metric in metrics:
+        cells = df if metric == "hit" else score_cells(df, metric)
+        summaries[metric] = summarize(cells, confidence_level=confidence_level)
+        frames = []
+        for treated, control in pairs:
+            if treated not in conditions or control not in conditions:
+                continue
+            use_base = base if (base and base in conditions and comparisons is None) else None
+            frames.append(results_frame(compare_metric(
+                df, metric, treated=treated, control=control, base=use_base,
+                confidence_level=confidence_level)))
+        tests[metric] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    detectable = (detectable_effects(df, metrics, power=power)
+                  if comparisons is None and {"treated", "control"} <= conditions
+                  else pd.DataFrame())
+    return RunAnalysis(name, Path(path), summaries["hit"], seed_rates_frame(df), tests["hit"],
+                       summaries.get("prob", pd.DataFrame()), tests.get("prob", pd.DataFrame()),
+                       detectable)
+
+
+def detectable_effects(df: pd.DataFrame, metrics: Sequence[str] = ("hit",), *,
+                       treated: str = "treated", control: str = "control",
+                       power: float = 0.8, alpha: float = 0.05) -> pd.DataFrame:
+    """The smallest treated − control difference this design detects, per measure.
+
+    The same figures as ``subliminal-stats plan DATA --seeds N [--metric prob]``
+    restricted to the treated and control arms: the between-seed SD pooled over
+    them, the smaller arm's seeds, two-sided pooled t. When the SD cannot be
+    estimated (e.g. no hits at all) the row says why instead of giving a number.
+    """
+    from subliminal_stats.stats import detectable_effect, estimate_between_seed_sd, per_seed_rates
+
+    seeds = per_seed_rates(df)
+    n = int(seeds[seeds["condition"].isin([treated, control])]
+            .groupby("condition")["seed"].nunique().min())
+    rows = []
+    for metric in metrics:
+        row = {"measure": "sampled answers" if metric == "hit" else f"mean {metric}",
+               "seeds_per_arm": n, "sd_between_seeds_pp": math.nan,
+               "detectable_pp": math.nan, "note": ""}
+        try:
+            sd, _, _ = estimate_between_seed_sd(df, conditions=[treated, control], metric=metric)
+            plan = detectable_effect(seeds_per_arm=n, sd_between_seeds=sd, power=power, alpha=alpha)
+            row.update(sd_between_seeds_pp=100 * sd, detectable_pp=plan.effect_pp,
+                       note=f"{100 * power:g} % power, α = {alpha:g}, two-sided pooled t")
+        except InputError as exc:
+            row["note"] = str(exc)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 #: The smallest design the reports plan: 3 seeds per arm, as in the paper (a 2-seed arm leaves
@@ -494,6 +549,7 @@ __all__ = [
     "MLP_COMPARISONS",
     "RunAnalysis",
     "analyse_run",
+    "detectable_effects",
     "seeds_plan",
     "TraitCheck",
     "trait_check",
