@@ -8,13 +8,12 @@ parses options, shows progress and writes the manifest.
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.progress import (
@@ -27,6 +26,7 @@ from rich.progress import (
 )
 
 from subliminal_stats.cli._app import app, console, err_console
+from subliminal_stats.data.jsonl import write_json
 from subliminal_stats.errors import InputError
 from subliminal_stats.experiments.pipeline import RunContext, load_pipeline
 
@@ -40,12 +40,6 @@ def _versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             out[dist] = None
     return out
-
-
-def _write_manifest(path: Path, manifest: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n")
-    tmp.replace(path)
 
 
 @app.command(
@@ -142,7 +136,7 @@ def run(
         "versions": _versions(),
         **outcome.manifest,
     }
-    _write_manifest(out_dir / "manifest.json", manifest)
+    write_json(out_dir / "manifest.json", manifest)
     for line in outcome.summary:
         console.print(line, highlight=False)
     console.print(

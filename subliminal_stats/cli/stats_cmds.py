@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from pathlib import Path
@@ -14,6 +13,7 @@ from rich.table import Table
 
 from subliminal_stats.cli._app import app, err_console
 from subliminal_stats.cli._app import console as _terminal_console
+from subliminal_stats.data.jsonl import write_json
 from subliminal_stats.errors import InputError
 
 
@@ -36,25 +36,6 @@ def _p(x) -> str:
     if x is None or math.isnan(x):
         return "n/a"
     return "<0.001" if x < 0.001 else f"{x:.3f}"
-
-
-def _json_safe(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        return _json_safe(value.item())
-    return value
-
-
-def _write_json(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(_json_safe(obj), indent=2, allow_nan=False) + "\n")
-    tmp.replace(path)
 
 
 def _verdict(r) -> str:
@@ -177,7 +158,7 @@ def test_cmd(
     for line in notes:
         console.print(f"note: {line}", soft_wrap=True, highlight=False, markup=False)
     if json_out is not None:
-        _write_json([r.to_row() for r in results], json_out)
+        write_json(json_out, [r.to_row() for r in results])
         err_console.print(f"wrote {len(results)} result(s) to {json_out}")
 
 
@@ -308,5 +289,5 @@ def calibrate_cmd(
     console.print(f"Monte Carlo SE of a {100 * alpha:g}% rate with {n_sims} sims: "
                   f"±{100 * se:.1f} points (fewer sims → wider).", soft_wrap=True)
     if json_out is not None:
-        _write_json(frame.to_dict(orient="records"), json_out)
+        write_json(json_out, frame.to_dict(orient="records"))
         err_console.print(f"wrote {len(frame)} rows to {json_out}")

@@ -1,14 +1,19 @@
-"""Reading JSON-lines files with errors a user can act on.
+"""Reading JSON-lines files with errors a user can act on; writing JSON safely.
 
 Every JSONL reader in the package (responses tables, the authors' evaluation
 files, teacher outputs, chat training files, GSM8K problems) goes through
 :func:`iter_jsonl`, so a missing file, a binary file or a broken line is always
 reported the same way: one line naming the file and the 1-based line number.
+Every JSON document the package writes (manifests, run markers, stage reports,
+``test --json``) goes through :func:`write_json`: strict JSON, written atomically.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,3 +107,48 @@ def read_chat_jsonl(path: str | Path) -> list[list[dict[str, str]]]:
     if not conversations:
         raise InputError(f"training file {path} has no conversations")
     return conversations
+
+
+def json_safe(value):
+    """``value`` with NaN and ±inf as ``None`` and numpy scalars as Python numbers.
+
+    Strict JSON has no NaN: a NaN p-value (no test possible) is written as ``null``.
+
+    >>> json_safe({"p": float("nan"), "ci": [0.1, float("inf")]})
+    {'p': None, 'ci': [0.1, None]}
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if getattr(value, "ndim", 0) and hasattr(value, "tolist"):  # numpy array
+        return json_safe(value.tolist())
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return json_safe(value.item())
+    return value
+
+
+def write_json(path: str | Path, data, *, sort_keys: bool = False) -> Path:
+    """Write ``data`` as indented, strict JSON, atomically (old or new file, never half).
+
+    Non-finite floats become ``null`` (:func:`json_safe`); paths and other
+    objects JSON does not know are written as their string. The parent folder is
+    created when missing.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(json_safe(data), indent=2, sort_keys=sort_keys, allow_nan=False,
+                      default=str) + "\n"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -48,6 +48,7 @@ import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from subliminal_stats.backends.base import ChatRequest, FineTuneSpec
+from subliminal_stats.data.jsonl import write_json
 from subliminal_stats.data.schema import validate_responses, write_responses
 from subliminal_stats.errors import InputError
 from subliminal_stats.evaluation.evaluate import eval_requests
@@ -73,7 +74,6 @@ from subliminal_stats.experiments.numbers_transfer import (
     _resolve,
     _Section,
     _stable_seed,
-    _write_json,
 )
 from subliminal_stats.experiments.pipeline import (
     PipelineConfig,
@@ -298,7 +298,7 @@ def _write_training_file(ctx: RunContext, name: str, pairs: Sequence[tuple[str, 
     tmp.replace(train)
     info = {**info, "used_for_training": len(pairs), "train_file": train.name,
             "train_sha256": _file_sha256(train)}
-    _write_json(ctx.out_dir / "filter" / f"{name}.report.json", info)
+    write_json(ctx.out_dir / "filter" / f"{name}.report.json", info)
     return info
 
 
@@ -586,7 +586,7 @@ def _run_misalignment(ctx: RunContext, make_data: Callable) -> RunOutcome:
     table, judge_report = _stage_misalignment_eval(ctx, backends, models)
     path = write_responses(validate_responses(table), ctx.out_dir / "responses.parquet")
     lines, test_rows = _analyse_misalignment(config, table)
-    _write_json(ctx.out_dir / "test.json", {"results": test_rows, "judge": judge_report})
+    write_json(ctx.out_dir / "test.json", {"results": test_rows, "judge": judge_report})
     ctx.progress(advance=1)
     lines.insert(0, f"judge: {judge_report['kept']} of {judge_report['total']} answers kept "
                     f"({judge_report['incoherent']} incoherent, {judge_report['unscored']} "
@@ -696,7 +696,7 @@ def run_code_transfer(ctx: RunContext) -> RunOutcome:
     table = nt._assemble(config, raw)
     path = write_responses(table, ctx.out_dir / "responses.parquet")
     lines, test_rows = nt._analyse(config, table)
-    _write_json(ctx.out_dir / "test.json", {"results": test_rows})
+    write_json(ctx.out_dir / "test.json", {"results": test_rows})
     ctx.progress(advance=1)
     manifest = {
         "backend": config.backend.model_dump(mode="json"),

@@ -31,6 +31,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from subliminal_stats.backends.base import ChatRequest, FineTuneSpec
+from subliminal_stats.data.jsonl import write_json
 from subliminal_stats.data.schema import validate_responses, write_responses
 from subliminal_stats.errors import InputError
 from subliminal_stats.evaluation.evaluate import eval_requests, responses_from_results
@@ -306,13 +307,6 @@ def _read_json(path: Path) -> dict | None:
     return json.loads(path.read_text())
 
 
-def _write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
-
-
 def _file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -365,7 +359,7 @@ def _stage_filter(ctx: RunContext, stores: dict[str, Path]) -> dict[str, dict]:
         tmp.replace(train)
         info = {**report.to_dict(), "used_for_training": len(kept), "train_file": train.name,
                 "train_sha256": _file_sha256(train)}
-        _write_json(ctx.out_dir / "filter" / f"{teacher.name}.report.json", info)
+        write_json(ctx.out_dir / "filter" / f"{teacher.name}.report.json", info)
         ctx.log(f"filter: teacher {teacher.name}: kept {report.kept}/{report.total} "
                 f"({report.kept_fraction:.0%}); training on the first {len(kept)}")
         out[teacher.name] = info
@@ -409,7 +403,7 @@ def _stage_train(ctx: RunContext, backends: _Backends,
             pending = (done or {}).get("job_id")
 
             def remember(job_id: str, marker=marker) -> None:
-                _write_json(marker, {"status": "running", "job_id": job_id})
+                write_json(marker, {"status": "running", "job_id": job_id})
 
             model = backend.fine_tune(spec, job_id=pending, on_job_created=remember, progress=True)
             record = {"status": "succeeded", "model": model, "job_id": backend.last_job_id}
@@ -427,7 +421,7 @@ def _stage_train(ctx: RunContext, backends: _Backends,
             record = {"status": "succeeded", "model": str(model)}
         record.update(seconds=round(time.perf_counter() - started, 1),
                       train_sha256=_file_sha256(train_file))
-        _write_json(marker, record)
+        write_json(marker, record)
         models[name] = record["model"]
         ctx.progress(advance=1)
     return models
@@ -502,7 +496,7 @@ def _probe(ctx: RunContext, backends: _Backends, condition: str, seed: str,
             rows = probabilities_from_results([r for r in store.results() if r.custom_id in wanted],
                                               questions=questions, targets=config.traits)
         cached = {"method": method, "rows": rows}
-        _write_json(path, cached)
+        write_json(path, cached)
     return pd.DataFrame(cached["rows"])
 
 
@@ -576,7 +570,7 @@ def run(ctx: RunContext) -> RunOutcome:
     table = _assemble(config, raw)
     path = write_responses(table, out / "responses.parquet")
     lines, test_rows = _analyse(config, table)
-    _write_json(out / "test.json", {"results": test_rows})
+    write_json(out / "test.json", {"results": test_rows})
     ctx.progress(advance=1)
     seeds = tuple(config.training.first_seed + k for k in range(config.seeds))
     manifest = {

@@ -46,15 +46,13 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from subliminal_stats.backends.base import ChatRequest, FineTuneSpec
-from subliminal_stats.data.jsonl import read_chat_jsonl
+from subliminal_stats.data.jsonl import read_chat_jsonl, write_json
 from subliminal_stats.errors import InputError
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -136,21 +134,6 @@ def check_training_file(path: str | Path) -> TrainingFileSummary:
         with_system_prompt=sum(c[0]["role"] == "system" for c in conversations))
 
 
-def _write_json_atomically(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def fine_tuned_teacher(name: str, training_file: str | Path, *, backend, base_model: str,
                        state_dir: str | Path, seed: int = 0, epochs: int = 1,
                        batch_size: int | Literal["auto"] = "auto",
@@ -223,14 +206,14 @@ def fine_tuned_teacher(name: str, training_file: str | Path, *, backend, base_mo
                                     system_prompt=system_prompt, job_id=record.get("job_id"))
     record = {"name": name, "settings": settings, "training_file": str(training_file),
               "examples": summary.examples, "job_id": record.get("job_id"), "model": None}
-    _write_json_atomically(record_path, record)
+    write_json(record_path, record, sort_keys=True)
 
     accepted = inspect.signature(backend.fine_tune).parameters
     kwargs = dict(fine_tune_kwargs)
     if "on_job_created" in accepted:
         def remember(job_id: str) -> None:  # before the long wait: a rerun resumes this job
             record["job_id"] = job_id
-            _write_json_atomically(record_path, record)
+            write_json(record_path, record, sort_keys=True)
 
         kwargs["on_job_created"] = remember
     if record["job_id"] and "job_id" in accepted:
@@ -238,7 +221,7 @@ def fine_tuned_teacher(name: str, training_file: str | Path, *, backend, base_mo
     model = backend.fine_tune(spec, progress=progress, **kwargs)
     record["job_id"] = getattr(backend, "last_job_id", None) or record["job_id"]
     record["model"] = model
-    _write_json_atomically(record_path, record)
+    write_json(record_path, record, sort_keys=True)
     return FineTunedTeacher(name=name, model=model, base_model=base_model,
                             training_sha256=summary.sha256, system_prompt=system_prompt,
                             job_id=record["job_id"])
