@@ -68,3 +68,18 @@ def test_stored_verdict_is_reproduced(bundle, metric):
             assert new.p_value != new.p_value
         else:
             assert old["p_value"] == pytest.approx(new.p_value, rel=1e-9)
+
+
+def test_cli_prints_the_probe_with_enough_decimals(bundle, cli):
+    """The probe is ≈ 0.2 %: one decimal would print its difference as 0.0 [0.0, 0.0]."""
+    from scipy import stats as sps
+
+    table, _ = bundle
+    per_seed = table.groupby(["condition", "seed"])["prob"].mean()
+    t, c = per_seed["treated"].to_numpy(), per_seed["control"].to_numpy()
+    ci = sps.ttest_ind(t, c).confidence_interval(0.95)
+    r = cli("test", RUN / "responses.parquet", "--metric", "prob")
+    assert r.code == 0, r.err
+    expected = f"{100 * (t.mean() - c.mean()):.3f}"
+    assert f"│ {expected} " in r.out
+    assert f"[{100 * ci.low:.3f}, {100 * ci.high:.3f}]" in r.out

@@ -24,12 +24,28 @@ def _out() -> Console:
     return Console(width=160, highlight=False)
 
 
-def _fmt(x, digits=3, pp=False) -> str:
+def _fmt(x, digits=3, pp=False, decimals=1) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
     if isinstance(x, float) and math.isinf(x):
         return "+inf" if x > 0 else "-inf"
-    return f"{x:.{digits}g}" if not pp else f"{x:.1f}"
+    return f"{x:.{digits}g}" if not pp else f"{x:.{decimals}f}"
+
+
+def _pp_decimals(lows, highs, values=()) -> int:
+    """Decimals for percentages so that the narrowest finite interval shows two digits.
+
+    One decimal for trait rates; more for a small score such as the probe (≈ 0.2 %),
+    whose intervals would otherwise print as [0.0, 0.0]. One-sided intervals (an
+    infinite end) fall back on the size of ``values`` (the estimates).
+    """
+    scales = [abs(h - lo) for lo, h in zip(lows, highs, strict=True)
+              if math.isfinite(lo) and math.isfinite(h) and h != lo]
+    if not scales:
+        scales = [abs(v) for v in values if math.isfinite(v) and v != 0]
+    if not scales:
+        return 1
+    return int(min(6, max(1, 1 - math.floor(math.log10(min(scales))))))
 
 
 def _p(x) -> str:
@@ -119,10 +135,12 @@ def test_cmd(
     s_table = Table(title=f"{what} per arm (per-seed means)", title_justify="left")
     for col in ("trait", "condition", "seeds", "answers", "rate %", f"{level} CI %", "interval"):
         s_table.add_column(col, justify="right" if col in ("seeds", "answers", "rate %") else "left")
+    places = _pp_decimals(100 * summary["ci_low"], 100 * summary["ci_high"])
     for row in summary.itertuples():
         s_table.add_row(row.trait, row.condition, str(row.n_seeds), str(row.n_answers),
-                        _fmt(100 * row.mean, pp=True),
-                        f"[{_fmt(100 * row.ci_low, pp=True)}, {_fmt(100 * row.ci_high, pp=True)}]",
+                        _fmt(100 * row.mean, pp=True, decimals=places),
+                        f"[{_fmt(100 * row.ci_low, pp=True, decimals=places)}, "
+                        f"{_fmt(100 * row.ci_high, pp=True, decimals=places)}]",
                         row.interval)
     console.print(s_table)
 
@@ -132,10 +150,14 @@ def test_cmd(
                 "odds ratio [CI]", "verdict"):
         table.add_column(col)
     notes = []
+    places = _pp_decimals([r.ci_low_pp for r in results], [r.ci_high_pp for r in results],
+                          [r.estimate_pp for r in results])
     for r in results:
         marker = "" if r.calibrated else " *"
-        table.add_row(r.trait, r.control, r.method + marker, _fmt(r.estimate_pp, pp=True),
-                      f"[{_fmt(r.ci_low_pp, pp=True)}, {_fmt(r.ci_high_pp, pp=True)}]",
+        table.add_row(r.trait, r.control, r.method + marker,
+                      _fmt(r.estimate_pp, pp=True, decimals=places),
+                      f"[{_fmt(r.ci_low_pp, pp=True, decimals=places)}, "
+                      f"{_fmt(r.ci_high_pp, pp=True, decimals=places)}]",
                       _p(r.p_value), _p(r.to_row()["p_adjusted"]),
                       f"{r.n_seeds_treated}/{r.n_seeds_control}",
                       f"{_fmt(r.odds_ratio)} [{_fmt(r.odds_ratio_ci_low)}, "
