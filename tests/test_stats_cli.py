@@ -102,7 +102,7 @@ def test_plan_command_on_a_score_and_on_all_zero_hits(cli, tmp_path):
     sd_pp = 100 * math.sqrt(ss / sum(len(a) - 1 for a in arms))
     r = cli("plan", path, "--seeds", "3", "--metric", "prob")
     assert r.code == 0, r.err
-    assert f"between-seed SD of per-seed mean prob: {sd_pp:.2f} pp" in r.out
+    assert f"between-seed SD of per-seed mean prob: {sd_pp:.3g} pp" in r.out
     r = cli("plan", path, "--seeds", "3")
     assert r.code == 2 and "between-seed SD 0" in r.err and "--metric prob" in r.err
     assert len(r.err.strip().splitlines()) == 1

@@ -227,7 +227,7 @@ def plan_cmd(
                                                        metric=metric)
         source = f"estimated from pilot data ({dof} df; {where})"
     of = "per-seed rates" if metric == "hit" else f"per-seed mean {metric}"
-    console.print(f"between-seed SD of {of}: {100 * sd_prop:.2f} pp — {source}",
+    console.print(f"between-seed SD of {of}: {100 * sd_prop:.3g} pp — {source}",
                   soft_wrap=True, highlight=False)
     table = Table(title=f"Two-sample t on per-seed rates, {alternative}, α = {alpha:g}",
                   title_justify="left")
@@ -241,7 +241,7 @@ def plan_cmd(
     if seeds is not None:
         plan = detectable_effect(seeds_per_arm=seeds, sd_between_seeds=sd_prop, power=power,
                                  alpha=alpha, alternative=alternative)
-        table.add_row("detectable effect", f"{plan.effect_pp:.2f}", f"{plan.effect_size_d:.2f}",
+        table.add_row("detectable effect", f"{plan.effect_pp:.3g}", f"{plan.effect_size_d:.2f}",
                       str(seeds), f"{power:g}")
     console.print(table)
     console.print("seeds per arm are rounded up so that power is at least the target; the "
