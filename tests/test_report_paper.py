@@ -90,6 +90,12 @@ def test_demo_report_holds_figures_and_tables(paper_html):
         assert "The MLP runs are not yet bundled" in text
     else:  # the bundled MLP runs are analysed: accuracy table and the planned comparisons
         assert "accuracy % [95 % CI]" in text and "aux_same_init − aux_diff_init" in text
+    if (runs / "owl_numbers_local" / "responses.parquet").exists():
+        # The local SmolLM2 run: sampled answers, the probe and the detectable differences.
+        assert "owl_numbers_local: probability probe per condition" in text
+        assert "probe % [95 % CI]" in text
+        assert "owl_numbers_local, mean prob:</em> with 3 seeds per arm" in text
+        assert "smallest treated − control difference this design detects" in text
 
 
 # --- headless Chromium over the DevTools protocol ----------------------------------------
