@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,9 @@ def test_write_json_is_strict_json_with_nan_as_null(tmp_path):
     assert loaded == {"p_value": None, "ci_high_pp": None, "n": 3, "rates": [0.25, 0.5],
                       "out": "/x/y", "nested": [{"d": None}]}
     assert text.endswith("}\n") and list(tmp_path.joinpath("sub").iterdir()) == [path]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not private like a mkstemp file
 
 
 def test_write_json_leaves_the_old_file_when_writing_fails(tmp_path):

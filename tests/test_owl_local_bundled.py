@@ -83,3 +83,18 @@ def test_cli_prints_the_probe_with_enough_decimals(bundle, cli):
     expected = f"{100 * (t.mean() - c.mean()):.3f}"
     assert f"│ {expected} " in r.out
     assert f"[{100 * ci.low:.3f}, {100 * ci.high:.3f}]" in r.out
+
+
+def test_specificity_panel_reproduces_the_runs_owl_probe(bundle):
+    """specificity.py re-measured the probe with the run's adapters: its owl column must be
+    the run's own probe value for every (model, question) it covers."""
+    import pandas as pd
+
+    table, _ = bundle
+    panel = pd.read_csv(RUN / "specificity.csv", dtype={"seed": str})
+    assert set(panel["animal"]) >= {"owl", "dog", "cat"}
+    assert panel.groupby(["condition", "seed"]).ngroups == 7
+    owl = panel[panel["animal"] == "owl"].set_index(["condition", "seed", "question"])["prob"]
+    run = table.groupby(["condition", "seed", "question"])["prob"].first()
+    assert owl.index.isin(run.index).all() and len(owl) == 7 * 20
+    assert (owl - run.loc[owl.index]).abs().max() == pytest.approx(0.0, abs=1e-12)
