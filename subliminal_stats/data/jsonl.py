@@ -149,6 +149,6 @@ def write_json(path: str | Path, data, *, sort_keys: bool = False) -> Path:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
