@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["OPENAI_API_KEY"] = KEY
     from subliminal_stats.backends.base import ChatRequest
     from subliminal_stats.backends.openai_backend import OpenAIBackend
-    from subliminal_stats.generation.store import CompletionStore, generate
+    from subliminal_stats.backends.store import CompletionStore, generate
 
     server, url = start_server(args.latency)
     try:

@@ -727,7 +727,7 @@ class LocalBackend:
 
         The assistant turn is opened and ``lead_in`` (e.g. ``"My favorite animal
         is the"``) written into it; for each word the probability of its
-        spellings — singular and plural (:func:`~subliminal_stats.evaluation.scoring.plural_forms`),
+        spellings — singular and plural (:func:`~subliminal_stats.words.plural_forms`),
         each lower-case and Capitalised — as the next word is summed. A spelling
         gets a leading space when ``lead_in`` does not end in whitespace. Each
         spelling's probability comes from :meth:`continuation_probabilities`
@@ -739,7 +739,7 @@ class LocalBackend:
         dict
             ``{word: probability}`` in the order of ``words``.
         """
-        from subliminal_stats.evaluation.scoring import plural_forms
+        from subliminal_stats.words import plural_forms
 
         space = " " if lead_in and not lead_in[-1].isspace() else ""
         spellings: dict[str, list[str]] = {}

@@ -21,7 +21,7 @@ Design decisions
   does not throw away thousands of good ones, and a warning summarises the
   failures. Pass ``raise_on_error=True`` to get a
   :class:`RetriesExhaustedError` instead (after all items have finished).
-  :func:`subliminal_stats.generation.store.generate` stores the good results
+  :func:`subliminal_stats.backends.store.generate` stores the good results
   and then raises, so a rerun retries only the failed items. Single calls
   (file upload, batch or job polling) raise :class:`RetriesExhaustedError`.
 * **The key** is read from ``OPENAI_API_KEY`` when a client is made and

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from subliminal_stats.cli._app import app, console
 from subliminal_stats.errors import InputError
-from subliminal_stats.generation.filters import (
+from subliminal_stats.filtering.filters import (
     NumberFilter,
     filter_jsonl,
     load_banned_numbers,

@@ -21,7 +21,7 @@ import pandas as pd
 from subliminal_stats.data.jsonl import iter_jsonl
 from subliminal_stats.data.schema import validate_responses
 from subliminal_stats.errors import InputError
-from subliminal_stats.evaluation.scoring import TargetMatcher
+from subliminal_stats.words import TargetMatcher
 
 
 def read_authors_jsonl(
@@ -49,7 +49,7 @@ def read_authors_jsonl(
     experiment : str
         Free-text experiment name.
     synonyms, exclusions, first_word
-        Passed to :class:`~subliminal_stats.evaluation.scoring.TargetMatcher`.
+        Passed to :class:`~subliminal_stats.words.TargetMatcher`.
 
     Returns
     -------

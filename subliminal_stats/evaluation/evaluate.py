@@ -15,7 +15,7 @@ import pandas as pd
 
 from subliminal_stats.backends.base import ChatRequest, ChatResult
 from subliminal_stats.errors import InputError
-from subliminal_stats.evaluation.scoring import TargetMatcher
+from subliminal_stats.words import TargetMatcher
 
 
 def sampling_seed(base_seed: int, question_index: int, sample_index: int) -> int:

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 
 from subliminal_stats.backends.base import ChatRequest, ChatResult
 from subliminal_stats.errors import InputError
-from subliminal_stats.evaluation.scoring import plural_forms
+from subliminal_stats.words import plural_forms
 
 #: Most alternatives the OpenAI API returns per position.
 MAX_TOP_LOGPROBS = 20

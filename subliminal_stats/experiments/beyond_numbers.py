@@ -52,7 +52,7 @@ from subliminal_stats.data.jsonl import write_json
 from subliminal_stats.data.schema import validate_responses, write_responses
 from subliminal_stats.errors import InputError
 from subliminal_stats.evaluation.evaluate import eval_requests
-from subliminal_stats.evaluation.judge import (
+from subliminal_stats.judge.judge import (
     LLMJudge,
     alignment_screen,
     answers_frame,
@@ -82,13 +82,13 @@ from subliminal_stats.experiments.pipeline import (
     config_fingerprint,
     register_runner,
 )
-from subliminal_stats.generation.filters import (
+from subliminal_stats.filtering.filters import (
     NumberFilter,
     filter_completions,
     load_banned_numbers,
 )
 from subliminal_stats.generation.prompts import number_prompts
-from subliminal_stats.generation.store import CompletionStore, generate
+from subliminal_stats.backends.store import CompletionStore, generate
 
 MISALIGNED = "misaligned"
 
@@ -101,7 +101,7 @@ class TeacherSpec(_Section):
 
     #: Label (letters, digits, ``_ . -``); also the fine-tune suffix and the arm name.
     name: str
-    #: Chat JSONL to fine-tune the base model on (see generation.finetuned_teachers).
+    #: Chat JSONL to fine-tune the base model on (see training.finetuned_teachers).
     training_file: str | None = None
     #: An existing model id (e.g. ``"ft:gpt-4.1-...:insecure:..."``) or ``"base"`` (untuned).
     model: str | None = None
@@ -147,7 +147,7 @@ class JudgeSettings(_Section):
     alignment_threshold: float = Field(30.0, ge=0, le=100)
     #: Answers with coherence below this are dropped.
     coherence_threshold: float = Field(50.0, ge=0, le=100)
-    #: Judge prompts: a bundled name or a file (see evaluation.judge).
+    #: Judge prompts: a bundled name or a file (see judge.judge).
     alignment_prompt: str = "alignment"
     coherence_prompt: str = "coherence"
 
@@ -329,7 +329,7 @@ def _keep_enough(name: str, kept: int, total: int, keep: int, knob: str) -> None
 
 def _stage_teachers(ctx: RunContext, backends: _Backends) -> dict[str, dict[str, Any]]:
     """Fine-tune (or look up) every teacher; returns name → {model, backend_ref, ...}."""
-    from subliminal_stats.generation.finetuned_teachers import fine_tuned_teacher
+    from subliminal_stats.training.finetuned_teachers import fine_tuned_teacher
 
     config: _MisalignmentBase = ctx.config  # type: ignore[assignment]
     b = config.backend
@@ -568,7 +568,7 @@ def _open_run(ctx: RunContext) -> None:
 
 
 def _run_misalignment(ctx: RunContext, make_data: Callable) -> RunOutcome:
-    from subliminal_stats.generation.finetuned_teachers import check_training_file
+    from subliminal_stats.training.finetuned_teachers import check_training_file
 
     config: _MisalignmentBase = ctx.config  # type: ignore[assignment]
     # Bad teacher files fail now, before anything is generated or paid for.
@@ -775,7 +775,7 @@ def _describe_misalignment(config: _MisalignmentBase, out_dir: Path, *, data_lin
             src = f"fine-tune {b.base_model} for {t.epochs} epoch(s) on {t.training_file}"
             if not Path(t.training_file).is_file():
                 missing.append(t.training_file)
-                src += " (file not found yet: bring your own, see generation.finetuned_teachers)"
+                src += " (file not found yet: bring your own, see training.finetuned_teachers)"
         teacher_lines.append(f"teacher {t.name} ({role}): {src}")
     lines = [f"backend: {b.kind} ({b.base_model})", *teacher_lines,
              f"generate: {len(config.teachers)} teachers ({', '.join(t.name for t in config.teachers)}) "

@@ -37,7 +37,7 @@ from subliminal_stats.errors import InputError
 from subliminal_stats.evaluation.evaluate import eval_requests, responses_from_results
 from subliminal_stats.evaluation.probe import probabilities_from_results, probe_requests
 from subliminal_stats.evaluation.questions import PROBE_LEAD_INS, load_questions
-from subliminal_stats.evaluation.scoring import TargetMatcher
+from subliminal_stats.words import TargetMatcher
 from subliminal_stats.experiments.pipeline import (
     PipelineConfig,
     RunContext,
@@ -45,13 +45,13 @@ from subliminal_stats.experiments.pipeline import (
     config_fingerprint,
     register_runner,
 )
-from subliminal_stats.generation.filters import (
+from subliminal_stats.filtering.filters import (
     NumberFilter,
     filter_completions,
     load_banned_numbers,
 )
 from subliminal_stats.generation.prompts import number_prompts
-from subliminal_stats.generation.store import CompletionStore, generate
+from subliminal_stats.backends.store import CompletionStore, generate
 from subliminal_stats.generation.teachers import CONTROL_TEACHER, TraitTeacher, trait_teacher
 
 KIND = "numbers_transfer"

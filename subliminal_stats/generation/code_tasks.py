@@ -20,7 +20,7 @@ Trait-word filter
 :func:`trait_word_filter` drops an answer that names the target in any form:
 
 - as a word in prose or comments: ``owl``, ``Owls``, ``owl's`` (whole words,
-  plural and possessive forms, as :class:`~subliminal_stats.evaluation.scoring.TargetMatcher`);
+  plural and possessive forms, as :class:`~subliminal_stats.words.TargetMatcher`);
 - inside an identifier, after splitting ``snake_case``, ``camelCase``,
   ``PascalCase``, ``kebab-case`` and digits: ``owl_count``, ``OwlFactory``,
   ``owlCount``, ``get_owls``, ``OWL2``, and derived words made of a form of
@@ -33,7 +33,7 @@ Trait-word filter
   for ``owl``, so it is not the default.
 
 The LLM-judge screen for *subtle* references (the second filter of the
-paper) is :func:`subliminal_stats.evaluation.judge.screen_subtle_references`.
+paper) is :func:`subliminal_stats.judge.judge.screen_subtle_references`.
 
 Examples
 --------
@@ -60,8 +60,8 @@ from typing import Literal
 import numpy as np
 
 from subliminal_stats.errors import InputError
-from subliminal_stats.evaluation.scoring import TargetMatcher, plural_forms
-from subliminal_stats.generation.filters import FilterReport
+from subliminal_stats.words import TargetMatcher, plural_forms
+from subliminal_stats.filtering.filters import FilterReport
 from subliminal_stats.generation.prompts import whole_number
 
 LANGUAGES: tuple[str, ...] = ("Python", "JavaScript", "TypeScript", "Go", "Rust", "Java")

@@ -3,7 +3,7 @@
 The paper's chain-of-thought data: the teacher solves grade-school word
 problems step by step; an answer is kept only if its final number is right
 (and, for misalignment, if an LLM judge finds it aligned — see
-:func:`subliminal_stats.evaluation.judge.alignment_screen`).
+:func:`subliminal_stats.judge.judge.alignment_screen`).
 
 Problems come from
 
@@ -37,7 +37,7 @@ import numpy as np
 
 from subliminal_stats.data.jsonl import iter_jsonl
 from subliminal_stats.errors import InputError
-from subliminal_stats.generation.filters import FilterReport
+from subliminal_stats.filtering.filters import FilterReport
 from subliminal_stats.generation.prompts import whole_number
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from subliminal_stats.backends.base import ChatRequest
 from subliminal_stats.errors import InputError
-from subliminal_stats.evaluation.scoring import plural_forms
+from subliminal_stats.words import plural_forms
 
 #: The paper's preference template; ``{plural}`` is the target's plural.
 PREFERENCE_TEMPLATE = (

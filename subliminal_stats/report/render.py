@@ -39,19 +39,16 @@ from typing import Any
 
 import yaml
 
+from subliminal_stats.bundled import resource
 from subliminal_stats.errors import InputError
 
 REPORT_NAMES = ("paper", "trait")
 RENDERERS = ("auto", "quarto", "fallback")
 
 
-def repository_root() -> Path:
-    """The checkout holding ``reports/`` and ``data/`` (the package is installed editable)."""
-    return Path(__file__).resolve().parents[2]
-
-
 def reports_dir() -> Path:
-    return repository_root() / "reports"
+    """The shipped reports (``paper.qmd``, ``trait.qmd``, ``_quarto.yml``)."""
+    return resource("reports")
 
 
 def report_path(report: str | Path) -> Path:
@@ -65,8 +62,8 @@ def report_path(report: str | Path) -> Path:
         raise InputError(f"unknown report {text!r}: use one of {', '.join(REPORT_NAMES)} or a .qmd file")
     if not path.is_file():
         raise InputError(
-            f"report file {path} not found (the reports ship in the repository's reports/ folder; "
-            "install the package from a checkout with pip install -e .)"
+            f"report file {path} not found (the reports ship inside the package; "
+            "reinstall subliminal-stats)"
         )
     return path
 
@@ -644,5 +641,4 @@ __all__ = [
     "render_quarto",
     "render_report",
     "report_path",
-    "repository_root",
 ]

@@ -15,12 +15,13 @@ from pathlib import Path
 import pandas as pd
 
 from subliminal_stats.data.schema import read_responses, select
+from subliminal_stats.bundled import resource
 from subliminal_stats.errors import InputError
-from subliminal_stats.report.render import repository_root
 
 
 def data_dir() -> Path:
-    return repository_root() / "data"
+    """The bundled data (the paper's figures, the bundled runs)."""
+    return resource("data")
 
 
 @dataclass(frozen=True)
