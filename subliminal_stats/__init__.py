@@ -8,6 +8,6 @@ Everything exchanges one tidy *responses table* (see :mod:`subliminal_stats.data
 
 from subliminal_stats.errors import InputError
 
-__version__ = "0.1.0"
+from subliminal_stats.version import __version__
 
 __all__ = ["InputError", "__version__"]
