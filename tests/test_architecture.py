@@ -30,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"stats"},
     {"report"},
     {"experiments"},
-    {"cli"},
+    {"cli", "__main__"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 

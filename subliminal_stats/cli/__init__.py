@@ -11,18 +11,18 @@ from collections.abc import Sequence
 
 import typer
 
-# Register commands (each module adds its commands to `app`).
-from subliminal_stats.cli import data_cmds  # noqa: F401
-from subliminal_stats.cli._app import app, console, err_console, print_error
-from subliminal_stats.errors import BackendError, InputError
-
-for _optional in ("stats_cmds", "generation_cmds", "run_cmds", "report_cmds"):
-    # Modules of rooms still being built are imported when present.
-    try:
-        __import__(f"subliminal_stats.cli.{_optional}")
-    except ModuleNotFoundError as _exc:  # pragma: no cover - only while a room is missing
-        if _exc.name != f"subliminal_stats.cli.{_optional}":
-            raise
+# Register commands: each module adds its commands to `app`. The modules import only typer
+# and the standard library at load time (heavy libraries load inside each command), so
+# `--help` stays fast.
+from subliminal_stats.cli import (  # noqa: F401, E402
+    data_cmds,
+    generation_cmds,
+    report_cmds,
+    run_cmds,
+    stats_cmds,
+)
+from subliminal_stats.cli._app import app, console, err_console, print_error  # noqa: E402
+from subliminal_stats.errors import BackendError, InputError  # noqa: E402
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -30,6 +30,26 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from subliminal_stats.version import __version__
+
+        typer.echo(f"subliminal-stats {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True,
+        help="Print the package version and exit.",
+    ),
+) -> None:
+    """Run subliminal-learning experiments and tell whether a trait transfer is real."""
+
+
 #: Normal output (tables, results).
 console = Console()
 #: Errors and progress go to stderr so that stdout stays machine-readable.
