@@ -8,20 +8,19 @@ are not differences in the random draws.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
 from subliminal_stats.backends.base import ChatRequest, ChatResult
+from subliminal_stats.backends.seeding import stable_seed
 from subliminal_stats.errors import InputError
 from subliminal_stats.words import TargetMatcher
 
 
 def sampling_seed(base_seed: int, question_index: int, sample_index: int) -> int:
     """A stable 31-bit seed for one (question, sample), shared by every model evaluated."""
-    digest = hashlib.sha256(f"{base_seed}:{question_index}:{sample_index}".encode()).digest()
-    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+    return stable_seed(base_seed, question_index, sample_index)
 
 
 def eval_custom_id(condition: str, seed: str, question_index: int, sample_index: int) -> str:
