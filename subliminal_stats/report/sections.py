@@ -322,7 +322,7 @@ def stored_calibration(*, comparison: str | None = "vs control") -> pd.DataFrame
     Columns ``comparison, method, seeds_per_arm, fpr, coverage, n_sims``; the
     simulation behind it is described in :mod:`subliminal_stats.stats.calibration`.
     """
-    from subliminal_stats.stats._calibration_table import TABLE
+    from subliminal_stats.stats.calibration_table import TABLE
 
     frame = pd.DataFrame(
         [(c, m, g, fpr, cov, n) for (m, c, g), (fpr, cov, n) in TABLE.items()],

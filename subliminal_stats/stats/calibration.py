@@ -29,7 +29,7 @@ import pandas as pd
 from scipy.special import expit
 
 from subliminal_stats.stats import arrays as A
-from subliminal_stats.stats.simulation import SimulatedCells, simulate_cells
+from subliminal_stats.stats.simulation import SimulatedCells, cells_frame, simulate_cells
 
 #: Valid = simulated FPR at nominal 5 % at most this and coverage at least
 #: ``CALIBRATED_MIN_COVERAGE`` (the band the issue sets for the default test).
@@ -287,7 +287,7 @@ def calibrate(
         for name in slow:
             ps, lows, highs = [], [], []
             for i in range(ns):
-                cells = _cells_frame(sim, i)
+                cells = cells_frame(sim, i, labels=("control", "treated"))
                 try:
                     with np.errstate(all="ignore"):
                         result = mixed[name](cells, trait="sim", treated="treated",
@@ -352,35 +352,12 @@ def calibrate(
     return out
 
 
-def _cells_frame(sim: SimulatedCells, i: int) -> pd.DataFrame:
-    """Cells (condition, seed, question, hits, n) of simulation ``i`` for the mixed models."""
-    frames = []
-    for label in ("control", "treated"):
-        h = sim.hits[label][i]
-        g, q = h.shape
-        frames.append(pd.DataFrame({
-            "condition": label,
-            "seed": np.repeat([f"{label}-{s}" for s in range(g)], q),
-            "question": np.tile([f"q{j}" for j in range(q)], g),
-            "hits": h.ravel(),
-            "n": sim.answers_per_question,
-        }))
-    return pd.concat(frames, ignore_index=True)
-
-
 def _mixed_functions() -> dict:
-    """The mixed-model comparisons that ``stats/mixed.py`` provides (may be none)."""
-    try:
-        from subliminal_stats.stats import mixed
-    except ImportError:
-        return {}
-    out = {}
-    for name, attr in (("lmm", "lmm_comparison"), ("glmm", "glmm_comparison"),
-                       ("gee", "gee_comparison")):
-        fn = getattr(mixed, attr, None)
-        if callable(fn):
-            out[name] = fn
-    return out
+    """The mixed-model comparisons, by the name :func:`calibrate` gives their rows."""
+    from subliminal_stats.stats import mixed
+
+    return {"lmm": mixed.lmm_comparison, "glmm": mixed.glmm_comparison,
+            "gee": mixed.gee_comparison}
 
 
 # --------------------------------------------------------------------------- stored table
@@ -388,7 +365,7 @@ def _mixed_functions() -> dict:
 
 def lookup(method: str, comparison: str, seeds_per_arm: float):
     """Stored standard-scenario row for the nearest simulated seeds-per-arm (or None)."""
-    from subliminal_stats.stats._calibration_table import TABLE
+    from subliminal_stats.stats.calibration_table import TABLE
 
     sizes = sorted({g for (m, c, g) in TABLE if m == method and c == comparison})
     if not sizes:
@@ -427,6 +404,74 @@ def write_table(path=None, *, seeds=(2, 3, 4, 5, 6, 8, 10, 15, 20), n_sims=4000,
     path = Path(path) if path else Path(__file__).with_name("_calibration_table.py")
     path.write_text("\n".join(lines) + "\n")
     return str(path)
+
+
+# --------------------------------------------------------------------------- mixed models
+
+
+def _mixed_null_p_values(cells: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """Two-sided and 'greater' p of each mixed model (and its z variant) on one dataset."""
+    from scipy import stats as st
+
+    from subliminal_stats.stats.gee import fit_gee_design
+    from subliminal_stats.stats.glmm import fit_glmm_design
+    from subliminal_stats.stats.lmm import fit_lmm_design
+    from subliminal_stats.stats.model_design import (
+        arm_without_variation,
+        coefficient_t,
+        prepare_cells,
+    )
+
+    design = prepare_cells(cells, trait=None, treated="treated", control="control")
+    df = design.df_between_seeds
+    out: dict[str, tuple[float, float]] = {}
+    fits = {"lmm": (fit_lmm_design, "effect_se")}
+    if arm_without_variation(design) is None:
+        fits["glmm-map"] = (fit_glmm_design, "effect_sd")
+        fits["gee-bias-reduced"] = (fit_gee_design, "effect_se")
+    for method, (fitter, se_name) in fits.items():
+        fit = fitter(design)
+        se = getattr(fit, se_name)
+        for suffix, dof in (("", df), (" z", math.inf)):
+            two = coefficient_t(fit.effect, se, dof, alternative="two-sided",
+                                confidence_level=0.95)[1]
+            one = coefficient_t(fit.effect, se, dof, alternative="greater",
+                                confidence_level=0.95)[1]
+            out[method + suffix] = (two, one)
+        if method == "gee-bias-reduced":
+            z = fit.effect / fit.effect_se_robust
+            out["gee-robust z"] = (float(2 * st.norm.sf(abs(z))), float(st.norm.sf(z)))
+    return out
+
+
+def measure_mixed_fpr(*, n_sims: int, seeds_per_arm: int, alpha: float = 0.05, rng=None,
+                      progress: bool = False) -> dict[str, tuple[float, float, int]]:
+    """Rejection rates of every mixed model under the null on :data:`MIXED_DESIGN`.
+
+    Fits all three models (plus their asymptotic-z variants) to each simulated dataset
+    (the package's one simulator, :func:`~subliminal_stats.stats.simulation.simulate_cell_frame`).
+
+    Returns
+    -------
+    dict
+        method → (two-sided rejection rate, one-sided 'greater' rejection rate,
+        number of datasets the method could be fitted to).
+    """
+    from subliminal_stats.stats.calibration_table import MIXED_DESIGN
+    from subliminal_stats.stats.simulation import simulate_cell_frame
+
+    rng = np.random.default_rng(rng)
+    rejections: dict[str, list[tuple[bool, bool]]] = {}
+    start = time.perf_counter()
+    for i in range(n_sims):
+        cells = simulate_cell_frame(seeds_per_arm, rng=rng, **MIXED_DESIGN)
+        for method, (two, one) in _mixed_null_p_values(cells).items():
+            rejections.setdefault(method, []).append((two < alpha, one < alpha))
+        if progress and (i + 1) % max(1, n_sims // 10) == 0:
+            print(f"  G={seeds_per_arm}: {i + 1}/{n_sims} sims, "
+                  f"{time.perf_counter() - start:.0f} s", flush=True)
+    return {method: (float(np.mean([r[0] for r in rows])), float(np.mean([r[1] for r in rows])),
+                     len(rows)) for method, rows in rejections.items()}
 
 
 if __name__ == "__main__":  # pragma: no cover - maintenance entry point

@@ -31,6 +31,9 @@ class ArmSpec:
     intercept: float
     n_seeds: int
     seeded: bool = True
+    #: This arm's between-seed SD on the logit scale (``None``: the design's ``seed_sd``).
+    #: Treated students spread more than controls when the transfer varies by student.
+    seed_sd: float | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,8 @@ def simulate_cells(
     intercept, effect : float
         Logit-scale control intercept and treated shift.
     seed_sd, question_sd : float
-        Logit-scale SDs of the seed and (crossed) question random effects.
+        Logit-scale SDs of the seed and (crossed) question random effects
+        (an :class:`ArmSpec` may set its own ``seed_sd``).
     rng : seed or numpy Generator
 
     Returns
@@ -125,12 +129,47 @@ def simulate_cells(
     v = rng.normal(0.0, question_sd, size=(n_sims, n_questions))
     hits, true_mean = {}, {}
     for arm in arms:
-        sd = seed_sd if arm.seeded else 0.0
+        sd = (seed_sd if arm.seed_sd is None else arm.seed_sd) if arm.seeded else 0.0
         u = rng.normal(0.0, sd, size=(n_sims, arm.n_seeds, 1)) if sd > 0 else 0.0
-        p = expit(arm.intercept + u + v[:, None, :])
+        p = np.broadcast_to(expit(arm.intercept + u + v[:, None, :]),
+                            (n_sims, arm.n_seeds, n_questions))
         hits[arm.label] = rng.binomial(answers_per_question, p).astype(np.int32)
         true_mean[arm.label] = _expected_rate(arm.intercept, v, sd)
     return SimulatedCells(tuple(arms), hits, int(answers_per_question), true_mean, v)
+
+
+def cells_frame(sim: SimulatedCells, i: int, *, labels=None) -> pd.DataFrame:
+    """Simulation ``i`` as a cells frame ``condition, seed, question, hits, n``.
+
+    Seed labels ``"0"…`` repeat across arms (seeds are nested in their arm); questions
+    are ``q000…``. This is the input of the mixed models.
+    """
+    frames = []
+    for label in labels or [a.label for a in sim.arms]:
+        h = sim.hits[label][i]
+        g, q = h.shape
+        frames.append(pd.DataFrame({
+            "condition": label,
+            "seed": np.repeat(np.arange(g).astype(str), q),
+            "question": np.tile([f"q{j:03d}" for j in range(q)], g),
+            "hits": h.ravel().astype(np.int64),
+            "n": sim.answers_per_question,
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def simulate_cell_frame(seeds_per_arm: int, *, n_questions: int = 50,
+                        answers_per_question: int = 20, intercept: float = -2.0,
+                        seed_sd: float = 0.4, question_sd: float = 0.8, effect: float = 0.0,
+                        rng=None) -> pd.DataFrame:
+    """One simulated control-vs-treated experiment as a cells frame (:func:`cells_frame`).
+
+    The same model as :func:`simulate_cells` (it is that function with ``n_sims=1``).
+    """
+    sim = simulate_cells(n_sims=1, seeds_per_arm=seeds_per_arm, n_questions=n_questions,
+                         answers_per_question=answers_per_question, intercept=intercept,
+                         effect=effect, seed_sd=seed_sd, question_sd=question_sd, rng=rng)
+    return cells_frame(sim, 0)
 
 
 def simulate_responses(

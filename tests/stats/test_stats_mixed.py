@@ -123,8 +123,8 @@ def test_glmm_counted_rows_equal_one_row_per_answer(cells, glmm_fit):
     # The fit weights (cell, outcome) rows by counts; statsmodels' own form takes one
     # 0/1 row per answer. Same posterior, so the same mode; the SDs come from a
     # finite-difference Hessian and agree to ~1e-5.
-    design = mixed._prepare_cells(cells, trait=None, **ARMS)
-    expanded = mixed._fit_glmm_design(design, one_row_per_answer=True)
+    design = mixed.prepare_cells(cells, trait=None, **ARMS)
+    expanded = mixed.fit_glmm_design(design, one_row_per_answer=True)
     for name in ("intercept", "effect", "seed_sd", "question_sd"):
         assert getattr(glmm_fit, name) == pytest.approx(getattr(expanded, name), rel=1e-6), name
     assert glmm_fit.effect_sd == pytest.approx(expanded.effect_sd, rel=1e-4)
