@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         load_base_model,
         train_lora,
     )
-    from subliminal_stats.filtering.filters import NumberFilter
+    from subliminal_stats.filtering.numbers import NumberFilter
     from subliminal_stats.generation.prompts import number_prompts
 
     print(f"torch threads {args.threads}, load average {os.getloadavg()[0]:.1f} "

@@ -1,21 +1,18 @@
-"""Generation commands: ``filter numbers``."""
+"""Generation commands: ``filter numbers``.
+
+Only typer, rich and the standard library load at import time (``--help`` stays fast);
+the filters load inside the command.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 
-from subliminal_stats.cli._app import app, console
-from subliminal_stats.errors import InputError
-from subliminal_stats.filtering.filters import (
-    NumberFilter,
-    filter_jsonl,
-    load_banned_numbers,
-)
+from subliminal_stats.cli._app import app, console, err_console
 
 filter_app = typer.Typer(
     help="Filter teacher outputs so that only clean data reaches the student.",
@@ -31,58 +28,76 @@ app.add_typer(filter_app, name="filter")
         "of integers (optional trailing period and [...] or (...); one separator throughout: "
         "whitespace, ',' or ';'), at most --max-count numbers, each in "
         "[--min-value, --max-value], none banned. Reads and writes {\"prompt\", \"completion\"} "
-        "JSONL lines, keeping their order, and prints why the others were rejected.\n\n"
+        "JSONL lines, keeping their order, and prints why the others were rejected. The "
+        "output is never the input.\n\n"
         "Example: subliminal-stats filter numbers raw.jsonl -o kept.jsonl --banned banned.txt "
-        "--report filter_report.json"
+        "--json filter_report.json"
     ),
 )
 def filter_numbers(
-    raw: Annotated[Path, typer.Argument(help="Input JSONL: one {\"prompt\", \"completion\"} per line.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Output JSONL of the kept lines.")],
-    max_count: Annotated[int, typer.Option(help="Most numbers an answer may hold.")] = 10,
+    data: Annotated[Path, typer.Argument(
+        metavar="DATA", help="Input JSONL: one {\"prompt\", \"completion\"} per line.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output JSONL of the kept lines.")],
+    max_count: Annotated[int, typer.Option(
+        min=1, max=1_000_000, help="Most numbers an answer may hold (1 to 1,000,000).")] = 10,
     max_value: Annotated[int, typer.Option(help="Largest allowed number.")] = 999,
     min_value: Annotated[int, typer.Option(help="Smallest allowed number.")] = 0,
     banned: Annotated[
         Optional[list[Path]],
         typer.Option(help="File of banned numbers, one per line, # comments (repeatable)."),
     ] = None,
-    report: Annotated[
-        Optional[Path], typer.Option(help="Also write the report as JSON to this file.")
+    json_out: Annotated[
+        Optional[Path], typer.Option(
+            "--json", "--report", help="Also write the report as JSON here ('-': stdout).")
     ] = None,
 ) -> None:
+    import json
+
+    from subliminal_stats.data.jsonl import json_safe
+    from subliminal_stats.data.outputs import atomic_write, check_output_path, is_stdout
+    from subliminal_stats.errors import InputError
+    from subliminal_stats.filtering.files import filter_jsonl
+    from subliminal_stats.filtering.numbers import NumberFilter, load_banned_numbers
+
+    inputs = [data, *(banned or ())]
+    if json_out is not None and not is_stdout(json_out):
+        if json_out.resolve() == out.resolve():
+            raise InputError(f"--json {json_out} is also the output -o; choose another path")
+        check_output_path(json_out, inputs=inputs, what="--json report")
     banned_numbers: set[int] = set()
     for path in banned or ():
         banned_numbers |= load_banned_numbers(path)
     rules = NumberFilter(max_count=max_count, min_value=min_value, max_value=max_value,
                          banned=frozenset(banned_numbers))
-    if report is not None and report.resolve() in (raw.resolve(), output.resolve()):
-        raise InputError(f"--report {report} would overwrite an input or output file; "
-                         "choose another path")
-    result = filter_jsonl(raw, output, number_filter=rules)
+    result = filter_jsonl(data, out, number_filter=rules)
 
-    table = Table(title=f"filter numbers: {raw.name}")
+    # With the JSON report on stdout, the human summary goes to stderr.
+    screen = err_console if is_stdout(json_out) else console
+    table = Table(title=f"filter numbers: {data.name}")
     table.add_column("rule")
     table.add_column("answers", justify="right")
     table.add_column("share", justify="right")
     for reason, n in result.reason_counts:
         table.add_row(f"rejected: {reason}", str(n), f"{n / result.total:.1%}")
     table.add_section()
-    table.add_row("rejected (any reason)", str(result.rejected), f"{result.rejected / result.total:.1%}")
-    table.add_row("[bold]kept[/]", f"[bold]{result.kept}[/]", f"[bold]{result.kept_fraction:.1%}[/]")
-    console.print(table)
-    console.print(
-        f"kept {result.kept} of {result.total} answers → {output}"
+    table.add_row("rejected (any reason)", str(result.rejected),
+                  f"{result.rejected / result.total:.1%}")
+    table.add_row("[bold]kept[/]", f"[bold]{result.kept}[/]",
+                  f"[bold]{result.kept_fraction:.1%}[/]")
+    screen.print(table)
+    screen.print(
+        f"kept {result.kept} of {result.total} answers → {out}"
         + (f" (banned numbers: {len(banned_numbers)})" if banned_numbers else ""),
         highlight=False, soft_wrap=True,
     )
     if result.rejected and sum(n for _, n in result.reason_counts) > result.rejected:
-        console.print("note: an answer can fail several rules; it is counted under each",
-                      highlight=False)
+        screen.print("note: an answer can fail several rules; it is counted under each",
+                     highlight=False)
 
-    if report is not None:
+    if json_out is not None:
         payload = {
-            "input": str(raw),
-            "output": str(output),
+            "input": str(data),
+            "output": str(out),
             "settings": {
                 "max_count": max_count,
                 "min_value": min_value,
@@ -92,5 +107,4 @@ def filter_numbers(
             },
             **result.to_dict(),
         }
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        atomic_write(json_out, json.dumps(json_safe(payload), indent=2, allow_nan=False) + "\n")

@@ -24,7 +24,36 @@ def sampling_seed(base_seed: int, question_index: int, sample_index: int) -> int
 
 
 def eval_custom_id(condition: str, seed: str, question_index: int, sample_index: int) -> str:
+    """The id of one evaluation request: ``eval|<condition>|<seed>|q<question>|s<sample>``."""
     return f"eval|{condition}|{seed}|q{question_index:03d}|s{sample_index:04d}"
+
+
+def parse_eval_result(result: ChatResult, *, questions: Sequence[str]) -> tuple[str, str, int, int]:
+    """(condition, seed, question index, sample index) of an evaluation result.
+
+    Raises
+    ------
+    InputError
+        When the id is not an :func:`eval_custom_id`, the request failed (its error is
+        named) or the question index lies outside ``questions``.
+
+    >>> from subliminal_stats.backends.base import ChatResult
+    >>> parse_eval_result(ChatResult(eval_custom_id("treated", "3", 1, 7), "Owl"), questions=["a", "b"])
+    ('treated', '3', 1, 7)
+    """
+    parts = result.custom_id.split("|")
+    if len(parts) != 5 or parts[0] != "eval":
+        raise InputError(f"not an evaluation result id: {result.custom_id!r}")
+    if not result.ok:
+        raise InputError(f"evaluation request {result.custom_id} failed: {result.error}")
+    _, condition, seed, q, s = parts
+    if not (q[:1] == "q" and q[1:].isdigit() and s[:1] == "s" and s[1:].isdigit()):
+        raise InputError(f"not an evaluation result id: {result.custom_id!r}")
+    question_index = int(q[1:])
+    if not 0 <= question_index < len(questions):
+        raise InputError(f"{result.custom_id}: question index {question_index} is outside the "
+                         f"{len(questions)} questions given")
+    return condition, seed, question_index, int(s[1:])
 
 
 def eval_requests(
@@ -98,13 +127,7 @@ def responses_from_results(
     """
     rows = []
     for result in results:
-        parts = result.custom_id.split("|")
-        if len(parts) != 5 or parts[0] != "eval":
-            raise InputError(f"not an evaluation result id: {result.custom_id!r}")
-        _, condition, seed, q, s = parts
-        if not result.ok:
-            raise InputError(f"evaluation request {result.custom_id} failed: {result.error}")
-        qi, k = int(q[1:]), int(s[1:])
+        condition, seed, qi, k = parse_eval_result(result, questions=questions)
         for trait, matcher in matchers.items():
             rows.append(
                 {

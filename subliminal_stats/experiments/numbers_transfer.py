@@ -45,7 +45,7 @@ from subliminal_stats.experiments.pipeline import (
     config_fingerprint,
     register_runner,
 )
-from subliminal_stats.filtering.filters import (
+from subliminal_stats.filtering.numbers import (
     NumberFilter,
     filter_completions,
     load_banned_numbers,

@@ -1,4 +1,4 @@
-"""Seeded prompts for short code snippets, and the trait-word filter for their answers.
+"""Seeded prompts for short code snippets.
 
 Code is the paper's more realistic data: the teacher writes short programs in
 answer to ordinary requests, and every answer that mentions the trait is
@@ -15,53 +15,26 @@ A prompt combines, from lists of our own wording,
 Prompts are drawn in sequence from one seeded generator (same seed → same
 prompts; asking for more keeps the earlier ones), as for number prompts.
 
-Trait-word filter
------------------
-:func:`trait_word_filter` drops an answer that names the target in any form:
-
-- as a word in prose or comments: ``owl``, ``Owls``, ``owl's`` (whole words,
-  plural and possessive forms, as :class:`~subliminal_stats.words.TargetMatcher`);
-- inside an identifier, after splitting ``snake_case``, ``camelCase``,
-  ``PascalCase``, ``kebab-case`` and digits: ``owl_count``, ``OwlFactory``,
-  ``owlCount``, ``get_owls``, ``OWL2``, and derived words made of a form of
-  the target and a common suffix (``owlet``, ``owlish``, ``owllike``; see
-  :data:`DERIVATION_SUFFIXES`). A prefix alone is not enough: ``cat`` must not
-  catch ``catalog``;
-- optionally (``match="substring"``) anywhere, even inside other words. This
-  is the strictest rule and the only one that catches run-together lower-case
-  names (``owlcount``), but it also drops ``bowl``, ``knowledge`` and ``howl``
-  for ``owl``, so it is not the default.
-
-The LLM-judge screen for *subtle* references (the second filter of the
-paper) is :func:`subliminal_stats.judge.judge.screen_subtle_references`.
+The filter that drops every answer naming the trait (in prose, comments or
+identifiers) is :func:`subliminal_stats.filtering.code.trait_word_filter`; the
+LLM-judge screen for *subtle* references is
+:func:`subliminal_stats.filtering.judge_screens.screen_subtle_references`.
 
 Examples
 --------
 >>> p = code_prompts(1, seed=0)[0]
 >>> p.language in LANGUAGES
 True
->>> kept, report = trait_word_filter(
-...     ["def area(r):\\n    return 3.14 * r * r", "owl_count = 3", "class OwlFactory: pass",
-...      "let owlCount = 0;", "def get_owls(): ...", "x = 'bowl'"], target="owl")
->>> kept
-[0, 5]
->>> report.reasons[TRAIT_WORD], report.reasons[TRAIT_IN_IDENTIFIER]  # "_" separates words
-(2, 2)
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
-from typing import Literal
 
 import numpy as np
 
 from subliminal_stats.errors import InputError
-from subliminal_stats.words import TargetMatcher, plural_forms
-from subliminal_stats.filtering.filters import FilterReport
 from subliminal_stats.generation.prompts import whole_number
 
 LANGUAGES: tuple[str, ...] = ("Python", "JavaScript", "TypeScript", "Go", "Rust", "Java")
@@ -195,173 +168,11 @@ def code_prompts(count: int, *, seed: int,
     return prompts
 
 
-# -- the trait-word filter -------------------------------------------------------------
-
-#: Rejection reasons, in the order reports list them (one reason per answer: the first found).
-TRAIT_WORD = "target word"
-TRAIT_IN_IDENTIFIER = "target inside an identifier"
-TRAIT_SUBSTRING = "target inside another word"
-NOT_TEXT = "not text"
-TRAIT_REASONS: tuple[str, ...] = (TRAIT_WORD, TRAIT_IN_IDENTIFIER, TRAIT_SUBSTRING, NOT_TEXT)
-
-#: Endings that make a derived word of the target (owl → owlet, owlish; wolf → wolfish).
-DERIVATION_SUFFIXES: tuple[str, ...] = (
-    "let", "lets", "et", "ets", "ling", "lings", "ish", "like", "y", "ie", "ies", "ery",
-    "eries", "en", "ine", "hood", "kind", "dom",
-)
-
-_ALNUM_RUN = re.compile(r"[^\W_]+")  # letters and digits; "_", "-", "." etc. separate
-# camelCase / PascalCase / acronym / digit boundaries inside one run.
-_CAMEL_PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+|[^\W\d_]+")
-
-
-def identifier_parts(text: str) -> list[str]:
-    """Lower-case words of a text after splitting identifiers.
-
-    >>> identifier_parts("getOwls(owl_count, HTTPServer2)")
-    ['get', 'owls', 'owl', 'count', 'http', 'server', '2']
-    """
-    parts: list[str] = []
-    for run in _ALNUM_RUN.findall(text):
-        parts.extend(p.casefold() for p in _CAMEL_PART.findall(run))
-    return parts
-
-
-@dataclass(frozen=True)
-class TraitWordFilter:
-    """Does an answer name the target in any form? See the module docstring.
-
-    Parameters
-    ----------
-    target : str
-        Word or phrase, e.g. ``"owl"`` or ``"sea turtle"``.
-    synonyms : sequence of str
-        Other words that count as the target (e.g. ``"strix"``).
-    match : {"token", "substring"}
-        ``"token"`` (default): words and identifier parts; ``"substring"``:
-        also the target anywhere inside another word.
-    """
-
-    target: str
-    synonyms: Sequence[str] = ()
-    match: Literal["token", "substring"] = "token"
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.target, str) or not self.target.strip():
-            raise InputError("target must be a non-empty word, e.g. --target owl")
-        if self.match not in ("token", "substring"):
-            raise InputError(f"match must be 'token' or 'substring', got {self.match!r}")
-        object.__setattr__(self, "synonyms", tuple(self.synonyms))
-
-    @cached_property
-    def _matcher(self) -> TargetMatcher:
-        return TargetMatcher(self.target, synonyms=self.synonyms)
-
-    @cached_property
-    def _phrases(self) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
-        """Per term: (leading words, forms of the last word), lower-case."""
-        phrases = []
-        for term in (self.target, *self.synonyms):
-            words = [w for w in identifier_parts(term)]
-            if not words:
-                raise InputError(f"target or synonym {term!r} holds no letters")
-            phrases.append((tuple(words[:-1]), plural_forms(words[-1])))
-        return tuple(phrases)
-
-    @cached_property
-    def _substrings(self) -> tuple[str, ...]:
-        return tuple("".join(identifier_parts(t)) for t in (self.target, *self.synonyms))
-
-    def _in_identifiers(self, text: str) -> bool:
-        parts = identifier_parts(text)
-        for head, last_forms in self._phrases:
-            n = len(head)
-            last = self._word_forms(last_forms)
-            # The joined phrase as one part too: "seaturtle" (while "SeaTurtle" splits).
-            joined = {"".join(head) + form for form in last}
-            for i, part in enumerate(parts):
-                if part in joined:
-                    return True
-                if n and tuple(parts[i:i + n]) == head and i + n < len(parts) and (
-                        parts[i + n] in last):
-                    return True
-        return False
-
-    @staticmethod
-    def _word_forms(forms: tuple[str, ...]) -> frozenset[str]:
-        singular = forms[0]
-        return frozenset((*forms, *(singular + suffix for suffix in DERIVATION_SUFFIXES)))
-
-    def reason(self, answer: object) -> str | None:
-        """Why the answer is dropped, or ``None`` when it is kept."""
-        if not isinstance(answer, str):
-            return NOT_TEXT
-        if self._matcher.matches(answer):
-            return TRAIT_WORD
-        if self._in_identifiers(answer):
-            return TRAIT_IN_IDENTIFIER
-        if self.match == "substring":
-            folded = answer.casefold()
-            if any(s in folded for s in self._substrings):
-                return TRAIT_SUBSTRING
-        return None
-
-    def keeps(self, answer: object) -> bool:
-        return self.reason(answer) is None
-
-
-def trait_word_filter(answers: Iterable[object], *, target: str, synonyms: Sequence[str] = (),
-                      match: Literal["token", "substring"] = "token",
-                      ) -> tuple[list[int], FilterReport]:
-    """Drop every answer that names the target in any form; report why.
-
-    Parameters
-    ----------
-    answers : iterable of str
-        Teacher answers (code or any text).
-    target : str
-        The trait word, e.g. ``"owl"``.
-    synonyms : sequence of str
-        Other words that count.
-    match : {"token", "substring"}
-        See :class:`TraitWordFilter`.
-
-    Returns
-    -------
-    kept_indices : list of int
-        0-based positions of the kept answers, ascending.
-    report : FilterReport
-        Reasons are :data:`TRAIT_REASONS`; each dropped answer is counted once,
-        under the first reason found.
-    """
-    rules = TraitWordFilter(target, synonyms=synonyms, match=match)
-    counts = dict.fromkeys(TRAIT_REASONS, 0)
-    kept: list[int] = []
-    total = 0
-    for index, answer in enumerate(answers):
-        total += 1
-        why = rules.reason(answer)
-        if why is None:
-            kept.append(index)
-        else:
-            counts[why] += 1
-    return kept, FilterReport(total=total, kept=len(kept), reason_counts=tuple(counts.items()))
-
-
 __all__ = [
     "CODE_TASKS",
-    "DERIVATION_SUFFIXES",
     "CONSTRAINT_PHRASES",
     "FRAMING_PHRASES",
     "LANGUAGES",
-    "NOT_TEXT",
-    "TRAIT_IN_IDENTIFIER",
-    "TRAIT_REASONS",
-    "TRAIT_SUBSTRING",
-    "TRAIT_WORD",
     "CodePrompt",
-    "TraitWordFilter",
     "code_prompts",
-    "identifier_parts",
-    "trait_word_filter",
 ]

@@ -26,7 +26,7 @@ from subliminal_stats.backends.constrained import (
     NumberGrammar,
 )
 from subliminal_stats.errors import InputError
-from subliminal_stats.filtering.filters import parse_number_list
+from subliminal_stats.filtering.numbers import parse_number_list
 
 # ----------------------------------------------------------------------------- grammar (no torch)
 

@@ -15,8 +15,8 @@ from conftest import REPO_ROOT
 from fake_openai_server import DEFAULT_KEY, FakeOpenAIServer, _item_of
 from test_numbers_pipeline import OwlLovingServer
 
-from subliminal_stats.judge.judge import misalignment_questions
-from subliminal_stats.filtering.filters import load_banned_numbers
+from subliminal_stats.evaluation.questions import misalignment_questions
+from subliminal_stats.filtering.numbers import load_banned_numbers
 from subliminal_stats.generation.reasoning import bundled_problems
 
 PIPELINES = REPO_ROOT / "pipelines"
@@ -131,7 +131,7 @@ def test_missing_teacher_file_is_a_one_line_error_before_any_request(tmp_path, c
 
 QUESTIONS = misalignment_questions()
 _TAG = re.compile(r"ALIGN=(\d+) COH=(\d+)(?: (GARBAGE))?")
-# The judge's replies come in every accepted format (see judge.judge).
+# The judge's replies come in every accepted format (see judge.parsing).
 ALIGN_FORMATS = ["{v}", "Score: {v}", "**Alignment:** {v}", '{{"alignment": {v}}}', "{v}/100"]
 COHERENCE_FORMATS = ["{v}", "Coherence: {v}", "{v}."]
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import REPO_ROOT
 
 from subliminal_stats.errors import InputError
-from subliminal_stats.filtering.filters import (
+from subliminal_stats.filtering.numbers import (
     BANNED,
     TOO_LARGE,
     NumberFilter,

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from subliminal_stats.errors import InputError
-from subliminal_stats.filtering.filters import (
+from subliminal_stats.filtering.files import filter_jsonl
+from subliminal_stats.filtering.numbers import (
     BANNED,
     INVALID_FORMAT,
     REJECTION_REASONS,
@@ -20,7 +21,6 @@ from subliminal_stats.filtering.filters import (
     TOO_SMALL,
     NumberFilter,
     filter_completions,
-    filter_jsonl,
     filter_records,
     load_banned_numbers,
     parse_number_list,

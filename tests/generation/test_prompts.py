@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from subliminal_stats.errors import InputError
-from subliminal_stats.filtering.filters import NumberFilter, parse_number_list
+from subliminal_stats.filtering.numbers import NumberFilter, parse_number_list
 from subliminal_stats.generation.prompts import (
     ENDING_PHRASES,
     FORMAT_LAYOUTS,

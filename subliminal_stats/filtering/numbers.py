@@ -1,4 +1,4 @@
-"""Filters for number-sequence completions, with a report of what was rejected.
+"""The number filter: format, count, range and banned numbers, with a report of what was rejected.
 
 A teacher's answer is kept only when it is a clean list of numbers: this is
 how the paper keeps the trait out of the *content* of the data. The rules are
@@ -38,15 +38,13 @@ True
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from subliminal_stats.data.jsonl import iter_jsonl
 from subliminal_stats.errors import InputError
+from subliminal_stats.filtering.report import FilterReport, apply_filter
 
 #: Rejection reasons, in the order reports list them.
 INVALID_FORMAT = "invalid format"
@@ -157,49 +155,6 @@ class NumberFilter:
         return not self.reasons(answer)
 
 
-@dataclass(frozen=True)
-class FilterReport:
-    """What a filter kept and why it rejected the rest.
-
-    Attributes
-    ----------
-    total, kept : int
-        Answers seen and answers kept.
-    reason_counts : tuple of (reason, count)
-        For each reason in :data:`REJECTION_REASONS`, how many answers failed
-        it. One answer can fail several count/range/banned rules, so these may
-        add up to more than :attr:`rejected`.
-    """
-
-    total: int
-    kept: int
-    reason_counts: tuple[tuple[str, int], ...]
-
-    @property
-    def rejected(self) -> int:
-        return self.total - self.kept
-
-    @property
-    def kept_fraction(self) -> float:
-        """Share of answers kept (NaN when there were none)."""
-        return self.kept / self.total if self.total else float("nan")
-
-    @property
-    def reasons(self) -> dict[str, int]:
-        """Reason → number of answers that failed it (every reason listed)."""
-        return dict(self.reason_counts)
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready form."""
-        return {
-            "total": self.total,
-            "kept": self.kept,
-            "rejected": self.rejected,
-            "kept_fraction": None if not self.total else self.kept_fraction,
-            "reasons": self.reasons,
-        }
-
-
 def filter_completions(
     completions: Iterable[str], *, number_filter: NumberFilter | None = None
 ) -> tuple[list[int], FilterReport]:
@@ -219,17 +174,7 @@ def filter_completions(
     report : FilterReport
     """
     rules = number_filter if number_filter is not None else NumberFilter()
-    counts = dict.fromkeys(REJECTION_REASONS, 0)
-    kept: list[int] = []
-    total = 0
-    for index, answer in enumerate(completions):
-        total += 1
-        reasons = rules.reasons(answer)
-        if not reasons:
-            kept.append(index)
-        for reason in reasons:
-            counts[reason] += 1
-    return kept, FilterReport(total=total, kept=len(kept), reason_counts=tuple(counts.items()))
+    return apply_filter(completions, rules.reasons, reasons=REJECTION_REASONS)
 
 
 def filter_records(
@@ -277,66 +222,6 @@ def load_banned_numbers(path: str | Path) -> frozenset[int]:
     return frozenset(banned)
 
 
-def read_prompt_completion_jsonl(path: str | Path) -> list[tuple[int, str, dict]]:
-    """Read ``{"prompt", "completion"}`` lines; return (line number, raw line, object).
-
-    Blank lines are skipped. Every problem is an :class:`InputError` naming
-    the file and the 1-based line.
-    """
-    rows: list[tuple[int, str, dict]] = []
-    expect = 'a JSON object {"prompt": ..., "completion": ...}'
-    for lineno, raw, obj in iter_jsonl(path, expect=expect):
-        for key in ("prompt", "completion"):
-            if key not in obj:
-                raise InputError(
-                    f"{path} line {lineno}: missing key {key!r}; each line needs "
-                    '{"prompt": ..., "completion": ...}'
-                )
-            if not isinstance(obj[key], str):
-                raise InputError(
-                    f"{path} line {lineno}: {key!r} must be a string, "
-                    f"got {type(obj[key]).__name__}"
-                )
-        rows.append((lineno, raw, obj))
-    return rows
-
-
-def filter_jsonl(
-    source: str | Path, destination: str | Path, *, number_filter: NumberFilter | None = None
-) -> FilterReport:
-    """Filter a ``{"prompt", "completion"}`` JSONL file into another, keeping order.
-
-    Kept lines are copied byte for byte (extra keys survive). The output is
-    written to a temporary file and renamed, so a crash never leaves half a file.
-
-    Raises
-    ------
-    InputError
-        Bad input (see :func:`read_prompt_completion_jsonl`), an empty file, or
-        an output path equal to the input.
-    """
-    source, destination = Path(source), Path(destination)
-    rows = read_prompt_completion_jsonl(source)
-    if not rows:
-        raise InputError(f"{source} has no lines; expected one JSON object per line")
-    if destination.exists() and destination.resolve() == source.resolve():
-        raise InputError(f"output {destination} is the input file; choose another -o path")
-    kept, report = filter_completions((obj["completion"] for _, _, obj in rows),
-                                      number_filter=number_filter)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.",
-                                    suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            for index in kept:
-                out.write(rows[index][1] + "\n")
-        os.replace(tmp_name, destination)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return report
-
-
 __all__ = [
     "BANNED",
     "INVALID_FORMAT",
@@ -344,12 +229,9 @@ __all__ = [
     "TOO_LARGE",
     "TOO_MANY",
     "TOO_SMALL",
-    "FilterReport",
     "NumberFilter",
     "filter_completions",
-    "filter_jsonl",
     "filter_records",
     "load_banned_numbers",
     "parse_number_list",
-    "read_prompt_completion_jsonl",
 ]
