@@ -7,6 +7,7 @@ every other module depend on them); do not rename them.
 column         required  meaning
 =============  ========  ===========================================================
 experiment     no        free-text name of the experiment (filled with "" if absent)
+run            no        which run (evaluation job) the answer comes from; ingest fills it
 trait          yes       the thing whose rate is measured, e.g. ``owl``
 condition      yes       e.g. ``base``, ``control``, ``treated`` (any labels)
 seed           yes       identifier of one trained model (string); the unit of replication
@@ -20,6 +21,14 @@ coherence      no        LLM-judge coherence score (0–100)
 =============  ========  ===========================================================
 
 Other columns are kept as they are.
+
+Labels (trait, condition, seed, question, experiment, run) are normalised once, by
+:func:`subliminal_stats.data.labels.normalise_label`: stripped strings in Unicode NFC, whole
+numbers without a decimal part (seeds ``0``, ``0.0`` and ``"0"`` are one seed ``"0"``), with
+a :class:`~subliminal_stats.data.labels.LabelMergeWarning` naming what was merged.
+Duplicate answers are refused: with a ``sample`` column, a repeated (experiment, trait,
+condition, seed, question, sample); without one, rows identical in every column when the
+table has ``response`` texts (a hit-only table without ``sample`` cannot be checked).
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from subliminal_stats.data.jsonl import iter_jsonl
+from subliminal_stats.data.labels import normalise_label, spelling, warn_merges
 from subliminal_stats.errors import InputError
 
 KEY_COLUMNS: tuple[str, ...] = ("trait", "condition", "seed", "question")
@@ -40,6 +50,7 @@ OPTIONAL_NUMERIC_COLUMNS: tuple[str, ...] = ("prob", "alignment", "coherence")
 #: Canonical column order; extra columns follow these.
 COLUMN_ORDER: tuple[str, ...] = (
     "experiment",
+    "run",
     "trait",
     "condition",
     "seed",
@@ -128,23 +139,16 @@ def _validate(df: pd.DataFrame) -> pd.DataFrame:
     out = out.reset_index(drop=True)
 
     for col in KEY_COLUMNS:
-        values = out[col]
-        empty = values.isna() | values.astype(str).str.strip().eq("")
-        if empty.any():
-            i = int(np.flatnonzero(empty.to_numpy())[0])
-            raise InputError(
-                f"column '{col}' has an empty value (NaN) at {_row_label(i)}: "
-                f"every answer needs a {col}; fill it in or drop the row "
-                f"({int(empty.sum())} such rows)"
-            )
-        out[col] = _to_string_keys(values)
+        out[col] = _label_column(out[col], col)
 
     out["hit"] = _validate_hit(out["hit"])
 
     if "experiment" not in out.columns:
         out["experiment"] = ""
     else:
-        out["experiment"] = out["experiment"].fillna("").astype(str)
+        out["experiment"] = _label_column(out["experiment"], "experiment", required=False)
+    if "run" in out.columns:
+        out["run"] = _label_column(out["run"], "run", required=False)
     if "response" in out.columns:
         out["response"] = out["response"].astype("string")
 
@@ -183,18 +187,59 @@ def _validate(df: pd.DataFrame) -> pd.DataFrame:
                 "appears twice; each (condition, seed, question, sample) must be unique"
             )
 
+    elif "response" in out.columns:
+        # No sample column: an answer has no identity. Rows identical in every column
+        # (texts included) are the mark of a table or file appended twice; repeated answers
+        # that happen to be alike need a sample number to be kept apart.
+        dup = out.duplicated(keep="first")
+        if dup.any():
+            i = int(np.flatnonzero(dup.to_numpy())[0])
+            hashes = pd.util.hash_pandas_object(out, index=False).to_numpy()
+            j = int(np.flatnonzero(hashes == hashes[i])[0])
+            raise InputError(
+                f"rows {j + 1} and {i + 1} are identical in every column and the table has no "
+                "'sample' column, so they cannot be told apart from one answer counted twice: "
+                "if they are repeated answers, number them in a 'sample' column (0, 1, … "
+                "within each seed and question); if rows were appended twice, drop the copies"
+            )
+
     ordered = [c for c in COLUMN_ORDER if c in out.columns]
     extra = [c for c in out.columns if c not in ordered]
     return out[ordered + extra]
 
 
-def _to_string_keys(values: pd.Series) -> pd.Series:
-    """Key columns as plain strings; integral floats (1.0 from CSV) print as "1"."""
-    if pd.api.types.is_float_dtype(values):
-        as_float = values.astype(float)
-        if np.all(np.isfinite(as_float)) and np.all(as_float == np.round(as_float)):
-            return as_float.astype(np.int64).astype(str)
-    return values.astype(str).str.strip()
+def _label_column(values: pd.Series, col: str, *, required: bool = True) -> pd.Series:
+    """Key labels as strings by :func:`~subliminal_stats.data.labels.normalise_label`.
+
+    The rule runs once per distinct value (``pd.factorize``), never row by row; spellings
+    that become one label are reported with a :class:`~subliminal_stats.data.labels.
+    LabelMergeWarning`.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    labels = [normalise_label(u) for u in uniques]
+    empty = codes < 0
+    bad = np.array([lab is None for lab in labels], dtype=bool)
+    if bad.any():
+        empty = empty | bad[np.where(codes < 0, 0, codes)]
+    if empty.any():
+        if not required:
+            labels = [lab or "" for lab in labels]
+        else:
+            i = int(np.flatnonzero(empty)[0])
+            raise InputError(
+                f"column '{col}' has an empty value (NaN) at {_row_label(i)}: "
+                f"every answer needs a {col}; fill it in or drop the row "
+                f"({int(empty.sum())} such rows)"
+            )
+    spellings: dict[str, set[str]] = {}
+    for u, lab in zip(uniques, labels, strict=True):
+        spellings.setdefault(lab or "", set()).add(spelling(u))
+    merges = {lab: sorted(sp) for lab, sp in spellings.items() if len(sp) > 1}
+    if merges:
+        warn_merges(col, merges)
+    table = np.asarray([lab or "" for lab in labels] + [""], dtype=object)
+    return pd.Series(table[np.where(codes < 0, len(labels), codes)], index=values.index,
+                     dtype=object).astype(str)
 
 
 def _validate_hit(hit: pd.Series) -> pd.Series:

@@ -1,0 +1,852 @@
+"""Answers → per-cell counts as the data is read: memory grows with cells, not with answers.
+
+:func:`read_cells` streams Parquet row groups (key columns read as Arrow dictionaries, so a
+label is decoded once per row group, not once per row), CSV chunks and JSONL line chunks,
+validates each batch with vectorised checks and reduces it at once to counts per
+(trait, condition, seed, question) — the table the statistics work on
+(:func:`subliminal_stats.stats.cell_counts` gives the same table from answers in memory;
+the results are identical: ``tests/data/test_reader.py``).
+
+What is checked, with the same one-line messages as :func:`~subliminal_stats.data.schema.
+validate_responses` (file, column, row, fix):
+
+* required columns present; no empty key; ``hit`` 0/1; ``sample`` whole numbers; ``prob``
+  in [0, 1]; ``alignment``/``coherence`` numeric; the tested score column present, filled
+  and in [0, 1];
+* duplicate answers: with a ``sample`` column, a (run, experiment, trait, condition, seed,
+  question, sample) seen twice. Samples below 64 are tracked as one 64-bit mask per cell;
+  others (rare) one entry per answer. Without ``sample`` but with ``response`` texts, two rows
+  identical in every column are refused (an answer has no identity, so a table appended
+  twice cannot be told from repeated answers otherwise); kept as one 64-bit row hash per
+  answer. A hit-only table without ``sample`` cannot be checked (its rows are alike by design);
+* runs: the same (trait, condition, seed) labels from different runs (the ``run`` column, or
+  the file when there is none) are refused unless ``same_seeds=True`` — seeds labelled
+  ``0, 1, 2`` in two runs are six models, not three;
+* labels: one normalisation (:mod:`~subliminal_stats.data.labels`) with a warning naming
+  what it merged.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from subliminal_stats.data.jsonl import iter_jsonl
+from subliminal_stats.data.labels import LabelRegistry, normalise_label
+from subliminal_stats.errors import InputError
+
+__all__ = ["CELL_COLUMNS", "READABLE_SUFFIXES", "default_run", "iter_frames", "read_cells",
+           "runs_note"]
+
+#: The counts table: one row per (trait, condition, seed, question) — as ``stats.cell_counts``.
+CELL_COLUMNS = ("trait", "condition", "seed", "question", "hits", "n")
+KEYS = ("trait", "condition", "seed", "question")
+#: Internal identity of a cell: the run and experiment as well (summed out at the end).
+_INTERNAL = ("run", "experiment", *KEYS)
+READABLE_SUFFIXES = (".parquet", ".pq", ".csv", ".jsonl", ".ndjson", ".json")
+_NUMERIC = ("prob", "alignment", "coherence")
+_HIT_WORDS = {"0": 0, "1": 1, "true": 1, "false": 0, "0.0": 0, "1.0": 1}
+#: Rows per batch: bounded memory whatever the file size.
+BATCH_ROWS = 1 << 20
+_MAX_SAMPLE = 2**53
+
+
+def default_run(path: str | Path) -> str:
+    """The run of a file without a ``run`` column: the path as given (unique per file)."""
+    return str(path)
+
+
+# ------------------------------------------------------------------------------ file reading
+
+
+def _check_file(path: Path) -> str:
+    if not path.exists():
+        raise InputError(f"file not found: {path}")
+    if path.is_dir():
+        raise InputError(f"{path} is a directory, expected a responses file")
+    suffix = path.suffix.lower()
+    if suffix not in READABLE_SUFFIXES:
+        raise InputError(f"{path}: unknown file type '{suffix or '(none)'}'; "
+                         "use .csv, .parquet, .jsonl or .json")
+    return suffix
+
+
+def _string_type(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+
+
+def iter_frames(path: str | Path, *, columns: Sequence[str] | None = None,
+                batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch | pd.DataFrame]:
+    """Batches of a responses file: Arrow record batches (Parquet) or DataFrames (CSV, JSON).
+
+    Parquet string columns among ``columns`` come as Arrow dictionaries. Memory: one batch.
+
+    Raises
+    ------
+    InputError
+        Missing, empty, unreadable or corrupt file (one line naming it).
+    """
+    path = Path(path)
+    suffix = _check_file(path)
+    try:
+        if suffix in (".parquet", ".pq"):
+            schema = pq.read_schema(path)
+            wanted = [c for c in (columns or schema.names) if c in schema.names]
+            dict_cols = [c for c in wanted if _string_type(schema.field(c).type)]
+            handle = pq.ParquetFile(path, read_dictionary=dict_cols)
+            if handle.metadata.num_rows == 0:
+                yield pa.RecordBatch.from_pylist([], schema=pa.schema(
+                    [schema.field(c) for c in wanted]))
+                return
+            yield from handle.iter_batches(batch_size=batch_rows, columns=wanted)
+        elif suffix == ".csv":
+            text_cols = {c: str for c in ("seed", "question", "trait", "condition",
+                                          "experiment", "run")}
+            reader = pd.read_csv(path, dtype=text_cols, chunksize=batch_rows,
+                                 usecols=(lambda c: c in columns) if columns else None)
+            with reader:
+                yield from reader
+        elif suffix == ".json":
+            yield _json_array(path)
+        else:
+            chunk: list[dict] = []
+            size = max(1, min(batch_rows, 200_000))
+            for _, _, obj in iter_jsonl(path):
+                chunk.append(obj)
+                if len(chunk) >= size:
+                    yield pd.DataFrame.from_records(chunk)
+                    chunk = []
+            if chunk:
+                yield pd.DataFrame.from_records(chunk)
+    except InputError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path} is empty") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text (is it a binary file?)") from None
+    except Exception as exc:  # pyarrow and pandas raise their own types for corrupt files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot read {path} as {suffix[1:]}: {first}") from None
+
+
+def _json_array(path: Path) -> pd.DataFrame:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column "
+                         f"{exc.colno}); a table is a JSON array of objects, or JSONL") from None
+    if isinstance(data, dict):
+        for key in ("rows", "data", "samples", "records"):
+            if isinstance(data.get(key), list):
+                data = data[key]
+                break
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise InputError(f"{path}: expected a JSON array of objects (one per answer)")
+    return pd.DataFrame.from_records(data)
+
+
+# ------------------------------------------------------------------------------ column helpers
+
+
+def _names(batch) -> list[str]:
+    return list(batch.schema.names) if isinstance(batch, pa.RecordBatch) else list(batch.columns)
+
+
+def _column(batch, name):
+    return batch.column(name) if isinstance(batch, pa.RecordBatch) else batch[name]
+
+
+def _len(batch) -> int:
+    return batch.num_rows if isinstance(batch, pa.RecordBatch) else len(batch)
+
+
+def _raw(col, i: int):
+    if isinstance(col, (pa.Array, pa.ChunkedArray)):
+        return col[i].as_py()
+    return col.iloc[i]
+
+
+def _show(value: object) -> str:
+    if hasattr(value, "item") and callable(value.item):
+        try:
+            value = value.item()
+        except (ValueError, TypeError):
+            pass
+    return repr(value)
+
+
+def _factor(col) -> tuple[np.ndarray, list, bool]:
+    """``(codes, uniques, textual)``: codes index ``uniques``; -1 marks a null."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if isinstance(col, pa.Array):
+        textual = _string_type(col.type.value_type if pa.types.is_dictionary(col.type)
+                               else col.type)
+        enc = col if pa.types.is_dictionary(col.type) else pc.dictionary_encode(col)
+        indices = enc.indices
+        if indices.null_count:
+            indices = pc.fill_null(indices, -1)
+        return (indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False),
+                enc.dictionary.to_pylist(), textual)
+    textual = not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col))
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    return codes.astype(np.int64, copy=False), list(uniques), textual
+
+
+def _numeric(col) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, present)``: float values (NaN where not numeric) and where a value was given."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if isinstance(col, pa.Array):
+        if pa.types.is_dictionary(col.type):
+            col = col.dictionary_decode() if hasattr(col, "dictionary_decode") else pc.cast(
+                col, col.type.value_type)
+        present = ~col.is_null().to_numpy(zero_copy_only=False)
+        if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or \
+                pa.types.is_boolean(col.type):
+            values = pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
+            return values, present
+        col = col.to_pandas()
+    if pd.api.types.is_bool_dtype(col):
+        return col.to_numpy(dtype=float), np.ones(len(col), dtype=bool)
+    present = col.notna().to_numpy()
+    values = pd.to_numeric(col, errors="coerce")
+    return np.asarray(values, dtype=float), present
+
+
+def _first(mask: np.ndarray) -> int:
+    return int(np.argmax(mask))
+
+
+# ------------------------------------------------------------------------------ the reduction
+
+
+@dataclass
+class _Partial:
+    """Cells reduced so far: internal key codes and their sums."""
+
+    codes: list[np.ndarray]        # one array per _INTERNAL key
+    hits: np.ndarray
+    n: np.ndarray
+    first: np.ndarray | None       # global row of the cell's first answer (score order)
+    mask: np.ndarray | None        # OR of 1 << sample over samples < 64 (uint64)
+    bits: np.ndarray | None        # number of samples < 64 summed (to spot overlaps)
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+
+@dataclass
+class _State:
+    metric: str
+    registries: dict[str, LabelRegistry]
+    partials: list[_Partial] = field(default_factory=list)
+    pending: int = 0
+    rows: int = 0
+    big_samples: list[tuple] = field(default_factory=list)   # (codes..., sample, row)
+    row_hashes: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    sources: list[tuple[str, int]] = field(default_factory=list)  # (path, first global row)
+    has_sample: bool = False
+    batch_rows: int = BATCH_ROWS
+
+
+def _radix(sizes: Sequence[int]) -> None:
+    total = 1
+    for s in sizes:
+        total *= max(1, s)
+    if total >= 2**62:
+        raise InputError("too many distinct labels to count cells (more than 2^62 "
+                         "combinations of run, experiment, trait, condition, seed and question)")
+
+
+def _pack(codes: Sequence[np.ndarray], sizes: Sequence[int]) -> np.ndarray:
+    _radix(sizes)
+    out = codes[0].astype(np.int64, copy=True)
+    for c, s in zip(codes[1:], sizes[1:], strict=True):
+        out *= max(1, s)
+        out += c
+    return out
+
+
+def _reduce(codes: list[np.ndarray], sizes: list[int], hits: np.ndarray, n: np.ndarray | None,
+            first: np.ndarray | None, mask: np.ndarray | None,
+            bits: np.ndarray | None) -> tuple[_Partial, np.ndarray]:
+    """Group equal key tuples; returns the partial and, per group, whether samples overlapped.
+
+    ``first`` (only needed to order score cells) and ``mask``/``bits`` (only with a
+    ``sample`` column) may be None.
+    """
+    packed = _pack(codes, sizes)
+    total = int(np.prod([max(1, s) for s in sizes], dtype=np.float64))
+    if total <= max(4 * len(packed), 1 << 16):
+        # Few possible cells: count into a dense array (no hashing, no sorting).
+        counts = (np.bincount(packed, minlength=total) if n is None
+                  else np.bincount(packed, weights=n, minlength=total))
+        uniq = np.flatnonzero(counts)
+        lookup = np.zeros(total, dtype=np.int64)
+        lookup[uniq] = np.arange(len(uniq))
+        group = lookup[packed]
+        out_n = counts[uniq].astype(np.int64)
+    else:
+        group, uniq = pd.factorize(packed, sort=False)
+        out_n = (np.bincount(group, minlength=len(uniq)) if n is None
+                 else np.bincount(group, weights=n, minlength=len(uniq))).astype(np.int64)
+    k = len(uniq)
+    out_hits = np.bincount(group, weights=hits, minlength=k)
+    out_first = None
+    if first is not None:
+        out_first = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(out_first, group, first)
+    out_mask = out_bits = None
+    overlap = np.zeros(k, dtype=bool)
+    if mask is not None:
+        out_mask = np.zeros(k, dtype=np.uint64)
+        np.bitwise_or.at(out_mask, group, mask)
+        out_bits = np.bincount(group, weights=bits, minlength=k).astype(np.int64)
+        overlap = np.bitwise_count(out_mask).astype(np.int64) != out_bits
+    # Decode the packed keys of the groups (few) back into one code array per key.
+    rest = np.asarray(uniq, dtype=np.int64)
+    decoded = []
+    for s in reversed(sizes):
+        s = max(1, s)
+        decoded.append(rest % s)
+        rest = rest // s
+    decoded.reverse()
+    return _Partial(decoded, out_hits, out_n, out_first, out_mask, out_bits), overlap
+
+
+def _cat(parts, name):
+    values = [getattr(p, name) for p in parts]
+    if any(v is None for v in values):
+        if name in ("mask", "bits"):
+            # A file without a sample column next to one with: no samples to overlap.
+            values = [np.zeros(len(p), dtype=np.uint64 if name == "mask" else np.int64)
+                      if v is None else v for p, v in zip(parts, values, strict=True)]
+        else:
+            return None
+    return np.concatenate(values)
+
+
+def _compact(state: _State) -> None:
+    if len(state.partials) <= 1:
+        return
+    parts = state.partials
+    sizes = [len(state.registries[k]) for k in _INTERNAL]
+    codes = [np.concatenate([p.codes[i] for p in parts]) for i in range(len(_INTERNAL))]
+    merged, overlap = _reduce(codes, sizes, _cat(parts, "hits"), _cat(parts, "n"),
+                              _cat(parts, "first"), _cat(parts, "mask"), _cat(parts, "bits"))
+    if overlap.any():
+        _duplicate_found(state, merged, int(np.argmax(overlap)))
+    state.partials = [merged]
+    state.pending = 0
+
+
+def _label_codes(state: _State, name: str, col, batch_len: int, source: str,
+                 row0: int) -> np.ndarray:
+    """Global label codes of a key column for one batch (vectorised; Python per distinct value)."""
+    reg = state.registries[name]
+    if col is None:
+        raise AssertionError(name)
+    codes, uniques, _ = _factor(col)
+    if len(uniques) == 0:
+        labels: list = []
+    else:
+        labels = [normalise_label(u) for u in uniques]
+    bad = np.array([lab is None for lab in labels], dtype=bool)
+    empty = codes < 0
+    if bad.any():
+        empty = empty | bad[np.where(codes < 0, 0, codes)]
+    if empty.any():
+        i = _first(empty)
+        raise InputError(
+            f"{source}: column '{name}' has an empty value (NaN) at row {row0 + i + 1}: "
+            f"every answer needs a {name}; fill it in or drop the row "
+            f"({int(empty.sum())} such rows)")
+    lut = np.zeros(len(uniques), dtype=np.int64)
+    known = [reg.code(lab) for lab in labels]
+    if sum(c is None for c in known) > 1 or (None in known and isinstance(col, pa.Array)
+                                              and pa.types.is_dictionary(col.type)):
+        # New labels: register them in the order their rows first appear (the order
+        # stats.cell_counts uses); a Parquet dictionary may list entries in another order,
+        # or entries no row of this batch uses.
+        order = np.full(len(uniques), np.iinfo(np.int64).max, dtype=np.int64)
+        positions = np.arange(len(codes), dtype=np.int64)
+        order[codes[::-1]] = positions[::-1]
+        js = [j for j in np.argsort(order, kind="stable") if order[j] != np.iinfo(np.int64).max]
+    else:
+        js = range(len(uniques))  # factorize order is first appearance already
+    for j in js:
+        lut[j] = reg.code_of(labels[j]) if known[j] is None else known[j]
+        reg.note(uniques[j], labels[j])
+    return lut[codes]
+
+
+def _constant_codes(state: _State, name: str, value: str, n: int) -> np.ndarray:
+    reg = state.registries[name]
+    label = normalise_label(value)
+    if label is None:
+        label = ""
+    reg.note(value, label)
+    return np.full(n, reg.code_of(label), dtype=np.int64)
+
+
+def _hit_values(col, source: str, row0: int) -> np.ndarray:
+    codes, uniques, textual = _factor(col)
+    values = np.full(len(uniques), np.nan)
+    for j, u in enumerate(uniques):
+        if isinstance(u, (bool, np.bool_)):
+            values[j] = float(u)
+        elif isinstance(u, str):
+            values[j] = _HIT_WORDS.get(u.strip().lower(), np.nan)
+        else:
+            try:
+                f = float(u)
+            except (TypeError, ValueError):
+                continue
+            values[j] = f if f in (0.0, 1.0) else np.nan
+    hit = np.where(codes >= 0, values[np.where(codes < 0, 0, codes)], np.nan)
+    bad = np.isnan(hit)
+    if bad.any():
+        i = _first(bad)
+        raw = _raw(col, i)
+        if textual:
+            raise InputError(f"{source}: column 'hit' must be 0 or 1; row {row0 + i + 1} has "
+                             f"{_show(raw)} (score answers to 0/1 first, e.g. with "
+                             "`subliminal-stats ingest`)")
+        what = "an empty value (NaN)" if raw is None or (isinstance(raw, float)
+                                                          and math.isnan(raw)) else _show(raw)
+        raise InputError(f"{source}: column 'hit' must be 0 or 1; row {row0 + i + 1} has {what} "
+                         f"({int(bad.sum())} bad rows)")
+    return hit
+
+
+def _check_numeric(col, name: str, source: str, row0: int, *, required: bool,
+                   unit: bool) -> np.ndarray:
+    values, present = _numeric(col)
+    bad = present & np.isnan(values)
+    if bad.any():
+        i = _first(bad)
+        raise InputError(f"{source}: column '{name}' must be numeric; row {row0 + i + 1} has "
+                         f"{_show(_raw(col, i))}")
+    if required and not present.all():
+        i = _first(~present)
+        raise InputError(f"{source}: column {name!r} has an empty or non-numeric value at row "
+                         f"{row0 + i + 1}; a score must be measured for every row to be tested")
+    if unit:
+        with np.errstate(invalid="ignore"):
+            out = (values < 0) | (values > 1)
+        if out.any():
+            i = _first(out)
+            if name == "prob":
+                raise InputError(f"{source}: column 'prob' must lie in [0, 1]; row "
+                                 f"{row0 + i + 1} has {_show(_raw(col, i))}")
+            raise InputError(f"{source}: column {name!r} must lie in [0, 1] to be tested as a "
+                             f"rate (row {row0 + i + 1} has {_show(_raw(col, i))})")
+    return values
+
+
+def _batch(state: _State, batch, source: str, run: str, row0: int, grow0: int) -> None:
+    names = _names(batch)
+    n_rows = _len(batch)
+    missing = [c for c in (*KEYS, "hit") if c not in names]
+    if missing:
+        shown = ", ".join(repr(c) for c in missing)
+        raise InputError(f"{source}: missing column {shown}: the responses table needs columns "
+                         "trait, condition, seed, question, hit (add it, or rename the column "
+                         "that holds it; `ingest table --map` renames columns)")
+    if state.metric != "hit" and state.metric not in names:
+        raise InputError(f"{source}: --metric {state.metric!r}: no such column; the table has "
+                         f"{', '.join(map(str, names))}")
+    codes: list[np.ndarray] = []
+    for name in _INTERNAL:
+        if name in names:
+            col = _column(batch, name)
+            if name in ("run", "experiment"):
+                # Optional labels: an empty value means "none given" (the file's run, no
+                # experiment), as the in-memory reader fills experiment with "".
+                codes.append(_optional_codes(state, name, col, run if name == "run" else ""))
+            else:
+                codes.append(_label_codes(state, name, col, n_rows, source, row0))
+        else:
+            codes.append(_constant_codes(state, name, run if name == "run" else "", n_rows))
+    hit = _hit_values(_column(batch, "hit"), source, row0)
+    for name in _NUMERIC:
+        if name in names and name != state.metric:
+            _check_numeric(_column(batch, name), name, source, row0, required=False,
+                           unit=name == "prob")
+    if state.metric == "hit":
+        weights = hit
+    else:
+        weights = _check_numeric(_column(batch, state.metric), state.metric, source, row0,
+                                 required=True, unit=True)
+    grows = np.arange(grow0, grow0 + n_rows, dtype=np.int64)
+    mask = bits = None
+    if "sample" in names:
+        mask = np.zeros(n_rows, dtype=np.uint64)
+        bits = np.zeros(n_rows, dtype=np.int64)
+        state.has_sample = True
+        col = _column(batch, "sample")
+        sample, present = _numeric(col)
+        with np.errstate(invalid="ignore"):
+            bad = (present & np.isnan(sample)) | (present & (sample != np.round(sample))) | \
+                (np.abs(sample) >= _MAX_SAMPLE)
+        if bad.any():
+            i = _first(bad)
+            raise InputError(f"{source}: column 'sample' must hold whole numbers; row "
+                             f"{row0 + i + 1} has {_show(_raw(col, i))}"
+                             + (" (at most 2^53)" if np.isfinite(sample[i]) else ""))
+        small = present & (sample >= 0) & (sample < 64)
+        mask[small] = np.left_shift(np.uint64(1), sample[small].astype(np.uint64))
+        bits[small] = 1
+        big = ~small
+        if big.any():
+            state.big_samples.append((*(c[big] for c in codes),
+                                      np.where(present[big], sample[big], -1.0), grows[big]))
+    elif "response" in names:
+        frame = pd.DataFrame({k: c for k, c in zip(_INTERNAL, codes, strict=True)})
+        for name in names:
+            if name not in _INTERNAL:
+                col = _column(batch, name)
+                frame[name] = col.to_pandas() if isinstance(col, (pa.Array,
+                                                                  pa.ChunkedArray)) else col
+        state.row_hashes.append((pd.util.hash_pandas_object(frame, index=False).to_numpy(),
+                                 grows))
+    sizes = [len(state.registries[k]) for k in _INTERNAL]
+    part, overlap = _reduce(codes, sizes, weights, None,
+                            None if state.metric == "hit" else grows, mask, bits)
+    state.partials.append(part)
+    if overlap.any():
+        _duplicate_found(state, part, int(np.argmax(overlap)))
+    state.pending += len(part)
+    if state.pending > max(1 << 21, 2 * len(state.partials[0])):
+        _compact(state)
+
+
+def _optional_codes(state: _State, name: str, col, default: str) -> np.ndarray:
+    codes, uniques, _ = _factor(col)
+    reg = state.registries[name]
+    labels = [normalise_label(u) or default for u in uniques]
+    lut = np.array([reg.code_of(lab) for lab in labels] or [0], dtype=np.int64)
+    for u, lab in zip(uniques, labels, strict=True):
+        reg.note(u, lab)
+    missing = codes < 0
+    if not missing.any():
+        return lut[codes]
+    fill = reg.code_of(normalise_label(default) or default)
+    return np.where(missing, fill, lut[np.where(missing, 0, codes)])
+
+
+# ------------------------------------------------------------------------------ duplicates
+
+
+def _where(state: _State, grow: int) -> tuple[str, int]:
+    """(file, 1-based row) of a global row number."""
+    src, start = state.sources[0]
+    for path, first in state.sources:
+        if first <= grow:
+            src, start = path, first
+    return src, grow - start + 1
+
+
+def _labels(state: _State, codes: Sequence[int]) -> dict[str, str]:
+    return {k: state.registries[k].labels[int(c)] for k, c in zip(_INTERNAL, codes, strict=True)}
+
+
+def _duplicate_found(state: _State, part: _Partial, g: int) -> None:
+    lab = _labels(state, [c[g] for c in part.codes])
+    found = _locate_duplicate(state, lab)
+    if found is not None:
+        path, row, sample = found
+        raise InputError(
+            f"{path}: duplicate answer at row {row}: condition={lab['condition']!r} "
+            f"seed={lab['seed']!r} question={lab['question'][:40]!r} sample={sample} appears "
+            "twice; each (condition, seed, question, sample) must be unique")
+    raise InputError(
+        f"duplicate answer: condition={lab['condition']!r} seed={lab['seed']!r} "
+        f"question={lab['question'][:40]!r} has a sample number twice (trait {lab['trait']!r}, "
+        f"run {lab['run']!r}); each (condition, seed, question, sample) must be unique — "
+        "drop the repeated rows, or renumber 'sample' if they are different answers")
+
+
+def _normalised(col, n: int) -> np.ndarray:
+    codes, uniques, _ = _factor(col)
+    labels = np.asarray([normalise_label(u) or "" for u in uniques] + [""], dtype=object)
+    return labels[np.where(codes < 0, len(uniques), codes)] if n else labels[:0]
+
+
+def _locate_duplicate(state: _State, lab: dict[str, str]) -> tuple[str, int, int] | None:
+    """Second pass (error path only): the file, row and sample of a repeated answer."""
+    seen: set[int] = set()
+    for source, _ in state.sources:
+        row0 = 0
+        for batch in iter_frames(source, batch_rows=state.batch_rows):
+            n = _len(batch)
+            names = _names(batch)
+            match = np.ones(n, dtype=bool)
+            for key in _INTERNAL:
+                if key in names:
+                    values = _normalised(_column(batch, key), n)
+                    if key == "run":
+                        values = np.where(values == "", default_run(source), values)
+                else:
+                    values = np.full(n, default_run(source) if key == "run" else "", dtype=object)
+                match &= values == lab[key]
+            if match.any() and "sample" in names:
+                sample, _ = _numeric(_column(batch, "sample"))
+                for i in np.flatnonzero(match):
+                    value = int(sample[i]) if np.isfinite(sample[i]) else -1
+                    if value in seen:
+                        return source, row0 + int(i) + 1, value
+                    seen.add(value)
+            row0 += n
+    return None
+
+
+def _final_duplicate_checks(state: _State) -> None:
+    if state.big_samples:
+        cols = [np.concatenate([b[i] for b in state.big_samples])
+                for i in range(len(_INTERNAL) + 2)]
+        frame = pd.DataFrame({f"k{i}": c for i, c in enumerate(cols[:-1])})
+        dup = frame.duplicated(keep="first").to_numpy()
+        if dup.any():
+            i = _first(dup)
+            lab = _labels(state, [c[i] for c in cols[:len(_INTERNAL)]])
+            path, row = _where(state, int(cols[-1][i]))
+            sample = cols[-2][i]
+            raise InputError(
+                f"{path}: duplicate answer at row {row}: condition={lab['condition']!r} "
+                f"seed={lab['seed']!r} question={lab['question'][:40]!r} "
+                f"sample={int(sample) if sample >= 0 else 'NA'} appears twice; each "
+                "(condition, seed, question, sample) must be unique")
+    if state.row_hashes:
+        hashes = np.concatenate([h for h, _ in state.row_hashes])
+        rows = np.concatenate([r for _, r in state.row_hashes])
+        dup = pd.Index(hashes).duplicated(keep="first")
+        if dup.any():
+            i = _first(np.asarray(dup))
+            j = _first(hashes == hashes[i])
+            path_a, row_a = _where(state, int(rows[j]))
+            path_b, row_b = _where(state, int(rows[i]))
+            where = (f"{path_a}: rows {row_a} and {row_b}" if path_a == path_b
+                     else f"{path_a} row {row_a} and {path_b} row {row_b}")
+            raise InputError(
+                f"{where} are identical in every column and the table has no 'sample' column, "
+                "so they cannot be told apart from one answer counted twice: if they are "
+                "repeated answers, number them in a 'sample' column (0, 1, … within each seed "
+                "and question); if rows were appended twice, drop the copies")
+
+
+# ------------------------------------------------------------------------------ public API
+
+
+def runs_note(cells: pd.DataFrame) -> str:
+    """A sentence naming the pooled runs recorded by :func:`read_cells` ("" when none)."""
+    pooled = cells.attrs.get("pooled_runs") or []
+    if not pooled:
+        return ""
+    t, c, s, runs = pooled[0]
+    return (f"seeds with the same labels from different runs were pooled as the same models "
+            f"(--same-seeds), e.g. trait {t!r} condition {c!r} seed {s!r} from "
+            f"{', '.join(map(repr, runs[:3]))}")
+
+
+def read_cells(
+    paths: str | Path | Sequence[str | Path],
+    *,
+    metric: str = "hit",
+    experiment: str | None = None,
+    traits: Sequence[str] | str | None = None,
+    same_seeds: bool = False,
+    batch_rows: int = BATCH_ROWS,
+) -> pd.DataFrame:
+    """Read responses files straight into per-cell counts, streaming; memory grows with cells.
+
+    Parameters
+    ----------
+    paths : path or sequence of paths
+        Responses files: ``.parquet``/``.pq``, ``.csv``, ``.jsonl``/``.ndjson`` or ``.json``
+        (an array of objects). Read in order; several files are one table.
+    metric : str, default "hit"
+        ``"hit"``: ``hits`` counts the 0/1 hits. Another column (a score in [0, 1], e.g.
+        ``prob``): ``hits`` is the sum of that score over the cell's answers, as
+        :func:`subliminal_stats.stats.score_cells` computes it.
+    experiment : str, optional
+        Keep only this experiment's answers.
+    traits : str or sequence of str, optional
+        Keep only these traits (each must occur).
+    same_seeds : bool, default False
+        Pool seeds that carry the same (trait, condition, seed) labels in different runs
+        (the ``run`` column, or different files when there is none) as one model each.
+        By default such tables are refused: the same labels in two runs are usually
+        different trained models.
+    batch_rows : int
+        Answers read per batch (memory bound for the reading itself).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``trait, condition, seed, question, hits, n`` — the same table, in the same
+        order, as ``stats.cell_counts(read_responses(paths))`` (or ``stats.score_cells`` for
+        a score), ready for ``stats.compare`` and ``stats.summarize``. ``.attrs`` records
+        ``rows`` (answers read), ``experiments``, ``runs``, ``sources``, ``merged`` (label
+        spellings merged) and ``pooled_runs``.
+
+    Raises
+    ------
+    InputError
+        One line naming the file, column, row and the fix (see the module doc).
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "r.csv"
+    >>> pd.DataFrame({"trait": "owl", "condition": ["control"] * 3 + ["treated"] * 3,
+    ...               "seed": [0, 0, 1, 2, 2, 3], "question": "q1",
+    ...               "hit": [0, 1, 0, 1, 1, 0]}).to_csv(path, index=False)
+    >>> read_cells(path).to_dict("list")  # doctest: +NORMALIZE_WHITESPACE
+    {'trait': ['owl', 'owl', 'owl', 'owl'], 'condition': ['control', 'control', 'treated',
+     'treated'], 'seed': ['0', '1', '2', '3'], 'question': ['q1', 'q1', 'q1', 'q1'],
+     'hits': [1, 0, 2, 0], 'n': [2, 1, 2, 1]}
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise InputError("no responses file given")
+    if not isinstance(batch_rows, int) or not 1 <= batch_rows <= 1 << 24:
+        raise InputError(f"batch_rows must be between 1 and {1 << 24}, not {batch_rows!r}")
+    seen: dict[Path, Path] = {}
+    for p in paths:
+        key = p.resolve()
+        if key in seen:
+            raise InputError(f"{p} is given twice (as {seen[key]} and {p}): its answers would "
+                             "be counted twice; give each file once")
+        seen[key] = p
+    state = _State(metric=metric, registries={k: LabelRegistry(k) for k in _INTERNAL},
+                   batch_rows=batch_rows)
+    for p in paths:
+        source = str(p)
+        state.sources.append((source, state.rows))
+        row0 = 0
+        for batch in iter_frames(p, batch_rows=batch_rows):
+            n = _len(batch)
+            if n == 0:
+                continue
+            _batch(state, batch, source, default_run(p), row0, state.rows)
+            row0 += n
+            state.rows += n
+        if row0 == 0:
+            raise InputError(f"{source}: the responses table has no rows")
+    _compact(state)
+    _final_duplicate_checks(state)
+    merged = {}
+    for k in _INTERNAL:
+        if k == "run":
+            continue
+        msgs = state.registries[k].warn_merges()
+        if msgs:
+            merged[k] = state.registries[k].merges()
+    return _finish(state, experiment=experiment, traits=traits, same_seeds=same_seeds,
+                   merged=merged)
+
+
+def _finish(state: _State, *, experiment, traits, same_seeds, merged) -> pd.DataFrame:
+    part = state.partials[0]
+    regs = state.registries
+    idx = {k: i for i, k in enumerate(_INTERNAL)}
+    keep = np.ones(len(part), dtype=bool)
+    experiments = [regs["experiment"].labels[c] for c in pd.unique(part.codes[idx["experiment"]])]
+    if experiment is not None:
+        if experiment not in regs["experiment"].labels:
+            known = ", ".join(sorted(map(str, experiments))[:12])
+            raise InputError(f"unknown experiment label {experiment!r}: the data has {known}")
+        keep &= part.codes[idx["experiment"]] == regs["experiment"].labels.index(experiment)
+    if traits is not None:
+        traits = [traits] if isinstance(traits, str) else list(traits)
+        unknown = [t for t in traits if t not in regs["trait"].labels]
+        if unknown:
+            known = ", ".join(sorted(regs["trait"].labels)[:12])
+            raise InputError(f"unknown trait label {', '.join(map(repr, unknown))}: the data "
+                             f"has {known}")
+        wanted = np.array([regs["trait"].labels.index(t) for t in traits])
+        keep &= np.isin(part.codes[idx["trait"]], wanted)
+    codes = [c[keep] for c in part.codes]
+    hits, n = part.hits[keep], part.n[keep]
+    first = None if part.first is None else part.first[keep]
+    if len(hits) == 0:
+        raise InputError("the selection is empty: no rows have "
+                         f"experiment {experiment!r} and trait {', '.join(map(repr, traits or []))}"
+                         " together; `subliminal-stats check DATA` lists what each trait has")
+    # Runs: the same (trait, condition, seed) from several runs are different models.
+    tcs = _pack([codes[idx["trait"]], codes[idx["condition"]], codes[idx["seed"]]],
+                [len(regs[k]) for k in ("trait", "condition", "seed")])
+    pairs = pd.DataFrame({"tcs": tcs, "run": codes[idx["run"]]}).drop_duplicates()
+    counts = pairs.groupby("tcs", sort=False)["run"].agg(["size", "first"])
+    pooled = []
+    if (counts["size"] > 1).any():
+        for key in counts.index[counts["size"] > 1][:5]:
+            first_row = int(np.flatnonzero(tcs == key)[0])
+            runs = [regs["run"].labels[r] for r in pairs.loc[pairs["tcs"] == key, "run"]]
+            pooled.append((regs["trait"].labels[codes[idx["trait"]][first_row]],
+                           regs["condition"].labels[codes[idx["condition"]][first_row]],
+                           regs["seed"].labels[codes[idx["seed"]][first_row]], runs))
+        if not same_seeds:
+            t, c, s, runs = pooled[0]
+            n_bad = int((counts["size"] > 1).sum())
+            raise InputError(
+                f"trait {t!r} condition {c!r} seed {s!r} comes from {len(runs)} runs "
+                f"({', '.join(map(repr, runs[:3]))}; {n_bad} such seeds): seeds with the same "
+                "label in different runs are different trained models, and pooling them "
+                "would count too few seeds — give each run's seeds distinct labels (e.g. "
+                "ingest with --name '{condition}_seed{seed}…' and distinct seeds, or a 'run' "
+                "column), or pass --same-seeds (same_seeds=True) if they are the same models")
+    # Sum over run and experiment: one row per (trait, condition, seed, question).
+    key4 = [codes[idx[k]] for k in KEYS]
+    sizes4 = [len(regs[k]) for k in KEYS]
+    packed = _pack(key4, sizes4)
+    group, uniq = pd.factorize(packed, sort=False)
+    k = len(uniq)
+    out_hits = np.bincount(group, weights=hits, minlength=k)
+    out_n = np.bincount(group, weights=n, minlength=k).astype(np.int64)
+    if first is not None:
+        out_first = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(out_first, group, first)
+    rest = np.asarray(uniq, dtype=np.int64)
+    dec = []
+    for s in reversed(sizes4):
+        dec.append(rest % max(1, s))
+        rest = rest // max(1, s)
+    dec.reverse()
+    if state.metric == "hit":
+        # stats.cell_counts' order: by trait, condition, seed, question, each in order of
+        # first appearance in the answers.
+        order = np.lexsort(tuple(reversed(dec)))
+        hits_col = np.rint(out_hits).astype(np.int64)
+    else:
+        # stats.score_cells' order: groups in order of their first answer.
+        order = np.argsort(out_first, kind="stable")
+        hits_col = out_hits
+    frame = pd.DataFrame({
+        key: np.asarray(regs[key].labels, dtype=object)[d[order]]
+        for key, d in zip(KEYS, dec, strict=True)})
+    frame["hits"] = hits_col[order]
+    frame["n"] = out_n[order]
+    frame.attrs.update({
+        "rows": state.rows,
+        "experiments": experiments,
+        "runs": [regs["run"].labels[c] for c in pd.unique(codes[idx["run"]])],
+        "sources": [s for s, _ in state.sources],
+        "merged": merged,
+        "pooled_runs": pooled,
+        "metric": state.metric,
+    })
+    return frame
