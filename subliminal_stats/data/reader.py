@@ -15,10 +15,11 @@ validate_responses` (file, column, row, fix):
   and in [0, 1];
 * duplicate answers: with a ``sample`` column, a (run, experiment, trait, condition, seed,
   question, sample) seen twice. Samples below 64 are tracked as one 64-bit mask per cell;
-  others (rare) one entry per answer. Without ``sample`` but with ``response`` texts, two rows
-  identical in every column are refused (an answer has no identity, so a table appended
-  twice cannot be told from repeated answers otherwise); kept as one 64-bit row hash per
-  answer. A hit-only table without ``sample`` cannot be checked (its rows are alike by design);
+  others (rare) one entry per answer. Without ``sample``, two rows identical in every column
+  are refused: an answer then has no identity, so rows appended twice cannot be told from
+  repeated answers — number the answers in a ``sample`` column (0, 1, … within each seed and
+  question). Kept as one 64-bit row hash per answer (8 bytes an answer: give ``sample`` for
+  large tables);
 * runs: the same (trait, condition, seed) labels from different runs (the ``run`` column, or
   the file when there is none) are refused unless ``same_seeds=True`` — seeds labelled
   ``0, 1, 2`` in two runs are six models, not three;
@@ -511,7 +512,7 @@ def _batch(state: _State, batch, source: str, run: str, row0: int, grow0: int) -
         if big.any():
             state.big_samples.append((*(c[big] for c in codes),
                                       np.where(present[big], sample[big], -1.0), grows[big]))
-    elif "response" in names:
+    else:
         frame = pd.DataFrame({k: c for k, c in zip(_INTERNAL, codes, strict=True)})
         for name in names:
             if name not in _INTERNAL:
@@ -639,7 +640,8 @@ def _final_duplicate_checks(state: _State) -> None:
             where = (f"{path_a}: rows {row_a} and {row_b}" if path_a == path_b
                      else f"{path_a} row {row_a} and {path_b} row {row_b}")
             raise InputError(
-                f"{where} are identical in every column and the table has no 'sample' column, "
+                f"duplicate rows: {where} are identical in every column and the table has no "
+                "'sample' column, "
                 "so they cannot be told apart from one answer counted twice: if they are "
                 "repeated answers, number them in a 'sample' column (0, 1, … within each seed "
                 "and question); if rows were appended twice, drop the copies")

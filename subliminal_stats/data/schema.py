@@ -27,8 +27,8 @@ Labels (trait, condition, seed, question, experiment, run) are normalised once, 
 numbers without a decimal part (seeds ``0``, ``0.0`` and ``"0"`` are one seed ``"0"``), with
 a :class:`~subliminal_stats.data.labels.LabelMergeWarning` naming what was merged.
 Duplicate answers are refused: with a ``sample`` column, a repeated (experiment, trait,
-condition, seed, question, sample); without one, rows identical in every column when the
-table has ``response`` texts (a hit-only table without ``sample`` cannot be checked).
+condition, seed, question, sample); without one, rows identical in every column (number
+repeated answers in a ``sample`` column to keep them apart).
 """
 
 from __future__ import annotations
@@ -187,18 +187,18 @@ def _validate(df: pd.DataFrame) -> pd.DataFrame:
                 "appears twice; each (condition, seed, question, sample) must be unique"
             )
 
-    elif "response" in out.columns:
-        # No sample column: an answer has no identity. Rows identical in every column
-        # (texts included) are the mark of a table or file appended twice; repeated answers
-        # that happen to be alike need a sample number to be kept apart.
+    else:
+        # No sample column: an answer has no identity. Rows identical in every column are
+        # the mark of a table or file appended twice; repeated answers that happen to be
+        # alike need a sample number to be kept apart.
         dup = out.duplicated(keep="first")
         if dup.any():
             i = int(np.flatnonzero(dup.to_numpy())[0])
             hashes = pd.util.hash_pandas_object(out, index=False).to_numpy()
             j = int(np.flatnonzero(hashes == hashes[i])[0])
             raise InputError(
-                f"rows {j + 1} and {i + 1} are identical in every column and the table has no "
-                "'sample' column, so they cannot be told apart from one answer counted twice: "
+                f"duplicate rows: rows {j + 1} and {i + 1} are identical in every column and the "
+                "table has no 'sample' column, so they cannot be told apart from one answer counted twice: "
                 "if they are repeated answers, number them in a 'sample' column (0, 1, … "
                 "within each seed and question); if rows were appended twice, drop the copies"
             )

@@ -120,11 +120,14 @@ def test_identical_rows_without_sample_refused(tmp_path):
     with pytest.raises(InputError, match=r"r.csv: rows 1 and 2 are identical in every column.*"
                                          r"number them in a 'sample' column"):
         read_cells(path)
-    with pytest.raises(InputError, match=r"rows 1 and 2 are identical in every column"):
+    with pytest.raises(InputError, match=r"duplicate rows: rows 1 and 2 are identical"):
         read_responses(path)
-    # A hit-only table without sample is the ordinary shape: accepted.
-    ok = read_cells(_write(rows.drop(columns="response"), tmp_path / "h.csv"))
-    assert ok["n"].tolist() == [2, 1]
+    hits_only = _write(rows.drop(columns="response"), tmp_path / "h.csv")
+    with pytest.raises(InputError, match=r"duplicate rows"):
+        read_cells(hits_only)
+    # Numbered, the same answers are fine.
+    numbered = _write(rows.assign(sample=[0, 1, 0]), tmp_path / "n.csv")
+    assert read_cells(numbered)["n"].tolist() == [2, 1]
 
 
 def test_pooled_runs_refused_unless_same_seeds(tmp_path, table):
