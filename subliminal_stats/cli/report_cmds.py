@@ -41,42 +41,40 @@ def _render(which: str, out: Path, params: dict, fmt: str, renderer: str, figure
 
     with err_console.status(f"rendering the {which} report…"):
         result = render_report(which, out, params=params, fmt=fmt, renderer=renderer, figures=figures)
-    if result.renderer == "quarto":
-        how = "Quarto"
-    elif renderer == "fallback":
-        how = "the fallback renderer (--renderer fallback)"
-    else:
-        how = "the fallback renderer (Quarto not found on PATH)"
-    err_console.print(f"rendered with {how} in {result.seconds:.1f} s")
+    how = "Quarto" if result.renderer == "quarto" else f"the fallback renderer ({result.reason})"
+    err_console.print(f"rendered with {how} in {result.seconds:.1f} s", soft_wrap=True, highlight=False)
     if figures:
-        if result.renderer == "quarto":
-            err_console.print("note: --figures is done by the fallback renderer; Quarto embeds the figures")
-        else:
-            saved = sorted((Path(out) / "figures").glob("*.svg"))
-            err_console.print(f"{len(saved)} figure(s) as SVG, PNG (2×) and PDF in {Path(out) / 'figures'}")
+        svgs = [p for p in result.figures if p.suffix == ".svg"]
+        err_console.print(f"{len(svgs)} figure(s) as SVG, PNG (2×) and PDF in {Path(out) / 'figures'}",
+                          soft_wrap=True, highlight=False)
     console.print(str(result.path), soft_wrap=True, highlight=False)
     return result.path
+
+
+_OUT_HELP = "Output folder (created if missing)."
 
 
 @app.command(
     "report",
     help=(
         "Render a report: 'paper' (the paper's figures, our recomputation, our bundled runs, "
-        "calibration, power) or 'trait' (a single-trait check of your responses table). Uses "
-        "Quarto when it is on PATH, otherwise a built-in renderer that writes one "
-        "self-contained HTML file; prints the output path.\n\n"
+        "calibration, power) or 'trait' (a single-trait check of your responses table DATA). "
+        "Uses Quarto when it is on PATH with the report extra installed "
+        "(pip install 'subliminal-stats[report]'), otherwise a built-in renderer; either way one "
+        "self-contained HTML file (or a PDF with --format pdf). Prints the output path.\n\n"
         "Examples:\n\n"
-        "  subliminal-stats report trait --data responses.parquet --param trait=owl --out out\n\n"
+        "  subliminal-stats report trait responses.parquet --param trait=owl --out out\n\n"
         "  subliminal-stats report paper --out out"
     ),
 )
 def report(
     which: Annotated[str, typer.Argument(help="paper or trait.", metavar="paper|trait")],
-    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     data: Annotated[
         Optional[Path],
-        typer.Option(help="trait: the responses table; paper: a folder of runs (default: the bundled runs)."),
+        typer.Argument(help="trait: the responses table; paper: a folder of runs (default: the bundled data).",
+                       show_default=False),
     ] = None,
+    out: Annotated[Path, typer.Option("-o", "--out", help=_OUT_HELP)] = Path("out"),
     param: Annotated[
         Optional[list[str]], typer.Option("--param", "-P", help="Report parameter NAME=VALUE (repeatable).")
     ] = None,
@@ -85,15 +83,24 @@ def report(
     figures: Annotated[
         bool, typer.Option("--figures", help="Also write every figure to OUT/figures/ as SVG, PNG (2×) and PDF.")
     ] = False,
+    rng: Annotated[
+        Optional[int], typer.Option("--rng", min=0, help="trait: seed of the resampling methods (default 0).")
+    ] = None,
+    data_option: Annotated[Optional[Path], typer.Option("--data", hidden=True)] = None,
 ) -> None:
     if which not in _REPORTS:
         raise InputError(f"unknown report {which!r}: use paper or trait")
     params = parse_params(param)
+    data = data if data is not None else data_option
     if data is not None:
         if not data.exists():
-            raise InputError(f"--data {data}: no such file or folder")
-        # Cells run in reports/, so hand them an absolute path.
+            raise InputError(f"{data}: no such file or folder")
+        # The cells run in a temporary folder: hand them an absolute path.
         params["data"] = str(data.resolve())
+    if rng is not None:
+        if which != "trait":
+            raise InputError("--rng applies to the trait report (the paper report fixes its own seeds)")
+        params["rng"] = rng
     _render(which, out, params, fmt, renderer, figures)
 
 
@@ -105,7 +112,7 @@ def report(
     ),
 )
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("out"),
+    out: Annotated[Path, typer.Option("-o", "--out", help=_OUT_HELP)] = Path("out"),
     renderer: Annotated[str, typer.Option(help="auto, quarto or fallback.")] = "auto",
 ) -> None:
     _render("paper", out, {}, "html", renderer)
@@ -144,19 +151,21 @@ def _calibration_frame(data: list[Path]):
 @app.command(
     "export",
     help=(
-        "Export a summary, the tests or a calibration table as CSV (tidy numbers), LaTeX "
-        "(booktabs), Markdown or HTML. For --what calibration, DATA is a calibration table, or a "
-        "responses table whose design (seeds per arm) picks rows of the stored calibration.\n\n"
-        "Example: subliminal-stats export --data responses.parquet --what tests --format latex "
-        "-o tests.tex"
+        "Export a summary, the tests or a calibration table as CSV (tidy numbers and the verdict), "
+        "LaTeX (booktabs), Markdown or HTML, with the same verdicts, multiplicity family and "
+        "not-calibrated mark (†) as the reports. For --what calibration, DATA is a calibration "
+        "table, or a responses table whose design (seeds per arm) picks rows of the stored "
+        "calibration.\n\n"
+        "Example: subliminal-stats export responses.parquet --what tests -o tests.tex"
     ),
 )
 def export(
     data: Annotated[
-        list[Path], typer.Option("--data", help="Responses table(s) (repeatable); a calibration table for --what calibration.")
-    ],
-    what: Annotated[str, typer.Option(help="summary, tests or calibration.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Output file.")],
+        Optional[list[Path]],
+        typer.Argument(help="Responses table(s); a calibration table for --what calibration.", show_default=False),
+    ] = None,
+    what: Annotated[str, typer.Option(help="summary, tests or calibration.")] = "tests",
+    out: Annotated[Optional[Path], typer.Option("-o", "--out", "--output", help="Output file; - for stdout.")] = None,
     fmt: Annotated[
         Optional[str], typer.Option("--format", help="csv, latex, md or html (default: from the suffix).")
     ] = None,
@@ -167,42 +176,72 @@ def export(
         Optional[str], typer.Option(help="Base-model condition label to compare as well (default: 'base' if present).")
     ] = None,
     method: Annotated[
-        Optional[str], typer.Option(help="Test method (default: the calibrated default of 'test').")
+        Optional[str], typer.Option(help="Test method, a comma list or all (default: the calibrated default of 'test').")
     ] = None,
-    confidence_level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
-    digits: Annotated[int, typer.Option(help="Decimals for % and percentage points.")] = 1,
+    adjust: Annotated[str, typer.Option(help="Multiplicity adjustment across traits: holm, bh or none.")] = "holm",
+    confidence_level: Annotated[float, typer.Option(min=0.5, max=0.999, help="Confidence level of the intervals (0.5–0.999).")] = 0.95,
+    resamples: Annotated[int, typer.Option(min=100, max=100_000, help="Bootstrap resamples (100–100,000).")] = 10_000,
+    rng: Annotated[int, typer.Option("--rng", min=0, help="Seed of the bootstrap / Monte Carlo permutations: the same seed gives the same file.")] = 0,
+    digits: Annotated[
+        Optional[int], typer.Option(min=0, max=6, help="Decimals for % and percentage points (default: as many as the intervals need).")
+    ] = None,
+    data_option: Annotated[Optional[list[Path]], typer.Option("--data", hidden=True)] = None,
 ) -> None:
-    from subliminal_stats.report.tables import export_table
+    import warnings
 
+    from subliminal_stats.data.outputs import check_output_path, is_stdout
+    from subliminal_stats.report.tables import export_table, export_text
+
+    data = list(data or []) + list(data_option or [])
+    if not data:
+        raise InputError("give the responses table(s) to export, e.g. subliminal-stats export responses.csv -o tests.md")
+    if out is None:
+        raise InputError("give the output file with -o/--out (its suffix picks the format; - for stdout)")
     if what not in _WHATS:
         raise InputError(f"--what {what!r}: use one of {', '.join(_WHATS)}")
     if fmt is None:
-        fmt = _SUFFIX.get(output.suffix.lower())
+        fmt = "md" if is_stdout(out) else _SUFFIX.get(out.suffix.lower())
         if fmt is None:
-            raise InputError(f"give --format ({', '.join(_FORMATS)}): the suffix of {output} does not tell")
+            raise InputError(f"give --format ({', '.join(_FORMATS)}): the suffix of {out} does not tell")
     if fmt not in _FORMATS:
         raise InputError(f"--format {fmt!r}: use one of {', '.join(_FORMATS)}")
     for path in data:
         if not path.exists():
-            raise InputError(f"--data {path}: no such file")
-    if what == "calibration":
-        frame = _calibration_frame(data)
-    else:
-        from subliminal_stats.data.schema import read_responses, select
-
-        df = select(read_responses(data), traits=trait)
-        if what == "summary":
-            from subliminal_stats.stats import summarize
-
-            frame = summarize(df, confidence_level=confidence_level)
-            frame.attrs["confidence_level"] = confidence_level
+            raise InputError(f"{path}: no such file")
+    if not is_stdout(out):
+        check_output_path(out, inputs=data, what=f"{what} export")
+    # Library warnings become one note line, not raw UserWarning dumps with source lines.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if what == "calibration":
+            frame = _calibration_frame(data)
         else:
-            from subliminal_stats.stats import DEFAULT_METHOD, compare, results_frame
+            from subliminal_stats.data.schema import read_responses, select
 
-            if base is None and "base" in set(df["condition"]):
-                base = "base"  # as `subliminal-stats test` does
-            frame = results_frame(compare(df, traits=trait, treated=treated, control=control, base=base,
-                                          method=method or DEFAULT_METHOD,
-                                          confidence_level=confidence_level))
-    path = export_table(frame, what, fmt, output, digits=digits)
-    console.print(f"{what} ({len(frame)} rows) → {path}", soft_wrap=True, highlight=False)
+            df = select(read_responses(data), traits=trait)
+            if what == "summary":
+                from subliminal_stats.stats import summarize
+
+                frame = summarize(df, confidence_level=confidence_level)
+                frame.attrs["confidence_level"] = confidence_level
+            else:
+                from subliminal_stats.stats import DEFAULT_METHOD, compare, results_frame
+
+                if base is None and "base" in set(df["condition"]) and "base" not in (treated, control):
+                    base = "base"  # as `subliminal-stats test` does
+                frame = results_frame(compare(df, traits=trait, treated=treated, control=control, base=base,
+                                              method=method or DEFAULT_METHOD, adjust=adjust,
+                                              confidence_level=confidence_level, n_resamples=resamples,
+                                              rng=rng))
+    if is_stdout(out):
+        import sys
+
+        sys.stdout.write(export_text(frame, what, fmt, digits=digits))
+        sys.stdout.flush()
+    else:
+        path = export_table(frame, what, fmt, out, digits=digits, inputs=data)
+        console.print(f"{what} ({len(frame)} rows) → {path}", soft_wrap=True, highlight=False)
+    messages = list(dict.fromkeys(str(w.message).strip() for w in caught))
+    if messages:
+        err_console.print(f"note: {len(messages)} warning(s) while computing: " + "; ".join(messages),
+                          soft_wrap=True, highlight=False, markup=False)

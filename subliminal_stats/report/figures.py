@@ -13,8 +13,10 @@ the SVG text that the reports inline.
 from __future__ import annotations
 
 import itertools
+import json
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import altair as alt
@@ -57,15 +59,15 @@ def _theme() -> dict:
             "background": "white",
             "view": {"stroke": None, "continuousWidth": COLUMN_WIDTH, "continuousHeight": 200},
             "axis": {
-                "labelFontSize": 11,
-                "titleFontSize": 12,
+                "labelFontSize": 12,
+                "titleFontSize": 13,
                 "titleFontWeight": "normal",
                 "gridColor": "#e6e6e6",
                 "domainColor": "#555555",
                 "tickColor": "#555555",
             },
-            "header": {"labelFontSize": 12, "titleFontSize": 12},
-            "legend": {"labelFontSize": 11, "titleFontSize": 12, "orient": "bottom"},
+            "header": {"labelFontSize": 13, "titleFontSize": 13},
+            "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom"},
             "title": {"fontSize": 13, "anchor": "start", "fontWeight": "normal"},
             "range": {"category": list(OKABE_ITO)},
         }
@@ -98,6 +100,38 @@ def _order(values: pd.Series, preferred: Sequence[str] | None) -> list[str]:
     return first + [c for c in present if c not in first]
 
 
+#: Spread (largest / smallest positive value) from which a rate axis becomes logarithmic
+#: (symlog: linear near 0, so 0 and clipped interval ends still have a place).
+LOG_AXIS_SPREAD = 30.0
+
+
+def rate_scale(values: Iterable[float], *, upper: float | None = 1.0,
+               centres: Iterable[float] | None = None) -> tuple[alt.Scale, alt.Axis, bool]:
+    """A y scale for proportions fitted to the data: 0 to just above the largest value, or a
+    symlog axis when the ``centres`` (the means; default: the values) span more than
+    :data:`LOG_AXIS_SPREAD`-fold, so that a rate of 0.2 % and one of 60 % are both readable.
+    Returns (scale, axis, is_log)."""
+    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    middle = finite if centres is None else [float(v) for v in centres
+                                             if v is not None and math.isfinite(float(v))]
+    top = max([v for v in finite if upper is None or v <= upper] or [0.0], default=0.0)
+    if upper is not None and any(v > upper for v in finite):
+        top = upper
+    top = top if top > 0 else 0.01
+    positive = [v for v in middle if v > 0]
+    fmt = ".2~%"
+    if positive and top / min(positive) >= LOG_AXIS_SPREAD:
+        low = min([v for v in finite if v > 0] + positive)
+        constant = low / 2
+        ticks = [0.0] + [m * 10.0 ** k for k in range(-6, 1) for m in (1, 2, 5)
+                         if low / 2.5 <= m * 10.0 ** k <= top * 1.05]
+        hi = top * 1.15 if upper is None else min(upper, top * 1.15)
+        scale = alt.Scale(type="symlog", constant=constant, domain=[0, hi], nice=False)
+        return scale, alt.Axis(format=fmt, values=ticks, grid=True, labelOverlap=False), True
+    hi = top * 1.1 if upper is None else min(upper, top * 1.1)
+    return alt.Scale(domain=[0, hi], nice=True, zero=True), alt.Axis(format=fmt, tickCount=5), False
+
+
 def condition_bars(
     summary: pd.DataFrame,
     seeds: pd.DataFrame | None = None,
@@ -111,9 +145,16 @@ def condition_bars(
     x_title: str | None = None,
     title: str | None = None,
     width: int | None = None,
-    height: int = 200,
+    height: int = 220,
+    extra_values: Sequence[float] = (),
+    extra_slot: str | None = None,
 ) -> alt.TopLevelMixin:
-    """Bars per condition with interval whiskers and one dot per seed (the paper's Fig. 3 layout).
+    """Per group and condition: the mean as a filled dot with its interval, and one open dot
+    per seed *beside* it (never on the whisker) — the paper's Fig. 3 as a dot plot.
+
+    The y axis is fitted to the data (:func:`rate_scale`: linear from 0, or symlog when the
+    rates span orders of magnitude). An interval reaching below 0 % (a t interval can) is
+    drawn to 0 and marked with a ▼ at its end; the chart's ``clipped`` usermeta counts them.
 
     Parameters
     ----------
@@ -128,9 +169,14 @@ def condition_bars(
     conditions : sequence of str, optional
         Preferred order of the conditions (others follow in order of appearance).
     facet : str, optional
-        Column to split into side-by-side panels (e.g. ``category``: animals, trees).
+        Column to split into panels, one above the other (e.g. ``category``: animals, trees).
     y_title, x_title, title : str
         Axis titles (with units) and the chart title.
+    extra_values : sequence of float
+        More values the y axis must show (e.g. published points layered on top).
+    extra_slot : str, optional
+        A third slot per group beside the seeds, for marks layered on afterwards (``_slot``
+        = ``"\u2002" + extra_slot``).
 
     Returns
     -------
@@ -142,31 +188,32 @@ def condition_bars(
     data[x] = data[x].astype(str)
     order = _order(data["condition"], conditions)
     x_order = list(dict.fromkeys(data[x]))
-    colour = alt.Color("condition:N", scale=condition_colours(order), sort=order, title="condition")
+    grouped_by_condition = data[x].equals(data["condition"])
     n_groups = len(x_order) if facet is None else int(data.groupby(facet)[x].nunique().max())
     longest = max(len(v) for v in x_order)
+    slots_per_group = (2 + bool(extra_slot)) * (1 if grouped_by_condition else max(1, len(order)))
+    # ~13 px per slot (a mean or its seeds) keeps marks apart; at most a phone's width.
+    panel_width = width or int(min(max(260, 13 * n_groups * slots_per_group), 380))
+    angle = 0 if n_groups * max(longest, 4) * 7 <= panel_width else -35
     x_enc = alt.X(f"{x}:N", sort=x_order, title=x_title if x_title is not None else x,
-                  axis=alt.Axis(labelAngle=0 if n_groups * max(longest, 4) <= 40 else -35))
-    # When the groups along x are the conditions themselves there is nothing to offset.
-    grouped_by_condition = data[x].equals(data["condition"])
-    offset = (alt.Undefined if grouped_by_condition
-              else alt.XOffset("condition:N", sort=order, scale=alt.Scale(paddingInner=0.08)))
-    if grouped_by_condition:
-        colour = alt.Color("condition:N", scale=condition_colours(order), sort=order, legend=None)
-    # t intervals can cross 0 or 1; clamp the whiskers to the axis instead of drawing off it.
-    y_scale = alt.Scale(domain=[0, 1], nice=False, clamp=True)
-    y_axis = alt.Axis(format=".0%")
-    tooltip = [alt.Tooltip(f"{x}:N"), alt.Tooltip("condition:N"), alt.Tooltip(f"{value}:Q", format=".3f")]
-    if "n_seeds" in data.columns:
-        tooltip.append(alt.Tooltip("n_seeds:Q", title="seeds"))
-    # About 14 px per bar keeps bars distinct; never narrower than a column.
-    bars_per_group = 1 if grouped_by_condition else max(1, len(order))
-    panel_width = width or max(COLUMN_WIDTH, 14 * n_groups * bars_per_group)
+                  axis=alt.Axis(labelAngle=angle, labelLimit=120))
+    # Each condition gets two slots side by side: its mean with the interval, then its seeds.
+    kinds = ("mean", "seeds") + ((extra_slot,) if extra_slot else ())
+    slot_order = [f"{c}\u2002{k}" for c in (order if not grouped_by_condition else [""]) for k in kinds]
+    offset = alt.XOffset("_slot:N", sort=slot_order, scale=alt.Scale(domain=slot_order, paddingInner=0.0))
+    colour = alt.Color("condition:N", scale=condition_colours(order), sort=order, title="condition",
+                       legend=None if grouped_by_condition else alt.Legend(orient="bottom"))
 
-    # All layers share one data set (facetting needs that): summary rows and seed rows
-    # are stacked and each layer keeps its own kind.
-    frames = [data.assign(_kind="summary")]
+    def slot(frame: pd.DataFrame, kind: str) -> pd.Series:
+        prefix = "" if grouped_by_condition else frame["condition"]
+        return prefix + f"\u2002{kind}"
+
+    has_ci = {"ci_low", "ci_high"} <= set(data.columns) and data[["ci_low", "ci_high"]].notna().any().any()
+    frames = [data.assign(_kind="summary", _slot=slot(data, "mean"))]
     has_seeds = seeds is not None and len(seeds) > 0
+    values = list(data[value])
+    if has_ci:
+        values += list(data["ci_high"].dropna()) + list(data["ci_low"].dropna().clip(lower=0))
     if has_seeds:
         require_columns(seeds, [x, "condition", seed_value], "condition_bars seeds")
         seed_data = seeds.copy()
@@ -175,44 +222,59 @@ def condition_bars(
         if facet is not None and facet not in seed_data.columns:
             seed_data = seed_data.merge(data[[x, facet]].drop_duplicates(), on=x, how="left")
         keep = [c for c in (x, "condition", "seed", seed_value, facet) if c and c in seed_data.columns]
-        frames.append(seed_data[keep].rename(columns={seed_value: "_seed_value"}).assign(_kind="seed"))
+        seed_data = seed_data[keep].rename(columns={seed_value: "_seed_value"})
+        frames.append(seed_data.assign(_kind="seed", _slot=slot(seed_data, "seeds")))
+        values += list(seed_data["_seed_value"])
+    y_scale, y_axis, _ = rate_scale(values + list(extra_values), centres=list(data[value]))
+    clipped = 0
+    if has_ci:
+        low_end = data["ci_low"].astype(float)
+        clipped = int((low_end < 0).sum())
+        frames[0] = frames[0].assign(_ci_low_shown=low_end.clip(lower=0), _clipped=low_end < 0)
     combined = pd.concat(frames, ignore_index=True, sort=False)
+    tooltip = [alt.Tooltip(f"{x}:N"), alt.Tooltip("condition:N"), alt.Tooltip(f"{value}:Q", format=".3f")]
+    if "n_seeds" in data.columns:
+        tooltip.append(alt.Tooltip("n_seeds:Q", title="seeds"))
     summary_rows = alt.Chart().transform_filter("datum._kind == 'summary'")
-    bars = summary_rows.mark_bar(opacity=0.85).encode(
-        x=x_enc,
-        xOffset=offset,
-        y=alt.Y(f"{value}:Q", title=y_title, scale=y_scale, axis=y_axis),
-        color=colour,
-        tooltip=tooltip,
+    layers: list = []
+    if has_ci:
+        layers.append(
+            summary_rows.transform_filter("isValid(datum.ci_low) && isValid(datum.ci_high)")
+            .mark_rule(strokeWidth=2.2)
+            .encode(x=x_enc, xOffset=offset, y=alt.Y("_ci_low_shown:Q", scale=y_scale), y2="ci_high:Q",
+                    color=colour)
+        )
+        if clipped:
+            layers.append(
+                summary_rows.transform_filter("datum._clipped")
+                .mark_point(shape="triangle-down", filled=True, size=70, opacity=1)
+                .encode(x=x_enc, xOffset=offset, y=alt.Y("_ci_low_shown:Q", scale=y_scale), color=colour,
+                        tooltip=[alt.Tooltip("ci_low:Q", title="interval low end (clipped)", format=".3f")])
+            )
+    layers.append(
+        summary_rows.mark_point(filled=True, size=75, opacity=1, stroke="white", strokeWidth=0.8).encode(
+            x=x_enc, xOffset=offset,
+            y=alt.Y(f"{value}:Q", title=y_title, scale=y_scale, axis=y_axis),
+            color=colour, tooltip=tooltip)
     )
-    layers: list = [bars]
     if has_seeds:
-        dots = (
+        layers.append(
             alt.Chart()
             .transform_filter("datum._kind == 'seed'")
-            .mark_circle(size=22, color="black", opacity=0.75, stroke="white", strokeWidth=0.5)
+            .mark_point(shape="circle", filled=False, size=30, strokeWidth=1.3, opacity=0.9)
             .encode(
-                x=x_enc,
-                xOffset=offset,
-                y=alt.Y("_seed_value:Q", scale=y_scale),
+                x=x_enc, xOffset=offset, y=alt.Y("_seed_value:Q", scale=y_scale), color=colour,
                 tooltip=[alt.Tooltip("seed:N"), alt.Tooltip("_seed_value:Q", title="seed rate", format=".3f")],
             )
         )
-        layers.append(dots)
-    if {"ci_low", "ci_high"} <= set(data.columns) and data[["ci_low", "ci_high"]].notna().any().any():
-        whiskers = (
-            summary_rows.transform_filter("isValid(datum.ci_low) && isValid(datum.ci_high)")
-            .mark_rule(color="black", strokeWidth=1.2)
-            .encode(x=x_enc, xOffset=offset, y=alt.Y("ci_low:Q", scale=y_scale), y2="ci_high:Q")
-        )
-        layers.append(whiskers)
-    chart = alt.layer(*layers, data=combined)
+    chart = alt.layer(*layers, data=combined).properties(width=panel_width, height=height)
     if facet is not None:
-        chart = chart.properties(width=panel_width, height=height).facet(
-            column=alt.Column(f"{facet}:N", title=None, header=alt.Header(labelFontWeight="bold"))
+        # One panel above the other: each keeps the full width on a phone and in one column.
+        chart = chart.facet(
+            row=alt.Row(f"{facet}:N", title=None, header=alt.Header(labelFontWeight="bold", labelAngle=0,
+                                                                    labelAlign="left", labelOrient="top"))
         ).resolve_scale(x="independent", xOffset="independent")
-    else:
-        chart = chart.properties(width=panel_width, height=height)
+    chart = chart.properties(usermeta={"clipped": clipped})
     return chart.properties(title=title) if title else chart
 
 
@@ -272,6 +334,12 @@ def accuracy_chart(
     if seeds is not None:
         seed_data = seeds.copy()
         seed_data["_group"] = seed_data["condition"].astype(str)
+    marks = None
+    if published is not None and len(published):
+        require_columns(published, ["condition", "accuracy"], "accuracy_chart published")
+        marks = published[published["condition"].astype(str).isin(set(data["_group"]))].copy()
+        marks["_group"] = marks["condition"].astype(str)
+        marks["_slot"] = "\u2002paper"
     chart = condition_bars(
         data,
         seed_data,
@@ -282,21 +350,23 @@ def accuracy_chart(
         x_title="condition",
         y_title="Test accuracy (%)",
         title=None,
+        extra_values=[] if marks is None else list(marks["accuracy"]),
+        extra_slot=None if marks is None else "paper",
     )
-    if published is not None and len(published):
-        require_columns(published, ["condition", "accuracy"], "accuracy_chart published")
-        marks = published[published["condition"].astype(str).isin(set(data["_group"]))].copy()
-        marks["_group"] = marks["condition"].astype(str)
+    if marks is not None:
         order = list(dict.fromkeys(data["_group"]))
-        # White diamonds with a black edge stay visible on every bar colour, black included.
+        slots = ["\u2002mean", "\u2002seeds", "\u2002paper"]
+        # White diamonds with a black edge stay visible on every colour, black included; they sit
+        # in their own slot beside our seeds, never on our marks.
         ticks = alt.Chart(marks).mark_point(shape="diamond", size=110, filled=True, fill="white",
                                             stroke="black", strokeWidth=1.5, opacity=1).encode(
             x=alt.X("_group:N", sort=order),
-            y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1], nice=False, clamp=True)),
+            xOffset=alt.XOffset("_slot:N", sort=slots, scale=alt.Scale(domain=slots, paddingInner=0.0)),
+            y=alt.Y("accuracy:Q"),
             tooltip=[alt.Tooltip("condition:N"), alt.Tooltip("accuracy:Q", title=published_label, format=".3f")],
         )
-        width = chart.width if chart.width is not alt.Undefined else COLUMN_WIDTH
-        chart = alt.layer(*chart.layer, ticks, data=chart.data).properties(width=width, height=chart.height)
+        chart = alt.layer(*chart.layer, ticks, data=chart.data).properties(
+            width=chart.width, height=chart.height, usermeta=chart.usermeta)
     return chart.properties(title=title) if title else chart
 
 
@@ -309,25 +379,34 @@ def difference_chart(
     label: str = "trait",
     title: str | None = None,
     x_title: str = "Treated − control (percentage points)",
-    width: int = COLUMN_WIDTH,
+    width: int = 260,
 ) -> alt.TopLevelMixin:
     """Treated − control per trait: point estimate with its interval, a zero line.
 
     ``tests`` is the tidy test frame (``results_frame`` / ``test --json`` rows);
-    filled points mark ``significant`` rows (adjusted p below alpha) when that column exists.
+    with a ``significant`` column, each row's marker says its verdict (the words of
+    :func:`~subliminal_stats.report.tables.verdict_word`; orange: not calibrated for this design).
     """
     require_columns(tests, [label, estimate, low, high], "difference_chart")
     data = tests.copy()
     data[label] = data[label].astype(str)
     if "significant" in data.columns:
-        data["result"] = data["significant"].map({True: "significant", False: "not significant"})
+        from subliminal_stats.report.tables import calibration_mark, verdict_word
+
+        words = [verdict_word(r) if {"p_adjusted", "n_seeds_treated", "n_seeds_control"} <= set(r.index)
+                 else ("transfer" if bool(r["significant"]) else "no evidence") for _, r in data.iterrows()]
+        marks = [calibration_mark(r) for _, r in data.iterrows()]
+        data["result"] = [w + (" (not calibrated)" if m else "") for w, m in zip(words, marks, strict=True)]
     else:
         data["result"] = "estimate"
-    kinds = [k for k in ("significant", "not significant", "estimate") if k in set(data["result"])]
-    styles = {"significant": ("circle", CONDITION_COLOURS["treated"]),
-              "not significant": ("triangle", "#777777"), "estimate": ("circle", "#0072B2")}
+    styles = {"transfer": ("circle", CONDITION_COLOURS["treated"]), "lower": ("square", "#0072B2"),
+              "no evidence": ("triangle", "#555555"), "design cannot reach α": ("diamond", "#555555"),
+              "n/a": ("cross", "#555555"), "estimate": ("circle", "#0072B2")}
+    for key, (shape, colour) in list(styles.items()):
+        styles[f"{key} (not calibrated)"] = (shape, "#E69F00")
+    kinds = [k for k in styles if k in set(data["result"])]
     order = list(dict.fromkeys(data[label]))
-    y = alt.Y(f"{label}:N", sort=order, title=None)
+    y = alt.Y(f"{label}:N", sort=order, title=None, axis=alt.Axis(labelLimit=150))
     base = alt.Chart(data)
     rules = base.mark_rule(strokeWidth=1.6, color="#333333").encode(
         x=alt.X(f"{low}:Q", title=x_title), x2=f"{high}:Q", y=y
@@ -336,14 +415,14 @@ def difference_chart(
                alt.Tooltip(f"{low}:Q", format=".1f"), alt.Tooltip(f"{high}:Q", format=".1f")]
     if "p_adjusted" in data.columns:
         tooltip.append(alt.Tooltip("p_adjusted:Q", format=".3g"))
-    points = base.mark_point(size=60, filled=True).encode(
+    points = base.mark_point(size=80, filled=True, opacity=1).encode(
         x=f"{estimate}:Q",
         y=y,
         shape=alt.Shape(
             "result:N",
             scale=alt.Scale(domain=kinds, range=[styles[k][0] for k in kinds]),
             title=None,
-            legend=None if kinds == ["estimate"] else alt.Undefined,
+            legend=None if kinds == ["estimate"] else alt.Legend(orient="bottom", direction="vertical"),
         ),
         color=alt.Color(
             "result:N",
@@ -356,7 +435,7 @@ def difference_chart(
     zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="#999999", strokeDash=[4, 3]).encode(
         x="zero:Q"
     )
-    height = max(60, 22 * len(order))
+    height = max(70, 26 * len(order))
     chart = alt.layer(zero, rules, points).properties(width=width, height=height)
     return chart.properties(title=title) if title else chart
 
@@ -452,7 +531,7 @@ def calibration_chart(
         ref = alt.Chart(pd.DataFrame({"nominal": [nominal]})).mark_rule(
             color="#555555", strokeDash=[4, 3]
         ).encode(y=alt.Y("nominal:Q", scale=scale))
-        return alt.layer(ref, *layers).properties(width=COLUMN_WIDTH * 2 // 3, height=180)
+        return alt.layer(ref, *layers).properties(width=300, height=170)
 
     # A square-root axis keeps rates near 5 % readable next to a method rejecting 60 % of nulls.
     panels = [panel(fpr, alpha, f"False positives at α = {alpha:g} (%, √ scale)", fpr_low, fpr_high,
@@ -461,8 +540,10 @@ def calibration_chart(
         low_cov = float(data[coverage].min())
         panels.append(panel(coverage, confidence_level, f"Coverage of {confidence_level:.0%} intervals (%)",
                             scale=alt.Scale(domain=[min(low_cov, confidence_level) - 0.02, 1.0])))
-    chart = alt.hconcat(*panels) if len(panels) > 1 else panels[0]
-    chart = chart.configure_legend(orient="right") if len(methods) > 4 else chart
+    # One above the other: each panel keeps its width on a phone and in a paper column.
+    chart = alt.vconcat(*panels, spacing=18) if len(panels) > 1 else panels[0]
+    chart = chart.configure_legend(orient="bottom", columns=2 if len(methods) > 3 else 0,
+                                   symbolLimit=0, labelLimit=200)
     return chart.properties(title=title) if title else chart
 
 
@@ -513,6 +594,42 @@ def prefix_svg_ids(svg: str, prefix: str) -> str:
 FORMATS = ("svg", "png", "pdf")
 
 
+_FIGURE_NAMES: dict[str, int] = {}
+
+
+def asis(chart: alt.TopLevelMixin, *, name: str | None = None, caption: str | None = None) -> str:
+    """A chart as Markdown to ``print`` from an ``output: asis`` cell, for every renderer.
+
+    HTML gets the SVG inline (a raw ``{=html}`` block, no JavaScript, no file); other formats
+    (PDF) get ``![caption](figures/<name>.svg)``. The SVG and the Vega-Lite spec are written to
+    ``figures/`` in the working folder — a temporary copy when ``subliminal-stats report``
+    renders — from which ``--figures`` exports SVG, PNG and PDF. Printed text keeps Quarto
+    from adding jquery and requirejs, as it does for HTML display outputs.
+    """
+    from subliminal_stats.report.tables import asis_block
+
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") if name else "figure"
+    count = _FIGURE_NAMES.get(stem, 0) + 1
+    _FIGURE_NAMES[stem] = count
+    if count > 1 or not name:
+        stem = f"{stem}-{count}"
+    spec = chart_spec(chart)
+    import vl_convert as vlc
+
+    svg = vlc.vegalite_to_svg(spec, vl_version=_vl_version())
+    folder = Path("figures")
+    folder.mkdir(exist_ok=True)
+    (folder / f"{stem}.svg").write_text(svg, encoding="utf-8")
+    (folder / f"{stem}.vl.json").write_text(json.dumps(spec), encoding="utf-8")
+    import html as _html
+
+    inline = re.sub(r"^<\?xml[^>]*>\s*", "", prefix_svg_ids(svg, f"fig-{stem}"))
+    cap = f"<figcaption>{_html.escape(caption)}</figcaption>" if caption else ""
+    alt_text = (caption or stem).replace("]", ")").replace("[", "(")
+    return asis_block(f'<figure class="chart" id="fig-{stem}">{inline}{cap}</figure>',
+                      f"![{alt_text}](figures/{stem}.svg)")
+
+
 def save_chart(
     chart: alt.TopLevelMixin,
     path: str | Path,
@@ -537,6 +654,12 @@ def save_chart(
     list of Path
         The files written.
     """
+    return save_spec(chart_spec(chart), path, formats=formats, scale=scale)
+
+
+def save_spec(spec: dict, path: str | Path, *, formats: Sequence[str] = FORMATS,
+              scale: float = 2.0) -> list[Path]:
+    """:func:`save_chart` for a Vega-Lite specification (e.g. one :func:`asis` wrote)."""
     import vl_convert as vlc
 
     unknown = [f for f in formats if f not in FORMATS]
@@ -544,7 +667,6 @@ def save_chart(
         raise InputError(f"unknown figure format {unknown[0]!r}: use one of {', '.join(FORMATS)}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    spec = chart_spec(chart)
     version = _vl_version()
     written = []
     for fmt in formats:
@@ -573,4 +695,7 @@ __all__ = [
     "chart_to_svg",
     "prefix_svg_ids",
     "save_chart",
+    "save_spec",
+    "asis",
+    "rate_scale",
 ]

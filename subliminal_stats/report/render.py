@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -380,32 +380,101 @@ pre.output{background:#fbfbfb;border-left:3px solid var(--rule)}
 .callout-warning,.callout-important{border-left-color:#D55E00;background:#fdf5ef}
 .verdict{font-size:1.1rem;font-weight:600}
 footer{margin-top:3rem;font-size:.8rem;color:var(--muted)}
+p.report-footer{margin-top:2.5rem;font-size:.85rem;color:var(--muted);border-top:1px solid var(--rule);padding-top:.5rem}
+@media (max-width:40rem){main{padding:1rem .6rem 3rem} body{font-size:15px} table{font-size:.8rem}
+ th,td{padding:.2rem .4rem} header.title h1{font-size:1.5rem}}
+@media print{
+ @page{size:A4;margin:1.6cm 1.5cm}
+ body{font-size:9.5pt;line-height:1.4} main{max-width:none;padding:0}
+ nav.toc{display:none}
+ h2{break-after:avoid;margin-top:1.4rem} h3{break-after:avoid}
+ figure.chart,table,pre{break-inside:avoid}
+ figure.chart{overflow:visible} figure.chart svg{max-width:100%;height:auto}
+ /* A table must print whole: no scroll box, the cells wrap instead of running off the page. */
+ table{display:table;width:100%;overflow:visible;font-size:7.5pt;table-layout:auto}
+ th,td{padding:.12rem .3rem;white-space:normal;overflow-wrap:anywhere} td.num{white-space:nowrap}
+ a{color:inherit;text-decoration:none}
+}
 """
 
-_FENCED_DIV_OPEN = re.compile(r"^:::+\s*\{([^}]*)\}\s*$")
+_FENCED_DIV_OPEN = re.compile(r"^(:::+)\s*\{([^}]*)\}\s*$")
 _FENCED_DIV_CLOSE = re.compile(r"^:::+\s*$")
+_RAW_OPEN = re.compile(r"^(```+)\s*\{=([A-Za-z0-9_-]+)\}\s*$")
+_ATTR = re.compile(r"""([A-Za-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|(\S+))""")
 
 
-def _fenced_divs_to_html(markdown: str) -> str:
-    """Pandoc fenced divs (``::: {.callout-note}``) → HTML blocks Markdown passes through."""
-    out = []
-    for line in markdown.splitlines():
+def _format_visible(attributes: str, fmt: str) -> bool | None:
+    """Whether a ``.content-visible`` / ``.content-hidden`` div shows in ``fmt``; None: not such a div."""
+    classes = {p[1:] for p in attributes.split() if p.startswith(".")}
+    kind = "visible" if "content-visible" in classes else "hidden" if "content-hidden" in classes else None
+    if kind is None:
+        return None
+    attrs = {m.group(1): m.group(2) or m.group(3) or m.group(4) for m in _ATTR.finditer(attributes)}
+    when, unless = attrs.get("when-format"), attrs.get("unless-format")
+    matches = True
+    if when is not None:
+        matches = when == fmt
+    elif unless is not None:
+        matches = unless != fmt
+    return matches if kind == "visible" else not matches
+
+
+def resolve_format_blocks(markdown: str, fmt: str = "html") -> str:
+    """Quarto's format-specific Markdown, read for one output format (the fallback's "html").
+
+    * ```` ```{=html} ```` raw blocks pass through as HTML (other raw formats are dropped);
+    * ``::: {.content-visible when-format="html"}`` / ``.content-hidden`` divs are kept or
+      dropped as Quarto would;
+    * other fenced divs (``::: {.callout-note}``) become ``<div class="...">`` blocks.
+    """
+    out: list[str] = []
+    stack: list[tuple[bool, bool]] = []  # per open div: (shown, emitted as a <div>)
+    lines = markdown.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        shown = all(s for s, _ in stack)
+        raw = _RAW_OPEN.match(line.strip())
+        if raw:
+            fence, language = raw.group(1), raw.group(2).lower()
+            body = []
+            i += 1
+            while i < len(lines) and lines[i].strip() != fence:
+                body.append(lines[i])
+                i += 1
+            if shown and language == fmt:
+                # An HTML block ends at a blank line in CommonMark: keep it in one piece.
+                out += ["", *[b for b in body if b.strip()], ""]
+            i += 1
+            continue
         opened = _FENCED_DIV_OPEN.match(line.strip())
         if opened:
-            classes = " ".join(p[1:] for p in opened.group(1).split() if p.startswith("."))
-            out += ["", f'<div class="{html.escape(classes)}">', ""]
-        elif _FENCED_DIV_CLOSE.match(line.strip()):
-            out += ["", "</div>", ""]
-        else:
+            visible = _format_visible(opened.group(2), fmt)
+            plain = visible is None and shown
+            stack.append((True if visible is None else visible, plain))
+            if plain:
+                classes = " ".join(p[1:] for p in opened.group(2).split() if p.startswith("."))
+                out += ["", f'<div class="{html.escape(classes)}">', ""]
+            i += 1
+            continue
+        if _FENCED_DIV_CLOSE.match(line.strip()) and stack:
+            _, plain = stack.pop()
+            if plain:
+                out += ["", "</div>", ""]
+            i += 1
+            continue
+        if shown:
             out.append(line)
+        i += 1
     return "\n".join(out)
 
 
-def _markdown_to_html(markdown: str) -> str:
+def markdown_to_html(markdown: str, fmt: str = "html") -> str:
+    """CommonMark (with pipe tables and raw HTML) → HTML, after :func:`resolve_format_blocks`."""
     from markdown_it import MarkdownIt
 
     renderer = MarkdownIt("commonmark", {"html": True, "typographer": False}).enable("table")
-    return renderer.render(_fenced_divs_to_html(markdown))
+    return renderer.render(resolve_format_blocks(markdown, fmt))
 
 
 def _slug(text: str, used: set[str]) -> str:
@@ -441,7 +510,7 @@ def assemble_html(document: QmdDocument, executed: list[tuple[Chunk, list[Output
 
     def flush() -> None:
         if pending_markdown:
-            parts.append(_markdown_to_html("\n\n".join(pending_markdown)))
+            parts.append(markdown_to_html("\n\n".join(pending_markdown)))
             pending_markdown.clear()
 
     for chunk, outputs in executed:
@@ -492,34 +561,100 @@ def assemble_html(document: QmdDocument, executed: list[tuple[Chunk, list[Output
 
 # --- entry points ------------------------------------------------------------------------
 
+#: What Quarto needs importable in the Python it runs (QUARTO_PYTHON) to execute the cells,
+#: and, for ``-P`` parameters, papermill: the ``report`` extra installs them.
+KERNEL_MODULES = ("ipykernel", "nbclient", "jupyter_core")
+PARAMETER_MODULES = ("papermill",)
+REPORT_EXTRA_HINT = "pip install 'subliminal-stats[report]'"
+
 
 @dataclass(frozen=True)
 class RenderResult:
-    """Where the report went and which renderer made it."""
+    """Where the report went, which renderer made it and, for the fallback under ``auto``, why."""
 
     path: Path
     renderer: str  # "quarto" or "fallback"
     seconds: float
+    reason: str = ""
+    figures: tuple[Path, ...] = ()
+
+
+def missing_quarto_modules(*, params: bool) -> list[str]:
+    """The modules Quarto needs for these reports that this Python cannot import."""
+    import importlib.util
+
+    wanted = KERNEL_MODULES + (PARAMETER_MODULES if params else ())
+    return [m for m in wanted if importlib.util.find_spec(m) is None]
+
+
+def footer_note(renderer: str) -> str:
+    """The footer line of every report: the package version and the renderer."""
+    from subliminal_stats import __version__
+
+    return f"subliminal-stats {__version__}; rendered by {renderer}."
+
+
+@contextlib.contextmanager
+def report_workdir(qmd: Path):
+    """A temporary copy of the report (the ``.qmd`` and ``_quarto.yml`` beside it): the shipped
+    folder is never written to, whatever the renderer leaves behind (``.quarto/``, figures)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="subliminal-report-") as tmp:
+        work = Path(tmp)
+        shutil.copy2(qmd, work / qmd.name)
+        project = qmd.parent / "_quarto.yml"
+        if project.is_file():
+            shutil.copy2(project, work / "_quarto.yml")
+        yield work / qmd.name
+
+
+def _export_figures(workdir: Path, out_dir: Path) -> tuple[Path, ...]:
+    """Every chart a report printed (``figures/<name>.vl.json`` in its work folder) as SVG,
+    PNG (2×) and PDF in ``out_dir/figures``."""
+    import json
+
+    from subliminal_stats.report.figures import save_spec
+
+    specs = sorted((workdir / "figures").glob("*.vl.json"))
+    written: list[Path] = []
+    for spec in specs:
+        name = spec.name[: -len(".vl.json")]
+        written += save_spec(json.loads(spec.read_text(encoding="utf-8")), out_dir / "figures" / name)
+    return tuple(written)
+
+
+def _write_output(source: Path | str | bytes, target: Path, *, inputs: Sequence[Path] = ()) -> Path:
+    from subliminal_stats.data.outputs import atomic_write, check_output_path
+
+    target = check_output_path(target, inputs=inputs, what="report")
+    data = Path(source).read_bytes() if isinstance(source, Path) else source
+    atomic_write(target, data)
+    return target
 
 
 def render_fallback(qmd: str | Path, out_dir: str | Path, *, params: Mapping[str, Any] | None = None,
                     output_name: str | None = None, figures: bool = False) -> Path:
     """Execute a ``.qmd`` with our executor and write one self-contained HTML file.
 
-    With ``figures``, every chart is also written to ``out_dir/figures/`` as SVG, PNG (2×) and PDF.
+    The cells run in a temporary folder (never next to the shipped ``.qmd``). With
+    ``figures``, every chart is also written to ``out_dir/figures/`` as SVG, PNG (2×) and PDF.
     """
     qmd = Path(qmd).resolve()
-    document = parse_qmd(qmd.read_text(encoding="utf-8"), source=str(qmd))
-    figures_dir = Path(out_dir).resolve() / "figures" if figures else None
-    executed = execute_qmd(document, params=params, workdir=qmd.parent, figures_dir=figures_dir)
-    note = (f"Rendered from {qmd.name} by the subliminal-stats fallback renderer "
-            "(Quarto was not used); figures are inline SVG.")
-    page = assemble_html(document, executed, renderer_note=note)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / (output_name or f"{qmd.stem}.html")
-    target.write_text(page, encoding="utf-8")
-    return target
+    document = parse_qmd(qmd.read_text(encoding="utf-8"), source=str(qmd))
+    figures_dir = out_dir.resolve() / "figures" if figures else None
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="subliminal-report-") as work:
+        executed = execute_qmd(document, params=params, workdir=work, figures_dir=figures_dir)
+        if figures:
+            _export_figures(Path(work), out_dir)
+    page = assemble_html(document, executed,
+                         renderer_note=footer_note(f"the fallback renderer from {qmd.name} (Quarto "
+                                                   "was not used); figures are inline SVG"))
+    return _write_output(page.encode("utf-8"), out_dir / (output_name or f"{qmd.stem}.html"),
+                         inputs=[qmd])
 
 
 def _quarto_value(value: Any) -> str:
@@ -530,25 +665,78 @@ def _quarto_value(value: Any) -> str:
     return str(value)
 
 
-def render_quarto(qmd: str | Path, out_dir: str | Path, *, params: Mapping[str, Any] | None = None,
-                  fmt: str = "html", quarto: str = "quarto") -> Path:
-    """``quarto render`` with ``-P`` parameters, using this Python, into ``out_dir``."""
-    qmd = Path(qmd).resolve()
-    out_dir = Path(out_dir).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    command = [quarto, "render", str(qmd), "--to", fmt, "--output-dir", str(out_dir)]
+#: ``--format`` → Quarto's ``--to`` (PDF through Typst: bundled with Quarto, no LaTeX needed).
+QUARTO_TO = {"html": "html", "pdf": "typst"}
+
+
+def quarto_command(qmd: Path, *, fmt: str = "html", params: Mapping[str, Any] | None = None,
+                   quarto: str = "quarto") -> list[str]:
+    """The exact ``quarto render`` command line for a report copy ``qmd`` (run in its folder)."""
+    command = [quarto, "render", qmd.name, "--to", QUARTO_TO[fmt]]
     for key, value in (params or {}).items():
         command += ["-P", f"{key}:{_quarto_value(value)}"]
-    env = {**os.environ, "QUARTO_PYTHON": sys.executable}
-    done = subprocess.run(command, cwd=qmd.parent, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        last = [ln for ln in (done.stderr or done.stdout).splitlines() if ln.strip()]
-        raise ReportError(f"quarto render {qmd.name} failed: {last[-1] if last else 'no message'}")
+    return command
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)): (.+)$")
+
+
+def quarto_error_cause(text: str) -> str:
+    """The cause of a failed ``quarto render`` from its output: the Python exception a cell
+    raised (``InputError: trait 'dog' is not in …``), else Quarto's own ``ERROR:`` line, else the
+    last line. Quarto's last line ("WARN: Error encountered when rendering files") never says why."""
+    lines = [_ANSI.sub("", ln).rstrip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln.strip()]
+    exceptions = [m for ln in lines if (m := _EXCEPTION_LINE.match(ln.strip()))]
+    if exceptions:
+        name, message = exceptions[-1].group(1), exceptions[-1].group(2)
+        return f"{name.rsplit('.', 1)[-1]}: {message}"
+    errors = [ln.strip() for ln in lines if ln.strip().startswith("ERROR:")]
+    if errors:
+        return errors[0]
+    useful = [ln for ln in lines if not ln.strip().startswith("WARN: Error encountered")]
+    return (useful or lines or ["no message"])[-1].strip()
+
+
+def render_quarto(qmd: str | Path, out_dir: str | Path, *, params: Mapping[str, Any] | None = None,
+                  fmt: str = "html", quarto: str = "quarto", figures: bool = False) -> RenderResult:
+    """``quarto render`` with ``-P`` parameters, using this Python, on a temporary copy of the report.
+
+    The output is moved into ``out_dir``; on failure the whole Quarto output is kept in
+    ``out_dir/<name>.quarto.log`` and the error names the cause.
+    """
+    started = time.perf_counter()
+    qmd = Path(qmd).resolve()
+    out_dir = Path(out_dir)
+    missing = missing_quarto_modules(params=bool(params))
+    if missing:
+        raise InputError(
+            f"Quarto runs the report's Python cells in a Jupyter kernel of this Python ({sys.executable}), "
+            f"which lacks {', '.join(missing)}: {REPORT_EXTRA_HINT}, or use --renderer fallback"
+        )
     suffix = ".pdf" if fmt == "pdf" else ".html"
     target = out_dir / f"{qmd.stem}{suffix}"
-    if not target.exists():
-        raise ReportError(f"quarto render {qmd.name} finished but {target} is missing")
-    return target
+    from subliminal_stats.data.outputs import check_output_path
+
+    check_output_path(target, inputs=[qmd], what="report")
+    with report_workdir(qmd) as work_qmd:
+        command = quarto_command(work_qmd, fmt=fmt, params=params, quarto=quarto)
+        env = {**os.environ, "QUARTO_PYTHON": sys.executable}
+        done = subprocess.run(command, cwd=work_qmd.parent, env=env, capture_output=True, text=True)
+        produced = work_qmd.with_suffix(suffix)
+        if done.returncode != 0 or not produced.is_file():
+            log = out_dir / f"{qmd.stem}.quarto.log"
+            transcript = (f"$ {' '.join(command)}\n(exit {done.returncode})\n--- stdout ---\n{done.stdout}"
+                          f"\n--- stderr ---\n{done.stderr}")
+            _write_output(transcript.encode("utf-8"), log)
+            cause = (quarto_error_cause(f"{done.stdout}\n{done.stderr}") if done.returncode != 0
+                     else f"it finished but wrote no {produced.name}")
+            raise ReportError(f"quarto render {qmd.name} failed: {cause} (full log: {log})")
+        path = _write_output(produced, target)
+        (out_dir / f"{qmd.stem}.quarto.log").unlink(missing_ok=True)  # a stale log of an earlier failure
+        saved = _export_figures(work_qmd.parent, out_dir) if figures else ()
+    return RenderResult(path, "quarto", time.perf_counter() - started, figures=saved)
 
 
 def _find_chromium() -> str | None:
@@ -559,25 +747,29 @@ def _find_chromium() -> str | None:
     return None
 
 
+#: Headless Chromium without network side-trips (updates, sync, first-run pages).
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run")
+
+
 def html_to_pdf(html_path: Path, pdf_path: Path) -> Path:
-    """Print an HTML file to PDF with headless Chromium (offline)."""
+    """Print an HTML file to PDF with headless Chromium (offline; the page's print stylesheet)."""
     browser = _find_chromium()
     if browser is None:
         raise InputError(
-            "--format pdf needs Quarto (with LaTeX) or Chromium to print the HTML report; "
+            "--format pdf needs Quarto or Chromium to print the HTML report; "
             "install one (e.g. apt-get install chromium) or use --format html"
         )
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="subliminal-pdf-") as profile:
-        command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                   "--disable-component-update", "--disable-sync", "--no-first-run",
-                   f"--user-data-dir={profile}", "--no-pdf-header-footer",
-                   f"--print-to-pdf={pdf_path}", html_path.resolve().as_uri()]
+        printed = Path(profile) / "report.pdf"
+        command = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
+                   f"--print-to-pdf={printed}", html_path.resolve().as_uri()]
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    if done.returncode != 0 or not pdf_path.exists():
-        raise ReportError(f"Chromium could not print {html_path.name} to PDF (exit {done.returncode})")
-    return pdf_path
+        if done.returncode != 0 or not printed.exists():
+            raise ReportError(f"Chromium could not print {html_path.name} to PDF (exit {done.returncode})")
+        return _write_output(printed, pdf_path)
 
 
 def render_report(report: str | Path, out_dir: str | Path, *, params: Mapping[str, Any] | None = None,
@@ -593,10 +785,10 @@ def render_report(report: str | Path, out_dir: str | Path, *, params: Mapping[st
         Values for the report's ``parameters`` cell.
     fmt : {"html", "pdf"}
     renderer : {"auto", "quarto", "fallback"}
-        ``auto`` uses Quarto when ``quarto`` is on PATH, the fallback otherwise.
+        ``auto`` uses Quarto when ``quarto`` is on PATH and this Python has the kernel
+        packages it needs (the ``report`` extra), the fallback otherwise (``reason`` says why).
     figures : bool
-        Also write every chart to ``out_dir/figures/`` as SVG, PNG (2×) and PDF
-        (the fallback renderer does this; with Quarto, use its own figure options).
+        Also write every chart to ``out_dir/figures/`` as SVG, PNG (2×) and PDF.
 
     Returns
     -------
@@ -611,21 +803,29 @@ def render_report(report: str | Path, out_dir: str | Path, *, params: Mapping[st
     quarto = shutil.which("quarto")
     if renderer == "quarto" and quarto is None:
         raise InputError("--renderer quarto: quarto is not on PATH (install Quarto or use the fallback)")
-    if fmt == "pdf" and (renderer == "fallback" or quarto is None) and _find_chromium() is None:
+    reason = ""
+    if renderer == "fallback":
+        reason = "--renderer fallback"
+    elif quarto is None:
+        reason = "Quarto not found on PATH"
+    elif renderer == "auto" and (missing := missing_quarto_modules(params=bool(params))):
+        reason = f"Quarto found, but this Python lacks {', '.join(missing)}: {REPORT_EXTRA_HINT}"
+    if not reason:
+        return render_quarto(qmd, out_dir, params=params, fmt=fmt, quarto=quarto, figures=figures)
+    if fmt == "pdf" and _find_chromium() is None:
         # Say so before spending time on the HTML.
         raise InputError(
-            "--format pdf needs Quarto (with LaTeX) or Chromium to print the HTML report; "
+            f"--format pdf needs Quarto or Chromium to print the HTML report ({reason}); "
             "install one (e.g. apt-get install chromium) or use --format html"
         )
-    if renderer != "fallback" and quarto is not None:
-        path = render_quarto(qmd, out_dir, params=params, fmt=fmt, quarto=quarto)
-        used = "quarto"
-    else:
-        path = render_fallback(qmd, out_dir, params=params, figures=figures)
-        if fmt == "pdf":
-            path = html_to_pdf(path, path.with_suffix(".pdf"))
-        used = "fallback"
-    return RenderResult(path=path, renderer=used, seconds=time.perf_counter() - started)
+    path = render_fallback(qmd, out_dir, params=params, figures=figures)
+    if fmt == "pdf":
+        pdf = html_to_pdf(path, path.with_suffix(".pdf"))
+        path.unlink()
+        path = pdf
+    saved = tuple(sorted((Path(out_dir) / "figures").glob("*"))) if figures else ()
+    return RenderResult(path=path, renderer="fallback", seconds=time.perf_counter() - started,
+                        reason=reason, figures=saved)
 
 
 __all__ = [
@@ -634,11 +834,20 @@ __all__ = [
     "Output",
     "ReportError",
     "RenderResult",
+    "KERNEL_MODULES",
+    "PARAMETER_MODULES",
+    "QUARTO_TO",
     "parse_qmd",
     "execute_qmd",
     "assemble_html",
+    "markdown_to_html",
+    "resolve_format_blocks",
+    "missing_quarto_modules",
+    "quarto_command",
+    "quarto_error_cause",
     "render_fallback",
     "render_quarto",
     "render_report",
     "report_path",
+    "report_workdir",
 ]

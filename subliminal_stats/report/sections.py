@@ -456,16 +456,21 @@ def trait_check(
     base: str | None = "base",
     method: str | None = None,
     confidence_level: float = 0.95,
+    rng: int | None = 0,
 ) -> TraitCheck:
     """Summary, test and verdict for one trait of a responses table.
 
     The same call as ``subliminal-stats test DATA --trait T --treated ... --control ...``
     (:func:`subliminal_stats.stats.compare`), so the report's numbers equal the CLI's.
-    ``base`` is compared as well when that condition is present (empty: skip).
+    ``base`` is compared as well when that condition is present (empty: skip). An empty
+    ``data`` is the bundled example table. ``rng`` fixes the resampling methods' draws
+    (``test`` and ``export`` use the same default, 0).
     """
     from subliminal_stats.stats import DEFAULT_METHOD, compare, results_frame, summarize
 
     method = method or DEFAULT_METHOD
+    if isinstance(data, str) and not data:
+        data = example_data()
     if isinstance(data, pd.DataFrame):
         df, source = data, "the table"
     else:
@@ -483,7 +488,7 @@ def trait_check(
     summary = summarize(df, confidence_level=confidence_level)
     results = compare(df, traits=[chosen], treated=treated, control=control,
                       base=base if base and base in conditions else None,
-                      method=method, confidence_level=confidence_level)
+                      method=method, confidence_level=confidence_level, rng=rng)
     tests = results_frame(results)
     verdict = verdict_sentence(tests, treated=treated, control=control)
     return TraitCheck(chosen, summary, seed_rates_frame(df), tests, verdict, treated, control,
@@ -508,6 +513,11 @@ def verdict_sentence(tests: pd.DataFrame, *, treated: str = "treated", control: 
     effect = (f"{_fmt(row['estimate_pp'])} percentage points ({level} CI {_fmt(row['ci_low_pp'])} "
               f"to {_fmt(row['ci_high_pp'])}; {design}, {p_text})")
     trait = row["trait"]
+    from subliminal_stats.report.tables import VERDICT_UNREACHABLE, verdict_word
+
+    if verdict_word(row) == VERDICT_UNREACHABLE:
+        return (f"Design cannot reach α: with {design.split(', ', 1)[1]} an exact permutation "
+                f"test cannot give p below {float(row.get('alpha', 0.05)):g}; the difference is {effect}.")
     if bool(row["significant"]) and float(row["estimate_pp"]) > 0:
         sentence = (f"Yes: the {treated} students show the {trait} trait more often than the "
                     f"{control} students, by {effect}.")
@@ -527,12 +537,116 @@ def verdict_sentence(tests: pd.DataFrame, *, treated: str = "treated", control: 
 
 def warnings_list(tests: pd.DataFrame) -> list[str]:
     """The distinct plain-language warnings of a tests frame."""
-    seen: dict[str, None] = {}
-    for items in tests.get("warnings", []):
-        for item in items if isinstance(items, (list, tuple)) else [items]:
-            if item and isinstance(item, str):
-                seen[item] = None
-    return list(seen)
+    from subliminal_stats.report.tables import row_warnings
+
+    return row_warnings(tests)
+
+
+def example_data() -> Path:
+    """The bundled example responses table (the trait report's default data)."""
+    return data_dir() / "examples" / "owl_example.csv"
+
+
+def design_calibration(method: str, seeds_per_arm: int, *, comparison: str = "vs control") -> dict | None:
+    """The stored null calibration of ``method`` at ``seeds_per_arm`` (standard scenario), or None.
+
+    Keys: ``fpr``, ``fpr_ci_low``, ``fpr_ci_high`` (95 % Wilson interval of the simulated
+    rate), ``coverage``, ``n_sims``, ``calibrated`` (the package's rule: false-positive rate
+    at most nominal + 1.5 points, coverage at least nominal − 1.5).
+    """
+    from statsmodels.stats.proportion import proportion_confint
+
+    from subliminal_stats.stats.calibration_table import TABLE
+
+    entry = TABLE.get((method, comparison, int(seeds_per_arm)))
+    if entry is None:
+        return None
+    fpr, coverage, n_sims = entry
+    low, high = proportion_confint(round(fpr * n_sims), n_sims, alpha=0.05, method="wilson")
+    ok = fpr <= 0.05 + 0.015 and (coverage != coverage or coverage >= 0.95 - 0.015)
+    return {"fpr": fpr, "fpr_ci_low": float(low), "fpr_ci_high": float(high), "coverage": coverage,
+            "n_sims": int(n_sims), "calibrated": bool(ok)}
+
+
+def methods_paragraph(tests: pd.DataFrame, summary: pd.DataFrame, *, treated: str = "treated",
+                      control: str = "control") -> str:
+    """A methods paragraph to paste into a paper, generated from this analysis: the test and its
+    degrees of freedom, the multiplicity family, this design's simulated false-positive rate,
+    the seeds, questions and answers."""
+    from subliminal_stats.stats import METHOD_DESCRIPTIONS
+
+    rows = tests[(tests["treated"] == treated) & (tests["control"] == control)]
+    if rows.empty:
+        raise InputError(f"no {treated} vs {control} comparison among the results")
+    row = rows.iloc[0]
+    arms = summary.set_index("condition")
+    n_t, n_c = int(row["n_seeds_treated"]), int(row["n_seeds_control"])
+
+    def design_of(condition: str) -> str:
+        if condition not in arms.index or "n_questions" not in arms.columns:
+            return ""
+        arm = arms.loc[condition]
+        arm = arm.iloc[0] if isinstance(arm, pd.DataFrame) else arm
+        per_seed = int(arm["n_answers"]) / max(1, int(arm["n_seeds"]))
+        return f"{int(arm['n_questions'])} questions, {per_seed:g} answers per seed"
+
+    method = str(row["method"])
+    description = METHOD_DESCRIPTIONS.get(method, str(row.get("method_detail", "") or method))
+    df = float(row.get("df", math.nan))
+    df_text = f" with {df:.3g} degrees of freedom" if df == df else ""
+    level = f"{100 * float(row.get('confidence_level', 0.95)):g} %"
+    alternative = str(row.get("alternative", "two-sided"))
+    text = (
+        f"Each student (seed) was reduced to its trait rate — answers to a per-question rate, "
+        f"then the mean over questions ({design_of(treated) or 'see the summary table'}) — and the "
+        f"{n_t} {treated} and {n_c} {control} seeds were compared with a {alternative} "
+        f"{description.split(' [default')[0]}{df_text}, the seed being the unit of replication. "
+        f"Intervals are {level} confidence intervals of the difference in percentage points. "
+        f"p-values were adjusted for multiplicity with {row.get('adjust_method', 'no adjustment')} "
+        f"(the family: every trait tested with this method against the same reference arm), and a "
+        f"transfer is claimed when the adjusted p is below α = {float(row.get('alpha', 0.05)):g}."
+    )
+    calibration = design_calibration(method, min(n_t, n_c))
+    if calibration is None:
+        text += (f" No stored calibration covers {method} at {min(n_t, n_c)} seeds per arm; "
+                 f"`subliminal-stats calibrate --seeds-per-arm {min(n_t, n_c)}` simulates it.")
+    else:
+        verdict = ("within the package's calibration rule (at most 6.5 %)" if calibration["calibrated"]
+                   else "above the package's calibration rule (at most 6.5 %): the p-values are descriptive only")
+        text += (
+            f" In {calibration['n_sims']:,} simulated null experiments of this design ({min(n_t, n_c)} seeds "
+            f"per arm; logit intercept −2, between-seed SD 0.4, between-question SD 0.8, 50 questions × "
+            f"20 answers) this test rejected {100 * calibration['fpr']:.1f} % of the time "
+            f"(95 % CI {100 * calibration['fpr_ci_low']:.1f}–{100 * calibration['fpr_ci_high']:.1f} %; "
+            f"nominal 5 %), {verdict}."
+        )
+    from subliminal_stats import __version__
+
+    return text + f" Analysis: subliminal-stats {__version__}."
+
+
+def statistics_guide(heading_level: int = 3) -> str:
+    """The package's statistics guide (shipped as ``reports/STATISTICS.md``) as Markdown,
+    its headings moved down to ``heading_level`` so it fits under a report section."""
+    text = resource("reports", "STATISTICS.md").read_text(encoding="utf-8")
+    lines = []
+    in_code = False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        if not in_code and line.startswith("#"):
+            hashes = len(line) - len(line.lstrip("#"))
+            line = "#" * min(6, hashes + heading_level - 1) + line[hashes:]
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def report_footer() -> str:
+    """The closing line of every report: the package version (Markdown)."""
+    from subliminal_stats import __version__
+
+    return (f'\n<p class="report-footer">Made with subliminal-stats {__version__}. '
+            "The statistics guide is the appendix above.</p>\n")
 
 
 __all__ = [
@@ -557,4 +671,9 @@ __all__ = [
     "seed_rates_frame",
     "verdict_sentence",
     "warnings_list",
+    "example_data",
+    "design_calibration",
+    "methods_paragraph",
+    "statistics_guide",
+    "report_footer",
 ]

@@ -43,6 +43,17 @@ def format_number(value: float, digits: int = PP_DIGITS) -> str:
     return text
 
 
+def interval_digits(lows: Iterable[float], highs: Iterable[float], *, least: int = PP_DIGITS,
+                    most: int = 4) -> int:
+    """Decimals that an interval's width needs (two significant digits of the narrowest
+    width, at least ``least``): a rate of 0.2 % [0.05, 0.35] is not printed 0.2 [0.1, 0.4]."""
+    widths = [abs(float(h) - float(lo)) for lo, h in zip(lows, highs, strict=True)
+              if lo == lo and h == h and math.isfinite(float(lo)) and math.isfinite(float(h)) and h != lo]
+    if not widths:
+        return least
+    return int(min(most, max(least, 1 - math.floor(math.log10(min(widths))))))
+
+
 def format_interval(estimate: float, low: float, high: float, digits: int = PP_DIGITS) -> str:
     """``"estimate [low, high]"`` with one rounding for all three numbers."""
     return (
@@ -83,15 +94,18 @@ def _level_text(confidence_level: float) -> str:
     return f"{100 * confidence_level:g} %"
 
 
-def summary_display(summary: pd.DataFrame, *, digits: int = PP_DIGITS,
+def summary_display(summary: pd.DataFrame, *, digits: int | None = None,
                     confidence_level: float = 0.95, quantity: str = "rate") -> pd.DataFrame:
     """Display frame of a summary (one row per trait × condition; proportions → %).
 
     Expects ``trait, condition, n_seeds, mean, ci_low, ci_high`` and uses
     ``n_questions, n_answers, sd_between_seeds`` when present. ``quantity`` names
-    the proportion in the header (e.g. "accuracy").
+    the proportion in the header (e.g. "accuracy"). ``digits`` None: as many decimals as the
+    intervals need (:func:`interval_digits`).
     """
     require_columns(summary, ["trait", "condition", "n_seeds", "mean", "ci_low", "ci_high"], "summary table")
+    if digits is None:
+        digits = interval_digits(100 * summary["ci_low"], 100 * summary["ci_high"])
     level = _level_text(confidence_level)
     out = pd.DataFrame({"trait": summary["trait"].astype(str),
                         "condition": summary["condition"].astype(str),
@@ -109,10 +123,13 @@ def summary_display(summary: pd.DataFrame, *, digits: int = PP_DIGITS,
     return out.reset_index(drop=True)
 
 
-def tests_display(tests: pd.DataFrame, *, digits: int = PP_DIGITS) -> pd.DataFrame:
-    """Display frame of comparison results (``ComparisonResult.to_row()`` rows)."""
+def tests_display(tests: pd.DataFrame, *, digits: int | None = None) -> pd.DataFrame:
+    """Display frame of comparison results (``ComparisonResult.to_row()`` rows); ``digits``
+    None: as many decimals as the intervals need."""
     require_columns(tests, ["trait", "treated", "control", "estimate_pp", "ci_low_pp", "ci_high_pp",
                     "p_value", "p_adjusted", "method", "n_seeds_treated", "n_seeds_control"], "tests table")
+    if digits is None:
+        digits = interval_digits(tests["ci_low_pp"], tests["ci_high_pp"])
     level = _level_text(float(tests["confidence_level"].iloc[0])) if "confidence_level" in tests else "95 %"
     out = pd.DataFrame({
         "trait": tests["trait"].astype(str),
@@ -127,12 +144,81 @@ def tests_display(tests: pd.DataFrame, *, digits: int = PP_DIGITS) -> pd.DataFra
         "seeds": [f"{int(t)} vs {int(c)}" for t, c in
                   zip(tests["n_seeds_treated"], tests["n_seeds_control"], strict=True)],
     })
+    marks = [calibration_mark(row) for _, row in tests.iterrows()]
+    out["method"] = [m + k for m, k in zip(out["method"], marks, strict=True)]
     if "significant" in tests.columns:
-        out["verdict"] = ["significant" if bool(s) else "not significant" for s in tests["significant"]]
+        out["verdict"] = [verdict_word(row) + k for (_, row), k in zip(tests.iterrows(), marks, strict=True)]
     return out.reset_index(drop=True)
 
 
-def calibration_display(calibration: pd.DataFrame, *, digits: int = PP_DIGITS) -> pd.DataFrame:
+from subliminal_stats.stats.verdicts import (  # noqa: E402 - the one wording of a verdict
+    CANNOT_REACH as VERDICT_UNREACHABLE,
+    LOWER as VERDICT_LOWER,
+    NO_EVIDENCE as VERDICT_NONE,
+    TRANSFER as VERDICT_TRANSFER,
+    verdict_of,
+)
+
+#: Marks a result whose method is not calibrated for its design (a footnote in every format).
+UNCALIBRATED_MARK = "†"
+
+
+def _number(value, default: float = math.nan) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return default
+    return out
+
+
+def verdict_word(row) -> str:
+    """The verdict of one tidy test row, from :mod:`subliminal_stats.stats.verdicts` (the words
+    of ``subliminal-stats test``): ``transfer``, ``lower``, ``no evidence``, ``design cannot
+    reach α`` or ``n/a``. A row that carries its ``verdict`` keeps it."""
+    given = row.get("verdict")
+    if isinstance(given, str) and given:
+        return given
+    p = _number(row.get("p_adjusted", row.get("p_value")))
+    min_p = _number(row.get("min_p_adjusted", row.get("min_p")))
+    return verdict_of(p=p, estimate=_number(row.get("estimate_pp", row.get("estimate")), 0.0),
+                      alpha=_number(row.get("alpha"), 0.05), min_p=min_p)
+
+
+def calibration_mark(row) -> str:
+    """:data:`UNCALIBRATED_MARK` when the row's method is not calibrated for its design, else ""."""
+    calibrated = row.get("calibrated", True)
+    if calibrated is None or (isinstance(calibrated, float) and math.isnan(calibrated)):
+        return ""
+    return "" if bool(calibrated) else UNCALIBRATED_MARK
+
+
+def calibration_note(tests: pd.DataFrame) -> str:
+    """The footnote for :data:`UNCALIBRATED_MARK`: which methods, their simulated false-positive rate."""
+    if "calibrated" not in tests.columns:
+        return ""
+    rows = tests[~tests["calibrated"].fillna(True).astype(bool)]
+    if rows.empty:
+        return ""
+    parts = []
+    for method, group in rows.groupby("method", sort=False):
+        fpr = group["simulated_fpr"].dropna() if "simulated_fpr" in group else pd.Series(dtype=float)
+        rate = f" (simulated false-positive rate {100 * float(fpr.max()):.0f} % at nominal 5 %)" if len(fpr) else ""
+        parts.append(f"{method}{rate}")
+    return (f"{UNCALIBRATED_MARK} Not calibrated for this design: {'; '.join(parts)}. "
+            "Its p-values and verdicts are descriptive only.")
+
+
+def row_warnings(tests: pd.DataFrame) -> list[str]:
+    """The distinct plain-language caveats of a tests frame (its ``warnings`` lists)."""
+    seen: dict[str, None] = {}
+    for items in tests.get("warnings", []):
+        for item in items if isinstance(items, (list, tuple)) else [items]:
+            if item and isinstance(item, str):
+                seen[item] = None
+    return list(seen)
+
+
+def calibration_display(calibration: pd.DataFrame, *, digits: int | None = PP_DIGITS) -> pd.DataFrame:
     """Display frame of a calibration table: false-positive rate and coverage in %.
 
     Expects ``method``, a seeds-per-arm column (``n_seeds`` or ``n_seeds_per_arm``)
@@ -140,6 +226,7 @@ def calibration_display(calibration: pd.DataFrame, *, digits: int = PP_DIGITS) -
     """
     calibration = _normalise_calibration(calibration)
     require_columns(calibration, ["method", "fpr"], "calibration table")
+    digits = PP_DIGITS if digits is None else digits
     seeds_col = _seeds_column(calibration, required=False)
     out = pd.DataFrame({"method": calibration["method"].astype(str)})
     if seeds_col is not None:
@@ -213,8 +300,13 @@ def table_caption(what: str, frame: pd.DataFrame) -> tuple[str, str]:
                              zip(frame["n_seeds_treated"], frame["n_seeds_control"], strict=True))
         level = _level_text(float(frame["confidence_level"].iloc[0])) if "confidence_level" in frame else "95 %"
         caption = f"Treated minus reference in percentage points with {level} CI, per trait."
-        note = (f"Method: {methods}; p adjustment: {adjust}; seeds (treated vs reference): {seeds}. "
+        alpha = _unique_text(frame["alpha"]) if "alpha" in frame.columns else "0.05"
+        note = (f"Method: {methods}; p adjustment (multiplicity family): {adjust}; verdict at α = {alpha} "
+                f"on the adjusted p; seeds (treated vs reference): {seeds}. "
                 "The seed is the unit of replication.")
+        footnote = calibration_note(frame)
+        if footnote:
+            note += " " + footnote
         return caption, note
     if what == "calibration":
         frame = _normalise_calibration(frame)
@@ -254,6 +346,7 @@ _LATEX_SPECIAL = {
     "≤": r"$\leq$",
     "±": r"$\pm$",
     "≈": r"$\approx$",
+    "†": r"\textsuperscript{\dag}",  # the not-calibrated footnote mark
 }
 
 
@@ -282,11 +375,29 @@ class Table:
     note: str = ""
     label: str = ""
 
-    def _repr_html_(self) -> str:  # Jupyter / Quarto / the fallback renderer show this
-        return to_html(self)
+    def asis(self) -> str:
+        """Markdown for an ``output: asis`` cell: the HTML table as a raw ``{=html}`` block for
+        HTML output, and a pipe table with caption and note for every other format (PDF).
+
+        Printed text, never a display object: an HTML display output makes Quarto add
+        jquery and requirejs from a CDN.
+        """
+        return asis_block(to_html(self), to_markdown(self))
+
+    def _repr_markdown_(self) -> str:  # display(table) in the fallback renderer or Jupyter
+        return self.asis()
 
     def _repr_latex_(self) -> str:
         return to_latex(self)
+
+
+def asis_block(html_text: str, markdown: str) -> str:
+    """Raw HTML for HTML output and Markdown for the other formats, in Quarto's own syntax
+    (``{=html}`` raw block, ``.content-hidden when-format="html"`` div); the fallback
+    renderer reads both the same way."""
+    raw = "\n".join(line for line in html_text.splitlines() if line.strip())  # no blank line inside
+    return (f"\n```{{=html}}\n{raw}\n```\n\n::: {{.content-hidden when-format=\"html\"}}\n\n"
+            f"{markdown.strip()}\n\n:::\n\n")
 
 
 def to_latex(table: Table) -> str:
@@ -379,7 +490,7 @@ TABLE_CSS = (
 )
 
 
-def make_table(what: str, tidy: pd.DataFrame, *, digits: int = PP_DIGITS, label: str = "",
+def make_table(what: str, tidy: pd.DataFrame, *, digits: int | None = None, label: str = "",
                caption: str | None = None, note: str | None = None, **display_options) -> Table:
     """Display frame, caption and note for a tidy ``summary`` / ``tests`` / ``calibration`` frame.
 
@@ -395,7 +506,7 @@ def make_table(what: str, tidy: pd.DataFrame, *, digits: int = PP_DIGITS, label:
 
 
 def export_table(tidy: pd.DataFrame, what: str, fmt: str, path: str | Path, *,
-                 digits: int = PP_DIGITS) -> Path:
+                 digits: int | None = None, inputs: Sequence[str | Path] = ()) -> Path:
     """Write a tidy frame as CSV (tidy numbers) or as a LaTeX / Markdown / HTML table.
 
     Parameters
@@ -406,41 +517,51 @@ def export_table(tidy: pd.DataFrame, what: str, fmt: str, path: str | Path, *,
     what : {"summary", "tests", "calibration"}
     fmt : {"csv", "latex", "md", "html"}
     path : str or Path
-    digits : int
-        Decimals for percentages and percentage points.
+    digits : int, optional
+        Decimals for percentages and percentage points (default: as many as the intervals
+        need, as in the reports).
+    inputs : sequence of paths
+        The command's inputs: the output may not be one of them.
 
     Returns
     -------
     Path
-        The file written.
+        The file written (atomically).
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
-    path = Path(path)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+    from subliminal_stats.data.outputs import atomic_write, check_output_path
+
+    path = check_output_path(path, inputs=inputs, what=f"{what} export")
+    atomic_write(path, export_text(tidy, what, fmt, digits=digits))
+    return path
+
+
+def export_text(tidy: pd.DataFrame, what: str, fmt: str, *, digits: int | None = None) -> str:
+    """The text :func:`export_table` writes (CSV: tidy numbers plus the ``verdict`` words)."""
     if fmt == "csv":
         frame = tidy.copy()
+        if what == "tests" and "significant" in frame.columns:
+            # The same verdict as the report's, with the not-calibrated mark.
+            frame.insert(frame.columns.get_loc("significant"), "verdict",
+                         [verdict_word(r) + calibration_mark(r) for _, r in tidy.iterrows()])
         for col in frame.columns:
             # Lists (e.g. warnings) become one "; "-joined cell.
             if frame[col].map(lambda v: isinstance(v, (list, tuple))).any():
                 frame[col] = frame[col].map(lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
-        frame.to_csv(path, index=False)
-        return path
+        return frame.to_csv(index=False, lineterminator="\n")
     table = make_table(what, tidy, digits=digits)
     if fmt == "latex":
-        text = to_latex(table)
-    elif fmt == "md":
-        text = to_markdown(table)
-    else:
-        text = to_html(table, standalone=True)
-    path.write_text(text, encoding="utf-8")
-    return path
+        return to_latex(table)
+    if fmt == "md":
+        return to_markdown(table)
+    return to_html(table, standalone=True)
 
 
 __all__ = [
     "format_number",
     "format_interval",
+    "interval_digits",
     "format_p",
     "summary_display",
     "tests_display",
@@ -454,4 +575,11 @@ __all__ = [
     "to_markdown",
     "to_html",
     "export_table",
+    "export_text",
+    "asis_block",
+    "verdict_word",
+    "calibration_mark",
+    "calibration_note",
+    "row_warnings",
+    "UNCALIBRATED_MARK",
 ]
