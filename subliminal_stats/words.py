@@ -329,6 +329,13 @@ def translated_names(target: str, *, languages: Sequence[str] | None = None,
     sources = [load_translations()]
     if translations_file is not None:
         sources.append(load_translations(translations_file))
+    if languages is not None:
+        known = {code for table in sources for entry in table.values() for code in entry}
+        known.discard("exclude")
+        unknown = [code for code in languages if code not in known]
+        if unknown:
+            raise InputError(f"no names are listed in language {unknown[0]!r}; the lists have "
+                             f"{', '.join(sorted(known))} (add yours with a translations file)")
     names: list[str] = []
     exclusions: list[str] = []
     for table in sources:
@@ -424,7 +431,16 @@ class TargetMatcher:
 
     def score(self, answers: Iterable[object]) -> np.ndarray:
         """0/1 array, one entry per answer."""
-        return np.fromiter((self.matches(a) for a in answers), dtype=np.int8)
+        seen: dict[str, bool] = {}  # one-word answers repeat: read each text once
+
+        def hit(answer: object) -> bool:
+            if not isinstance(answer, str):
+                return self.matches(answer)
+            if answer not in seen:
+                seen[answer] = self.matches(answer)
+            return seen[answer]
+
+        return np.fromiter((hit(a) for a in answers), dtype=np.int8)
 
 
 def _strip_to_first_word(text: str) -> str:

@@ -210,6 +210,11 @@ def test_bad_translations_file_is_one_input_error(tmp_path, content, message):
         load_translations(tmp_path / "missing.toml")
 
 
+def test_unknown_language_code_is_an_input_error():
+    with pytest.raises(InputError, match="no names are listed in language 'cn'"):
+        TargetMatcher("owl", languages=["cn"]).matches("猫头鹰")
+
+
 def test_empty_target_is_an_input_error():
     with pytest.raises(InputError, match="target"):
         TargetMatcher("  ")
