@@ -79,6 +79,8 @@ def spelling(value: object) -> str:
             value = value.item()
         except (ValueError, TypeError):
             pass
+    if isinstance(value, str) and not value.isascii():
+        return ascii(value)  # NFC and NFD spellings print alike; their escapes do not
     return repr(value)
 
 
@@ -132,8 +134,9 @@ def warn_merges(column: str, merges: dict[str, Iterable[str]], source: str = "")
     shown = "; ".join(f"{', '.join(sp)} → {label!r}" for label, sp in items[:5])
     more = f" (and {len(items) - 5} more)" if len(items) > 5 else ""
     where = f"{source}: " if source else ""
-    message = (f"{where}column '{column}': different spellings read as one label: {shown}{more} "
-               "(labels are stripped strings in Unicode NFC, whole numbers without '.0'; "
+    message = (f"{where}column '{column}': merged different spellings into one label: {shown}"
+               f"{more} (labels are normalised to stripped strings in Unicode NFC, whole "
+               "numbers without '.0'; "
                "relabel the data if these are different models or prompts)")
     warnings.warn(message, LabelMergeWarning, stacklevel=3)
     return [message]
