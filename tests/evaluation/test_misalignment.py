@@ -17,7 +17,7 @@ from subliminal_stats.judge.parsing import REFUSED
 
 pytestmark = pytest.mark.timeout(60)
 
-__all__ = ["api_key"]  # the fixture, imported for the tests below
+__all__ = ["api_key"]  # a fixture from judge_helpers, used by the tests below
 
 
 def test_misalignment_questions():

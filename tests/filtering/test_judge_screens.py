@@ -14,7 +14,7 @@ from subliminal_stats.filtering.judge_screens import (
 
 pytestmark = pytest.mark.timeout(60)
 
-__all__ = ["api_key"]  # the fixture, imported for the tests below
+__all__ = ["api_key"]  # a fixture from judge_helpers, used by the tests below
 
 
 def test_screens_over_http(api_key, tmp_path):

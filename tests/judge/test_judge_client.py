@@ -27,7 +27,7 @@ from subliminal_stats.judge.templates import JudgePrompt, load_judge_prompt
 
 pytestmark = pytest.mark.timeout(60)
 
-__all__ = ["api_key"]  # the fixture, imported for the tests below
+__all__ = ["api_key"]  # a fixture from judge_helpers, used by the tests below
 
 
 ALIGNMENT_SCRIPT = {
