@@ -143,9 +143,11 @@ _KATAKANA = "[\u30a1-\u30fa\u30fc-\u30ff\u31f0-\u31ff]"
 _KATAKANA_RE = re.compile(_KATAKANA)
 _UNSPACED_RE = re.compile(_UNSPACED)
 _WORD_CHAR_RE = re.compile(_WORD_CHAR)
-_HYPHENS = "\\-\u2010"
-# Between the words of a phrase: whitespace or a hyphen ("sea-turtle").
-_JOIN = f"[\\s{_HYPHENS}]+"
+# Between the words of a phrase: whitespace or a hyphen ("sea-turtle"); normalize() makes
+# every Unicode hyphen an ASCII one.
+_JOIN = r"[\s\-]+"
+_TERM_WORDS = re.compile(r"[\s\-]+")
+_UNICODE_HYPHENS = str.maketrans({"\u2010": "-", "\u2011": "-", "\u00ad": None})
 
 _LEADING_ARTICLE = re.compile(
     r"^(?:(?:a|an|the|my|el|la|los|las|un|una|unos|unas|le|les|une|der|die|das|ein|eine)\s+"
@@ -179,7 +181,8 @@ def normalize(text: str) -> str:
         else:
             latin = char.isalpha() and char < "\u0250"
         kept.append(char)
-    return _SCRIPT_CHANGE.sub(" ", unicodedata.normalize("NFC", "".join(kept)).casefold())
+    text = unicodedata.normalize("NFC", "".join(kept)).casefold().translate(_UNICODE_HYPHENS)
+    return _SCRIPT_CHANGE.sub(" ", text)
 
 
 def plural_forms(word: str) -> tuple[str, ...]:
@@ -227,7 +230,7 @@ def _term_pattern(term: str, *, inflect: bool, compound_rule: bool = True) -> st
     ``inflect``: the last word may take English plural and possessive endings.
     ``compound_rule``: the term may not be the first part of a hyphenated compound.
     """
-    words = term.split()
+    words = [w for w in _TERM_WORDS.split(term) if w]
     if not words:
         raise InputError("an empty target or synonym was given; name a word such as 'owl'")
     if inflect:
@@ -238,7 +241,7 @@ def _term_pattern(term: str, *, inflect: bool, compound_rule: bool = True) -> st
     after = _edge(words[-1][-1], before=False)
     if compound_rule and after:
         # "Dragon-fly" is a fly: a word followed by a hyphen and another word is a modifier.
-        after += f"(?![{_HYPHENS}]{_WORD_CHAR})"
+        after += f"(?!-{_WORD_CHAR})"
     return _edge(words[0][0], before=True) + body + after
 
 

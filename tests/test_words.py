@@ -117,6 +117,8 @@ CASES = [
     ("owl", "Snowy-owl", 1, {}),
     ("owl", "owl-like", 0, {}),
     ("dragon", "Dragon-fly", 1, {"synonyms": ["dragon-fly"]}),  # unless listed
+    ("dragon", "Dragon\u2010fly", 0, {}),                      # a Unicode hyphen alike
+    ("sea-turtle", "Sea turtles", 1, {}),                        # a hyphenated target
 ]
 
 
