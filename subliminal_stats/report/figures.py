@@ -241,14 +241,15 @@ def condition_bars(
         layers.append(
             summary_rows.transform_filter("isValid(datum.ci_low) && isValid(datum.ci_high)")
             .mark_rule(strokeWidth=2.2)
-            .encode(x=x_enc, xOffset=offset, y=alt.Y("_ci_low_shown:Q", scale=y_scale), y2="ci_high:Q",
-                    color=colour)
+            .encode(x=x_enc, xOffset=offset, y=alt.Y("_ci_low_shown:Q", scale=y_scale, axis=y_axis, title=y_title),
+                    y2="ci_high:Q", color=colour)
         )
         if clipped:
             layers.append(
                 summary_rows.transform_filter("datum._clipped")
                 .mark_point(shape="triangle-down", filled=True, size=70, opacity=1)
-                .encode(x=x_enc, xOffset=offset, y=alt.Y("_ci_low_shown:Q", scale=y_scale), color=colour,
+                .encode(x=x_enc, xOffset=offset, y=alt.Y("_ci_low_shown:Q", scale=y_scale, axis=y_axis,
+                                                         title=y_title), color=colour,
                         tooltip=[alt.Tooltip("ci_low:Q", title="interval low end (clipped)", format=".3f")])
             )
     layers.append(
@@ -263,7 +264,8 @@ def condition_bars(
             .transform_filter("datum._kind == 'seed'")
             .mark_point(shape="circle", filled=False, size=30, strokeWidth=1.3, opacity=0.9)
             .encode(
-                x=x_enc, xOffset=offset, y=alt.Y("_seed_value:Q", scale=y_scale), color=colour,
+                x=x_enc, xOffset=offset, y=alt.Y("_seed_value:Q", scale=y_scale, axis=y_axis, title=y_title),
+                color=colour,
                 tooltip=[alt.Tooltip("seed:N"), alt.Tooltip("_seed_value:Q", title="seed rate", format=".3f")],
             )
         )
@@ -402,7 +404,7 @@ def difference_chart(
     styles = {"transfer": ("circle", CONDITION_COLOURS["treated"]), "lower": ("square", "#0072B2"),
               "no evidence": ("triangle", "#555555"), "design cannot reach α": ("diamond", "#555555"),
               "n/a": ("cross", "#555555"), "estimate": ("circle", "#0072B2")}
-    for key, (shape, colour) in list(styles.items()):
+    for key, (shape, _colour) in list(styles.items()):
         styles[f"{key} (not calibrated)"] = (shape, "#E69F00")
     kinds = [k for k in styles if k in set(data["result"])]
     order = list(dict.fromkeys(data[label]))
@@ -594,9 +596,6 @@ def prefix_svg_ids(svg: str, prefix: str) -> str:
 FORMATS = ("svg", "png", "pdf")
 
 
-_FIGURE_NAMES: dict[str, int] = {}
-
-
 def asis(chart: alt.TopLevelMixin, *, name: str | None = None, caption: str | None = None) -> str:
     """A chart as Markdown to ``print`` from an ``output: asis`` cell, for every renderer.
 
@@ -608,17 +607,17 @@ def asis(chart: alt.TopLevelMixin, *, name: str | None = None, caption: str | No
     """
     from subliminal_stats.report.tables import asis_block
 
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") if name else "figure"
-    count = _FIGURE_NAMES.get(stem, 0) + 1
-    _FIGURE_NAMES[stem] = count
-    if count > 1 or not name:
-        stem = f"{stem}-{count}"
+    base = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") if name else "figure"
+    folder = Path("figures")
+    folder.mkdir(exist_ok=True)
+    stem, count = (base, 1) if name else (f"{base}-1", 1)
+    while (folder / f"{stem}.vl.json").exists():  # one name per figure of this render
+        count += 1
+        stem = f"{base}-{count}"
     spec = chart_spec(chart)
     import vl_convert as vlc
 
     svg = vlc.vegalite_to_svg(spec, vl_version=_vl_version())
-    folder = Path("figures")
-    folder.mkdir(exist_ok=True)
     (folder / f"{stem}.svg").write_text(svg, encoding="utf-8")
     (folder / f"{stem}.vl.json").write_text(json.dumps(spec), encoding="utf-8")
     import html as _html

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from subliminal_stats.data.schema import read_responses, select
 from subliminal_stats.bundled import resource
+from subliminal_stats.data.schema import read_responses, select
 from subliminal_stats.errors import InputError
 
 

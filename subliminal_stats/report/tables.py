@@ -22,6 +22,11 @@ from pathlib import Path
 import pandas as pd
 
 from subliminal_stats.errors import InputError
+from subliminal_stats.stats.verdicts import CANNOT_REACH as VERDICT_UNREACHABLE
+from subliminal_stats.stats.verdicts import LOWER as VERDICT_LOWER
+from subliminal_stats.stats.verdicts import NO_EVIDENCE as VERDICT_NONE
+from subliminal_stats.stats.verdicts import TRANSFER as VERDICT_TRANSFER
+from subliminal_stats.stats.verdicts import verdict_of
 
 #: Digits after the decimal point for percentages and percentage points.
 PP_DIGITS = 1
@@ -36,6 +41,8 @@ def format_number(value: float, digits: int = PP_DIGITS) -> str:
     """A number with a fixed count of decimals; "–" for missing; a true minus sign."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
+    if math.isinf(float(value)):  # e.g. a permutation test's unbounded interval
+        return "∞" if float(value) > 0 else "−∞"
     text = f"{float(value):.{digits}f}"
     if text.startswith("-"):
         # "-0.0" is zero: no sign.
@@ -151,14 +158,6 @@ def tests_display(tests: pd.DataFrame, *, digits: int | None = None) -> pd.DataF
     return out.reset_index(drop=True)
 
 
-from subliminal_stats.stats.verdicts import (  # noqa: E402 - the one wording of a verdict
-    CANNOT_REACH as VERDICT_UNREACHABLE,
-    LOWER as VERDICT_LOWER,
-    NO_EVIDENCE as VERDICT_NONE,
-    TRANSFER as VERDICT_TRANSFER,
-    verdict_of,
-)
-
 #: Marks a result whose method is not calibrated for its design (a footnote in every format).
 UNCALIBRATED_MARK = "†"
 
@@ -201,11 +200,17 @@ def calibration_note(tests: pd.DataFrame) -> str:
         return ""
     parts = []
     for method, group in rows.groupby("method", sort=False):
+        found = []
         fpr = group["simulated_fpr"].dropna() if "simulated_fpr" in group else pd.Series(dtype=float)
-        rate = f" (simulated false-positive rate {100 * float(fpr.max()):.0f} % at nominal 5 %)" if len(fpr) else ""
-        parts.append(f"{method}{rate}")
+        if len(fpr):
+            found.append(f"simulated false-positive rate {100 * float(fpr.max()):.1f} % at nominal "
+                         f"{100 * float(group['alpha'].iloc[0]) if 'alpha' in group else 5:g} %")
+        cov = group["simulated_coverage"].dropna() if "simulated_coverage" in group else pd.Series(dtype=float)
+        if len(cov):
+            found.append(f"interval coverage {100 * float(cov.min()):.1f} %")
+        parts.append(f"{method} ({', '.join(found)})" if found else str(method))
     return (f"{UNCALIBRATED_MARK} Not calibrated for this design: {'; '.join(parts)}. "
-            "Its p-values and verdicts are descriptive only.")
+            "These p-values and verdicts are descriptive only.")
 
 
 def row_warnings(tests: pd.DataFrame) -> list[str]:
@@ -543,8 +548,11 @@ def export_text(tidy: pd.DataFrame, what: str, fmt: str, *, digits: int | None =
         frame = tidy.copy()
         if what == "tests" and "significant" in frame.columns:
             # The same verdict as the report's, with the not-calibrated mark.
-            frame.insert(frame.columns.get_loc("significant"), "verdict",
-                         [verdict_word(r) + calibration_mark(r) for _, r in tidy.iterrows()])
+            words = [verdict_word(r) + calibration_mark(r) for _, r in tidy.iterrows()]
+            if "verdict" in frame.columns:
+                frame["verdict"] = words
+            else:
+                frame.insert(frame.columns.get_loc("significant"), "verdict", words)
         for col in frame.columns:
             # Lists (e.g. warnings) become one "; "-joined cell.
             if frame[col].map(lambda v: isinstance(v, (list, tuple))).any():
@@ -582,4 +590,8 @@ __all__ = [
     "calibration_note",
     "row_warnings",
     "UNCALIBRATED_MARK",
+    "VERDICT_TRANSFER",
+    "VERDICT_LOWER",
+    "VERDICT_NONE",
+    "VERDICT_UNREACHABLE",
 ]

@@ -19,6 +19,7 @@ from subliminal_stats.report.tables import (
     format_interval,
     format_number,
     format_p,
+    interval_digits,
     latex_document,
     latex_escape,
     make_table,
@@ -112,9 +113,12 @@ def test_latex_tables_are_booktabs_with_caption_and_method_note(tidy_tests, tidy
     tests_tex = to_latex(make_table("tests", tidy_tests))
     _check_latex(tests_tex)
     assert r"\caption{Treated minus reference in percentage points with 95 \% CI, per trait.}" in tests_tex
-    assert "Method: pooled-t" in tests_tex and "3 vs 3" in tests_tex
+    from subliminal_stats.stats import DEFAULT_METHOD
+
+    assert f"Method: {DEFAULT_METHOD}" in tests_tex and "3 vs 3" in tests_tex
     row = tidy_tests.iloc[0]
-    shown = format_interval(row["estimate_pp"], row["ci_low_pp"], row["ci_high_pp"]).replace("−", "$-$")
+    shown = format_interval(row["estimate_pp"], row["ci_low_pp"], row["ci_high_pp"],
+                            interval_digits(tidy_tests["ci_low_pp"], tidy_tests["ci_high_pp"])).replace("−", "$-$")
     assert shown in tests_tex
     summary_tex = to_latex(make_table("summary", tidy_summary))
     _check_latex(summary_tex)
@@ -187,7 +191,7 @@ def test_cli_export_tests_csv_equals_test_json(tmp_path, capsys):
     assert main(["test", str(OWL), "--json", str(json_path)]) == 0
     expected = json.loads(json_path.read_text())
     csv_path = tmp_path / "tests.csv"
-    assert main(["export", "--data", str(OWL), "--what", "tests", "--format", "csv", "-o", str(csv_path)]) == 0
+    assert main(["export", str(OWL), "--what", "tests", "--format", "csv", "-o", str(csv_path)]) == 0
     assert f"→ {csv_path}" in capsys.readouterr().out
     got = pd.read_csv(csv_path)
     assert len(got) == len(expected)
@@ -200,7 +204,7 @@ def test_cli_export_tests_csv_equals_test_json(tmp_path, capsys):
 @pytest.mark.parametrize("fmt,suffix", [("latex", ".tex"), ("md", ".md"), ("html", ".html")])
 def test_cli_export_every_format(fmt, suffix, tmp_path, capsys):
     out = tmp_path / f"summary{suffix}"
-    assert main(["export", "--data", str(OWL), "--what", "summary", "--format", fmt, "-o", str(out)]) == 0
+    assert main(["export", str(OWL), "--what", "summary", "--format", fmt, "--out", str(out)]) == 0
     text = out.read_text(encoding="utf-8")
     assert "16.7 [−3.8, 37.1]" in text.replace("$-$", "−")  # control: per-seed mean and t interval
     if fmt == "latex":
@@ -244,3 +248,84 @@ def test_cli_export_calibration_from_calibrate_json_and_from_a_design(tmp_path, 
     assert welch.split(" | ")[1] == "3"  # the design's 3 seeds per arm
     pooled_z = next(line for line in lines if line.startswith("| naive-pooled-z |"))
     assert float(pooled_z.split(" | ")[2]) > 30  # pooling answers over-rejects grossly
+
+
+# --- exports agree with the report ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def uncalibrated_tests() -> pd.DataFrame:
+    """A percentile bootstrap with 3 seeds per arm: p small, but the method over-rejects (~13 %)."""
+    from subliminal_stats.data.schema import read_responses
+    from subliminal_stats.stats import compare, results_frame
+
+    frame = results_frame(compare(read_responses(OWL), method="bootstrap-percentile", n_resamples=2000, rng=1))
+    assert not frame["calibrated"].any() and frame["significant"].any()
+    return frame
+
+
+def test_every_format_carries_the_not_calibrated_mark(uncalibrated_tests, tmp_path):
+    fpr = 100 * uncalibrated_tests["simulated_fpr"].max()
+    texts = {fmt: export_table(uncalibrated_tests, "tests", fmt, tmp_path / f"t.{fmt}").read_text(encoding="utf-8")
+             for fmt in ("md", "html", "latex", "csv")}
+    for fmt in ("md", "html"):
+        assert "transfer†" in texts[fmt] and "bootstrap-percentile†" in texts[fmt]
+        assert f"† Not calibrated for this design: bootstrap-percentile (simulated false-positive rate {fpr:.1f} %" \
+            in texts[fmt]
+        assert "significant" not in texts[fmt]  # the verdict words of `test`, not "significant"
+    # LaTeX: a footnote mark on the verdict and the method, explained in the table's note.
+    tex = texts["latex"]
+    _check_latex(tex)
+    assert r"transfer\textsuperscript{\dag}" in tex and r"bootstrap-percentile\textsuperscript{\dag}" in tex
+    assert r"\textsuperscript{\dag} Not calibrated for this design" in tex
+    back = pd.read_csv(tmp_path / "t.csv")
+    assert set(back["verdict"]) <= {"transfer†", "no evidence†"} and not back["calibrated"].any()
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_latex_with_the_mark_compiles(uncalibrated_tests, tmp_path):
+    (tmp_path / "t.tex").write_text(latex_document(to_latex(make_table("tests", uncalibrated_tests))))
+    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:]
+
+
+def test_export_rng_gives_byte_identical_files(tmp_path, capsys):
+    def export(name: str, rng: str) -> bytes:
+        out = tmp_path / name
+        assert main(["export", str(OWL), "--method", "bootstrap-percentile", "--resamples", "2000",
+                     "--rng", rng, "-o", str(out)]) == 0
+        return out.read_bytes()
+
+    first, second, other = export("a.md", "1"), export("b.md", "1"), export("c.md", "2")
+    assert first == second
+    assert first != other  # the seed does reach the bootstrap
+    csv = tmp_path / "a.csv"
+    for _ in range(2):
+        assert main(["export", str(OWL), "--method", "bootstrap-percentile", "--resamples", "2000",
+                     "--rng", "1", "-o", str(csv)]) == 0
+        data = csv.read_bytes()
+    assert data == csv.read_bytes()
+
+
+def test_export_collects_warnings_into_one_note_line(tmp_path, capsys):
+    out = tmp_path / "all.md"
+    assert main(["export", str(OWL), "--method", "pooled-t,permutation,lmm", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "UserWarning" not in err and "warnings.warn" not in err and "Traceback" not in err
+    notes = [line for line in err.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "warning(s) while computing" in notes[0]
+    assert err.strip().count("\n") == 0 or all(not line.startswith("  ") for line in err.splitlines())
+    text = out.read_text()
+    assert "design cannot reach α" in text  # exact permutation, 3 vs 3 seeds: smallest p 0.10
+    assert "[−∞, ∞]" in text  # its interval is unbounded, said so rather than "inf"
+
+
+def test_export_keeps_the_old_data_flag_and_refuses_its_input_as_output(tmp_path, capsys):
+    out = tmp_path / "t.md"
+    assert main(["export", "--data", str(OWL), "--what", "tests", "--output", str(out)]) == 0
+    copy = tmp_path / "owl.csv"
+    shutil.copy(OWL, copy)
+    assert main(["export", str(copy), "--format", "csv", "-o", str(copy)]) == 2
+    assert "is also an input" in capsys.readouterr().err
+    assert copy.read_bytes() == OWL.read_bytes()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -11,7 +13,9 @@ import pytest
 
 from subliminal_stats.cli import main
 from subliminal_stats.errors import InputError
+from subliminal_stats.report import render
 from subliminal_stats.report.render import execute_qmd, parse_qmd, render_fallback, render_report
+from subliminal_stats.report.tables import verdict_word
 
 ROOT = Path(__file__).resolve().parents[2]
 OWL = ROOT / "data" / "examples" / "owl_example.csv"
@@ -79,6 +83,26 @@ def parse_interval(cell: str) -> tuple[float, float, float]:
     return tuple(number(g) for g in match.groups())
 
 
+_NAMESPACE = re.compile(r"""\sxmlns(:\w+)?=["'][^"']*["']""")
+
+
+def assert_self_contained(page: str) -> None:
+    """No script, stylesheet, font or image from anywhere but the page itself.
+
+    SVG namespace declarations (``xmlns="http://www.w3.org/2000/svg"``) name, they fetch nothing:
+    they are the only ``http`` allowed.
+    """
+    lower = page.lower()
+    assert "<script" not in lower, "a <script> element"
+    assert "<link" not in lower, "a <link> (stylesheet, font, icon)"
+    assert "@import" not in lower and "@font-face" not in lower
+    assert not re.search(r"url\(\s*['\"]?(?!#|data:)", page, re.I), "a CSS url() to a file"
+    for attr in re.findall(r"""\s(?:src|href|xlink:href|srcset|poster|data)\s*=\s*["']?([^"'\s>]*)""", page, re.I):
+        assert attr.startswith(("#", "data:")), f"an external reference: {attr[:80]}"
+    found = re.search(r".{0,40}https?://.{0,40}", _NAMESPACE.sub("", page))
+    assert found is None, f"a URL: {found.group(0) if found else ''}"
+
+
 def decimals(text: str) -> int:
     text = text.replace("−", "-")
     if "e" in text:
@@ -126,9 +150,11 @@ def test_trait_report_numbers_equal_test_json(trait_report, tmp_path, capsys):
         assert_shown(row[diff_col].split(", ")[1].rstrip("]"), want["ci_high_pp"])
         assert_shown(row[col["p"]], want["p_value"])
         assert_shown(row[col["p adjusted"]], want["p_adjusted"])
-        assert row[col["method"]] == want["method"]
+        mark = "" if want["calibrated"] else "†"
+        assert row[col["method"]] == want["method"] + mark
         assert row[col["seeds"]] == f"{want['n_seeds_treated']} vs {want['n_seeds_control']}"
-        assert row[col["verdict"]] == ("significant" if want["significant"] else "not significant")
+        # The CLI's verdict word, with the not-calibrated mark where the CLI prints its '*'.
+        assert row[col["verdict"]] == verdict_word(want) + mark
         assert row[col["trait"]] == want["trait"] == "owl"
 
 
@@ -151,11 +177,40 @@ def test_trait_report_summary_counts_match_the_data(trait_report):
 
 def test_trait_report_is_self_contained(trait_report):
     text, _ = trait_report
-    assert "<script" not in text.lower()
-    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text, re.I)
-    assert "@import" not in text and "url(http" not in text
-    assert text.count("<svg") == 2  # the bars and the difference plot, inline
+    assert_self_contained(text)
+    assert text.count("<svg") == 2  # the rates and the difference plot, inline
     assert 'class="verdict"' in text and "Yes: the treated students" in text
+    from subliminal_stats import __version__
+
+    assert f"subliminal-stats {__version__}" in text.split("<footer>")[1]  # the version in the footer
+    assert f"Made with subliminal-stats {__version__}" in text
+
+
+def test_self_containment_check_catches_what_quarto_adds():
+    for bad in ('<script src="https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.6/require.min.js"></script>',
+                '<link href="trait_files/libs/bootstrap/bootstrap.min.css" rel="stylesheet">',
+                '<img src="trait_files/figure.svg">', "<style>@font-face{src:url(font.woff)}</style>",
+                '<p>see https://example.org</p>'):
+        with pytest.raises(AssertionError):
+            assert_self_contained(f"<html><body>{bad}</body></html>")
+    assert_self_contained('<svg xmlns="http://www.w3.org/2000/svg"><use href="#a"/></svg>'
+                          '<img src="data:image/png;base64,AAAA">')
+
+
+def test_trait_report_has_a_methods_paragraph_for_this_design(trait_report):
+    text, _ = trait_report
+    methods = re.search(r'<h2 id="methods">Methods</h2>\s*<p>(.*?)</p>', text, re.S).group(1)
+    from subliminal_stats.report.sections import design_calibration
+    from subliminal_stats.stats import DEFAULT_METHOD
+
+    cal = design_calibration(DEFAULT_METHOD, 3)
+    assert "3 treated and 3 control seeds" in methods and "20 questions, 200 answers per seed" in methods
+    assert "degrees of freedom" in methods and "Holm across 1 trait(s)" in methods
+    assert f"rejected {100 * cal['fpr']:.1f} % of the time" in methods
+    assert f"In {cal['n_sims']:,} simulated null experiments" in methods
+    # The statistics guide ships in the package and is the appendix (no dead docs/ link).
+    assert "docs/STATISTICS.md" not in text
+    assert '<h2 id="appendix-the-statistics-guide">' in text and "What the statistics must get right" in text
 
 
 # --- the renderer itself -----------------------------------------------------------------
@@ -261,7 +316,7 @@ def test_altair_chart_becomes_inline_svg_with_unique_ids(tmp_path):
 
 def test_report_trait_cli_says_which_renderer(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no quarto here: the fallback must be used
-    code = main(["report", "trait", "--data", str(OWL), "--param", "trait=owl", "--out", str(tmp_path),
+    code = main(["report", "trait", str(OWL), "--param", "trait=owl", "--out", str(tmp_path),
                  "--figures"])
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -294,35 +349,179 @@ def test_render_report_pdf_without_quarto_or_chromium_says_what_to_install(tmp_p
         render_report("trait", tmp_path, params={"data": str(OWL)}, fmt="pdf")
 
 
-def test_quarto_is_used_when_on_path(tmp_path, capsys, monkeypatch):
-    """A stand-in `quarto` records how it is called and writes the file Quarto would."""
+# --- Quarto: the command line we pass, and a stand-in that demands what Quarto demands ---------
+
+STANDIN = Path(__file__).with_name("quarto_standin.py")
+
+
+def _quarto_on_path(tmp_path: Path, monkeypatch) -> Path:
+    """Put a `quarto` on PATH that logs its arguments and front matter, then runs the stand-in
+    with QUARTO_PYTHON, as real Quarto runs its Jupyter engine."""
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
+    bin_dir.mkdir(exist_ok=True)
     log = tmp_path / "quarto-args.txt"
     fake = bin_dir / "quarto"
     fake.write_text(
         "#!/bin/sh\n"
         f'printf "%s\\n" "$@" > {log}\n'
+        f'echo "CWD=$(pwd)" >> {log}\n'
         f'echo "QUARTO_PYTHON=$QUARTO_PYTHON" >> {log}\n'
-        'out=""; prev=""\n'
-        'for a in "$@"; do if [ "$prev" = "--output-dir" ]; then out="$a"; fi; prev="$a"; done\n'
-        'echo "<html>quarto</html>" > "$out/trait.html"\n'
+        f'cp "$2" {tmp_path}/rendered-copy.qmd; [ -f _quarto.yml ] && cp _quarto.yml {tmp_path}/rendered-_quarto.yml\n'
+        f'exec "$QUARTO_PYTHON" {STANDIN} "$@"\n'
     )
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
-    out_dir = tmp_path / "out"
-    code = main(["report", "trait", "--data", str(OWL), "--param", "trait=owl", "--param", "confidence_level=0.9",
-                 "--out", str(out_dir)])
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    assert out.strip() == str(out_dir / "trait.html") and "rendered with Quarto" in err
-    args = log.read_text().splitlines()
-    assert args[:2] == ["render", str(ROOT / "reports" / "trait.qmd")]
-    assert args[args.index("--to") + 1] == "html"
-    assert args[args.index("--output-dir") + 1] == str(out_dir.resolve())
+    return log
+
+
+@pytest.fixture(scope="module")
+def quarto_trait(tmp_path_factory) -> tuple[Path, Path, str]:
+    tmp = tmp_path_factory.mktemp("quarto")
+    with pytest.MonkeyPatch.context() as mp:
+        log = _quarto_on_path(tmp, mp)
+        result = render_report("trait", tmp / "out", params={"data": str(OWL), "trait": "owl"}, figures=True)
+    assert result.renderer == "quarto"
+    return result.path, tmp, log.read_text()
+
+
+def test_quarto_command_line_and_front_matter(quarto_trait):
+    path, tmp, args_text = quarto_trait
+    args = args_text.splitlines()
+    # Exactly: render the copy in its own temporary folder, to HTML, parameters through -P.
+    assert args[:4] == ["render", "trait.qmd", "--to", "html"]
     params = [args[i + 1] for i, a in enumerate(args) if a == "-P"]
-    assert sorted(params) == sorted(["trait:owl", "confidence_level:0.9", f"data:{OWL.resolve()}"])
-    assert args[-1].startswith("QUARTO_PYTHON=") and args[-1].endswith("python")
-    # --renderer fallback ignores Quarto even when it is there.
-    assert main(["report", "trait", "--renderer", "fallback", "--out", str(tmp_path / "fb")]) == 0
-    assert "fallback renderer" in capsys.readouterr().err
+    assert sorted(params) == sorted([f"data:{OWL.resolve()}", "trait:owl"])
+    cwd = next(a for a in args if a.startswith("CWD=")).removeprefix("CWD=")
+    assert Path(cwd) != ROOT / "reports" and "subliminal-report-" in cwd  # a temporary copy
+    assert next(a for a in args if a.startswith("QUARTO_PYTHON=")).endswith("python")
+    # The front matter and project file Quarto read: HTML embeds every resource, no output-dir.
+    import yaml
+
+    front = yaml.safe_load((tmp / "rendered-copy.qmd").read_text().split("---")[1])
+    assert front["format"]["html"]["embed-resources"] is True and front["jupyter"] == "python3"
+    project = yaml.safe_load((tmp / "rendered-_quarto.yml").read_text())
+    assert project["format"]["html"]["embed-resources"] is True
+    assert "output-dir" not in project["project"]
+    assert render.quarto_command(Path("/x/paper.qmd"), fmt="pdf") == ["quarto", "render", "paper.qmd", "--to", "typst"]
+
+
+def test_quarto_output_is_self_contained_with_the_figures_exported(quarto_trait):
+    path, _, _ = quarto_trait
+    page = path.read_text(encoding="utf-8")
+    # The stand-in adds jquery/requirejs for any HTML display output, as Quarto does: none here.
+    assert_self_contained(page)
+    assert page.count("<svg") == 2
+    for stem in ("trait-rates", "trait-differences"):
+        for suffix in (".svg", ".png", ".pdf"):
+            assert (path.parent / "figures" / f"{stem}{suffix}").stat().st_size > 500
+
+
+def test_quarto_and_fallback_give_the_same_numbers_and_verdicts(quarto_trait, trait_report):
+    path, _, _ = quarto_trait
+    quarto_tables = tables_of(path.read_text(encoding="utf-8"))
+    fallback_text, fallback_tables = trait_report
+    assert len(quarto_tables) == len(fallback_tables) >= 3
+    for q, f in zip(quarto_tables, fallback_tables, strict=True):
+        assert q["caption"] == f["caption"] and q["header"] == f["header"]
+        assert q["rows"] == f["rows"]  # every number and verdict, as printed
+    verdict = re.search(r'<p class="verdict">(.*?)</p>', fallback_text).group(1)
+    assert f'<p class="verdict">{verdict}</p>' in path.read_text(encoding="utf-8")
+
+
+def test_shipped_reports_folder_is_never_written(quarto_trait, trait_report):
+    from subliminal_stats.bundled import resource
+
+    shipped = sorted(p.name for p in resource("reports").iterdir())
+    assert shipped == sorted(["STATISTICS.md", "_quarto.yml", "paper.qmd", "trait.qmd"]), shipped
+
+
+def test_quarto_failure_names_the_cause_and_keeps_the_log(tmp_path, capsys, monkeypatch):
+    _quarto_on_path(tmp_path, monkeypatch)
+    code = main(["report", "trait", str(OWL), "--param", "trait=dog", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    line = " ".join(err.split())  # rich wraps long lines
+    assert "quarto render trait.qmd failed: InputError: trait 'dog' is not in" in line
+    log = tmp_path / "out" / "trait.quarto.log"
+    assert f"full log: {log}" in line
+    text = log.read_text()
+    assert "WARN: Error encountered when rendering files" in text and "InputError" in text
+
+
+def test_quarto_error_cause_reads_past_the_last_line():
+    transcript = (
+        "Starting python3 kernel...Done\n\nAn error occurred while executing the following cell:\n"
+        "------------------\ncheck = sections.trait_check(data)\n------------------\n\n"
+        "\x1b[0;31m---------------------------------------------------------------------------\x1b[0m\n"
+        "\x1b[0;31mInputError\x1b[0m                                Traceback (most recent call last)\n"
+        "\x1b[0;31mInputError\x1b[0m: trait 'dog' is not in x.csv (its traits: owl)\n\n"
+        "WARN: Error encountered when rendering files\n")
+    assert render.quarto_error_cause(transcript) == "InputError: trait 'dog' is not in x.csv (its traits: owl)"
+    assert render.quarto_error_cause("ERROR: YAMLException: bad\nWARN: Error encountered when rendering files") \
+        == "ERROR: YAMLException: bad"
+
+
+def _python_without(tmp_path: Path, keep: tuple[str, ...]) -> list[str]:
+    """This Python with no site-packages but copies of ``keep`` (+ PyYAML) on its path."""
+    import importlib.util
+
+    lib = tmp_path / "lib"
+    lib.mkdir(exist_ok=True)
+    for name in ("yaml", *keep):
+        origin = Path(importlib.util.find_spec(name).origin).parent
+        if not (lib / name).exists():
+            shutil.copytree(origin, lib / name)
+    return [sys.executable, "-S", "-c", f"import sys; sys.path.insert(0, {str(lib)!r}); "
+            f"sys.argv = [{str(STANDIN)!r}] + sys.argv[1:]; exec(open({str(STANDIN)!r}).read())"]
+
+
+def test_standin_demands_the_kernel_papermill_and_a_valid_front_matter(tmp_path):
+    import subprocess
+
+    qmd = tmp_path / "trait.qmd"
+    shutil.copy(ROOT / "reports" / "trait.qmd", qmd)
+    bare = subprocess.run([*_python_without(tmp_path, ()), "render", str(qmd), "--to", "html"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert bare.returncode == 1 and "Jupyter is not available" in bare.stderr
+    assert not (tmp_path / "trait.html").exists()
+    # A kernel, but no papermill: -P is refused as Quarto refuses it.
+    (tmp_path / "stubs").mkdir()
+    for name in ("ipykernel", "nbclient", "jupyter_core"):
+        (tmp_path / "stubs" / name).mkdir()
+        (tmp_path / "stubs" / name / "__init__.py").write_text("")
+    command = _python_without(tmp_path, ())
+    command[-1] = command[-1].replace("sys.path.insert(0,", f"sys.path[:0] = [{str(tmp_path / 'stubs')!r}]; sys.path.insert(0,")
+    no_papermill = subprocess.run([*command, "render", str(qmd), "--to", "html", "-P", "trait:owl"],
+                                  capture_output=True, text=True, cwd=tmp_path)
+    assert no_papermill.returncode == 1 and "The papermill package is required" in no_papermill.stderr
+    # An unknown front-matter key or invalid YAML: refused before anything runs.
+    for header in ("title: x\nformt: html\n", "title: [unclosed\n"):
+        qmd.write_text(f"---\n{header}---\n\n```{{python}}\n1\n```\n")
+        done = subprocess.run([sys.executable, str(STANDIN), "render", str(qmd), "--to", "html"],
+                              capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 1 and ("unknown key" in done.stderr or "YAMLException" in done.stderr)
+
+
+def test_auto_falls_back_when_quarto_lacks_its_kernel(tmp_path, monkeypatch):
+    _quarto_on_path(tmp_path, monkeypatch)
+    monkeypatch.setattr(render, "missing_quarto_modules", lambda *, params: ["ipykernel", "nbclient"])
+    result = render_report("trait", tmp_path / "out", params={"data": str(OWL)})
+    assert result.renderer == "fallback" and "subliminal-stats[report]" in result.reason
+    with pytest.raises(InputError, match=r"lacks ipykernel, nbclient: pip install 'subliminal-stats\[report\]'"):
+        render_report("trait", tmp_path / "out2", params={"data": str(OWL)}, renderer="quarto")
+
+
+def test_export_verdicts_equal_the_reports(trait_report, tmp_path, capsys):
+    """Same input, same family (one trait, Holm): the exported table is the report's table."""
+    _, tables = trait_report
+    report_tests = next(t for t in tables if "comparison" in t["header"])
+    out = tmp_path / "tests.html"
+    assert main(["export", str(OWL), "--trait", "owl", "--what", "tests", "-o", str(out)]) == 0
+    exported = tables_of(out.read_text(encoding="utf-8"))[0]
+    assert exported["header"] == report_tests["header"] and exported["rows"] == report_tests["rows"]
+    assert "Holm across 1 trait(s)" in out.read_text(encoding="utf-8")
+    md = tmp_path / "tests.md"
+    assert main(["export", str(OWL), "--trait", "owl", "-o", str(md)]) == 0
+    verdicts = [line.split(" | ")[-1].rstrip(" |") for line in md.read_text().splitlines() if line.startswith("| owl |")]
+    col = report_tests["header"].index("verdict")
+    assert verdicts == [row[col] for row in report_tests["rows"]]
