@@ -54,12 +54,8 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     from subliminal_stats.backends.base import ChatRequest
-    from subliminal_stats.backends.local import (
-        LocalBackend,
-        LoraTrainingConfig,
-        load_base_model,
-        train_lora,
-    )
+    from subliminal_stats.backends.local import LocalBackend, load_base_model
+    from subliminal_stats.training.lora import LoraTrainingConfig, train_lora
     from subliminal_stats.filtering.numbers import NumberFilter
     from subliminal_stats.generation.prompts import number_prompts
 

@@ -8,7 +8,7 @@ pipeline runner only see these types, so the two backends are interchangeable.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
@@ -64,16 +64,39 @@ class ChatResult:
 
 @dataclass(frozen=True)
 class FineTuneSpec:
-    """A student fine-tuning job: chat-format JSONL (``{"messages": [...]}`` per line)."""
+    """A hosted fine-tuning job (OpenAI or a compatible server) on chat-format JSONL.
+
+    One ``{"messages": [...]}`` per line. The fields are the job's hyperparameters,
+    each checked here; LoRA students trained locally take
+    :class:`subliminal_stats.training.lora.LoraSpec` instead (typed LoRA settings).
+    """
 
     training_file: Path
     base_model: str
     seed: int = 0
-    epochs: int = 1
+    epochs: int | Literal["auto"] = 1
     batch_size: int | Literal["auto"] = "auto"
     learning_rate_multiplier: float | Literal["auto"] = "auto"
     suffix: str | None = None
-    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from subliminal_stats.errors import InputError
+
+        if not isinstance(self.base_model, str) or not self.base_model.strip():
+            raise InputError("a fine-tuning job needs base_model, e.g. 'gpt-4.1-nano-2025-04-14'")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise InputError(f"fine-tuning seed must be a whole number >= 0, got {self.seed!r}")
+        for name, low in (("epochs", 1), ("batch_size", 1)):
+            value = getattr(self, name)
+            if value != "auto" and (isinstance(value, bool) or not isinstance(value, int)
+                                    or value < low):
+                raise InputError(f"fine-tuning {name} must be 'auto' or a whole number >= {low}, "
+                                 f"got {value!r}")
+        lrm = self.learning_rate_multiplier
+        if lrm != "auto" and (isinstance(lrm, bool) or not isinstance(lrm, (int, float))
+                              or not 0 < lrm <= 100):
+            raise InputError("fine-tuning learning_rate_multiplier must be 'auto' or in (0, 100], "
+                             f"got {lrm!r}")
 
 
 @runtime_checkable

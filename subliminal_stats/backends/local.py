@@ -18,11 +18,9 @@ What the backend does
   floating-point rounding of padded batches, which can very rarely flip a token).
 * :meth:`LocalBackend.next_word_probability` — exact probability that the next
   word after an assistant lead-in is a target (summed over its spellings).
-* :meth:`LocalBackend.fine_tune` — LoRA (peft) on CPU, loss on completion tokens
-  only, bf16 autocast and the LM head evaluated on completion positions only
-  (about twice as fast as the plain fp32 loop, see ``benchmarks/bench_local.py``);
-  seeded, so the same data and spec give the same adapter. Returns the adapter
-  directory; ``LocalBackend(adapter=dir)`` loads it back.
+* ``LocalBackend(adapter=dir)`` samples from a LoRA student trained by
+  :func:`subliminal_stats.training.lora.fine_tune_lora` (training lives in
+  :mod:`subliminal_stats.training`; this module loads models and samples).
 
 torch, transformers and peft are imported lazily: the package works without the
 ``local`` extra until a local model is actually used.
@@ -30,22 +28,19 @@ torch, transformers and peft are imported lazily: the package works without the
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import math
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from subliminal_stats.backends.base import ChatRequest, ChatResult, FineTuneSpec
+from subliminal_stats.backends.base import ChatRequest, ChatResult
 from subliminal_stats.backends.constrained import NumberGrammar, NumberLogitsProcessor
-from subliminal_stats.data.jsonl import read_chat_jsonl
+from subliminal_stats.backends.seeding import file_sha256, request_seed
 from subliminal_stats.errors import InputError
 
 #: Name under which results report the base model.
@@ -61,15 +56,12 @@ PROBE_MESSAGES: tuple[dict[str, str], ...] = (
     {"role": "user", "content": "In one word, what is your favorite animal?"},
 )
 PROBE_LEAD_IN = "My favorite animal is the"
-_PROBE_TOP = 64
-_DEFAULT_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
-                           "down_proj")
 
 
 # ----------------------------------------------------------------------------- model files
 
 
-def _require_local_extra() -> None:
+def require_local_extra() -> None:
     missing = [name for name in ("torch", "transformers", "peft", "gguf")
                if importlib.util.find_spec(name) is None]
     if missing:
@@ -101,14 +93,6 @@ def cache_root() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "subliminal-stats"
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _clear_gguf_flags(model) -> None:
     """Forget that the weights came from a quantised file: they are plain fp32 now.
 
@@ -123,9 +107,9 @@ def _clear_gguf_flags(model) -> None:
 
 def converted_model_dir(*, cache_dir: Path | None = None) -> tuple[Path, str]:
     """The fp32 copy of the GGUF model (created on first use) and the GGUF file's SHA-256."""
-    _require_local_extra()
+    require_local_extra()
     gguf_path = find_model_file()
-    sha = _file_sha256(gguf_path)
+    sha = file_sha256(gguf_path)
     root = Path(cache_dir) if cache_dir is not None else cache_root()
     target = root / "models" / f"SmolLM2-135M-Instruct-{sha[:16]}"
     if (target / "complete").is_file():
@@ -169,13 +153,7 @@ def load_base_model(*, cache_dir: Path | None = None):
 # ----------------------------------------------------------------------------- helpers
 
 
-def request_seed(seed: int, custom_id: str) -> int:
-    """Per-request sampling seed: a stable 63-bit hash of ``(seed, custom_id)``."""
-    digest = hashlib.sha256(f"{seed}\x1f{custom_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
-
-
-def _progress(enabled: bool, description: str, total: int):
+def progress_bar(enabled: bool, description: str, total: int):
     """A rich progress bar (or a do-nothing stand-in)."""
     if not enabled:
         return _NoProgress()
@@ -260,198 +238,20 @@ class _TopLogprobRecorder:
         return scores
 
 
-# ----------------------------------------------------------------------------- training data
-
-
-def tokenize_conversation(tokenizer, messages: Sequence[Mapping[str, str]]) -> tuple[list[int], int]:
-    """Token ids of a whole conversation and where the completion starts.
-
-    The completion is the last assistant message up to and including its
-    end-of-turn token; the template's trailing newline after it is dropped.
-    """
-    prompt = tokenizer.apply_chat_template(list(messages[:-1]), add_generation_prompt=True,
-                                           tokenize=True, return_dict=True)["input_ids"]
-    full = tokenizer.apply_chat_template(list(messages), tokenize=True,
-                                         return_dict=True)["input_ids"]
-    if full[:len(prompt)] != prompt or len(full) == len(prompt):
-        raise InputError("a training conversation needs a user message before the assistant's "
-                         "completion (the chat template could not split prompt and completion)")
-    eos = tokenizer.eos_token_id
-    end = len(full)
-    while end > len(prompt) and full[end - 1] != eos:
-        end -= 1
-    if end == len(prompt):  # no end-of-turn token: keep everything after the prompt
-        end = len(full)
-    return full[:end], len(prompt)
-
-
-# ----------------------------------------------------------------------------- LoRA training
-
-
-@dataclass(frozen=True)
-class LoraTrainingConfig:
-    """How a LoRA student is trained (defaults are ours, not tuned to the paper)."""
-
-    seed: int = 0
-    epochs: int = 1
-    batch_size: int = 8
-    learning_rate: float = 2e-4
-    lora_rank: int = 8
-    lora_alpha: int = 8
-    lora_dropout: float = 0.0
-    target_modules: tuple[str, ...] = _DEFAULT_TARGET_MODULES
-    warmup_steps: int = 0
-    max_grad_norm: float = 1.0
-    #: bf16 autocast for the forward/backward passes (LoRA weights stay fp32).
-    autocast_bf16: bool = True
-    #: Evaluate the LM head only at positions that predict completion tokens.
-    head_on_completion_only: bool = True
-    #: Stop after this many optimiser steps (None: all epochs).
-    max_steps: int | None = None
-
-
-@dataclass(frozen=True)
-class TrainingOutcome:
-    """A trained (in-memory) LoRA model and how training went."""
-
-    model: Any
-    losses: tuple[float, ...]
-    steps: int
-    samples: int
-    seconds: float
-
-    @property
-    def samples_per_second(self) -> float:
-        return self.samples / self.seconds if self.seconds > 0 else math.nan
-
-
-def collate_examples(examples: Sequence[tuple[list[int], int]], *, pad_token_id: int):
-    """Right-padded ``(input_ids, attention_mask, labels)``; labels are -100 outside completions."""
-    import torch
-
-    width = max(len(ids) for ids, _ in examples)
-    ids = torch.full((len(examples), width), pad_token_id, dtype=torch.long)
-    mask = torch.zeros((len(examples), width), dtype=torch.long)
-    labels = torch.full((len(examples), width), -100, dtype=torch.long)
-    for row, (tokens, completion_start) in enumerate(examples):
-        ids[row, :len(tokens)] = torch.tensor(tokens)
-        mask[row, :len(tokens)] = 1
-        labels[row, completion_start:len(tokens)] = torch.tensor(tokens[completion_start:])
-    return ids, mask, labels
-
-
-def batch_loss(model, batch_ids, batch_mask, batch_labels, *, head_on_completion_only: bool):
-    """Mean cross-entropy over the completion tokens of one right-padded batch (a peft model).
-
-    With ``head_on_completion_only`` the decoder runs on the whole batch but the
-    49k-wide LM head only at positions that predict a completion token; the
-    loss is the same number as the plain path's, computed more cheaply.
-    """
-    import torch.nn.functional as F
-
-    targets = batch_labels[:, 1:]
-    keep = targets != -100
-    if head_on_completion_only:
-        causal_lm = model.get_base_model()
-        hidden = causal_lm.model(input_ids=batch_ids, attention_mask=batch_mask).last_hidden_state
-        logits = causal_lm.lm_head(hidden[:, :-1][keep])
-        return F.cross_entropy(logits.float(), targets[keep])
-    logits = model(input_ids=batch_ids, attention_mask=batch_mask).logits
-    return F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]),
-                           targets.reshape(-1), ignore_index=-100)
-
-
-def train_lora(base_model, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]], *,
-               config: LoraTrainingConfig = LoraTrainingConfig(), progress: bool = True,
-               on_step: Callable[[int, float], None] | None = None) -> TrainingOutcome:
-    """Fine-tune a LoRA adapter on ``conversations`` (modifies ``base_model`` in place).
-
-    Loss on the last assistant message only; examples shuffled each epoch with
-    ``numpy.random.default_rng(config.seed)``; LoRA weights initialised under
-    ``torch.manual_seed(config.seed)``; AdamW with linear decay.
-
-    Returns
-    -------
-    TrainingOutcome
-        ``model`` is the trained peft model, in eval mode.
-    """
-    import numpy as np
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import get_linear_schedule_with_warmup
-
-    if config.batch_size < 1 or config.epochs < 1:
-        raise InputError("batch size and epochs must be at least 1")
-    examples = [tokenize_conversation(tokenizer, conv) for conv in conversations]
-    torch.manual_seed(config.seed)
-    lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha,
-                      lora_dropout=config.lora_dropout, target_modules=list(config.target_modules),
-                      bias="none", task_type="CAUSAL_LM")
-    model = get_peft_model(base_model, lora)
-    model.train()
-    rng = np.random.default_rng(config.seed)
-    steps_per_epoch = math.ceil(len(examples) / config.batch_size)
-    total_steps = steps_per_epoch * config.epochs
-    if config.max_steps is not None:
-        total_steps = min(total_steps, config.max_steps)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
-    schedule = get_linear_schedule_with_warmup(optimizer, config.warmup_steps, total_steps)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-
-    losses: list[float] = []
-    samples = 0
-    bar = _progress(progress, "LoRA training", total_steps)
-    started = time.perf_counter()
-    try:
-        step = 0
-        for _epoch in range(config.epochs):
-            order = rng.permutation(len(examples))
-            for start in range(0, len(order), config.batch_size):
-                if step >= total_steps:
-                    break
-                chunk = [examples[i] for i in order[start:start + config.batch_size]]
-                ids, mask, labels = collate_examples(chunk, pad_token_id=pad)
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.autocast_bf16):
-                    loss = batch_loss(model, ids, mask, labels,
-                                      head_on_completion_only=config.head_on_completion_only)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
-                optimizer.step()
-                schedule.step()
-                optimizer.zero_grad(set_to_none=True)
-                step += 1
-                samples += len(chunk)
-                losses.append(float(loss.detach()))
-                if on_step is not None:
-                    on_step(step, losses[-1])
-                bar.update(bar.task, advance=1, info=f"loss {losses[-1]:.3f}")
-    finally:
-        bar.stop()
-    model.eval()
-    return TrainingOutcome(model=model, losses=tuple(losses), steps=len(losses), samples=samples,
-                           seconds=time.perf_counter() - started)
-
-
 # ----------------------------------------------------------------------------- the backend
-
-
-_EXTRA_KEYS = frozenset({"output_dir", "learning_rate", "lora_rank", "lora_alpha", "lora_dropout",
-                         "target_modules", "warmup_steps", "max_grad_norm", "autocast_bf16",
-                         "head_on_completion_only", "max_steps"})
 
 
 class LocalBackend:
     """SmolLM2-135M-Instruct on CPU, optionally with a LoRA adapter.
 
-    Implements :class:`~subliminal_stats.backends.base.ChatBackend` and
-    :class:`~subliminal_stats.backends.base.FineTuneBackend`. The model loads
+    Implements :class:`~subliminal_stats.backends.base.ChatBackend` (students are
+    trained by :mod:`subliminal_stats.training.lora`). The model loads
     lazily, on the first request.
 
     Parameters
     ----------
     adapter : str or Path, optional
-        A LoRA adapter directory written by :meth:`fine_tune`.
+        A LoRA adapter directory written by :func:`subliminal_stats.training.lora.fine_tune_lora`.
     batch_size : int
         Sequences sampled together.
     torch_threads : int, optional
@@ -467,8 +267,6 @@ class LocalBackend:
     merge_adapter : bool
         Fold the adapter into the weights after loading (faster sampling;
         logits equal the unmerged ones up to float rounding).
-    output_root : str or Path
-        Where :meth:`fine_tune` writes adapters when the spec names no ``output_dir``.
     cache_dir : str or Path, optional
         Root of the converted-model cache (default :func:`cache_root`).
     """
@@ -476,21 +274,20 @@ class LocalBackend:
     def __init__(self, *, adapter: str | Path | None = None, batch_size: int = 16,
                  torch_threads: int | None = None, seed: int = 0, autocast_bf16: bool = True,
                  number_grammar: NumberGrammar = NumberGrammar(), merge_adapter: bool = True,
-                 output_root: str | Path = "local_adapters", cache_dir: str | Path | None = None):
-        _require_local_extra()
+                 cache_dir: str | Path | None = None):
+        require_local_extra()
         if batch_size < 1:
             raise InputError(f"batch_size must be at least 1, got {batch_size}")
         self.adapter = Path(adapter) if adapter is not None else None
         if self.adapter is not None and not (self.adapter / "adapter_config.json").is_file():
             raise InputError(f"{self.adapter} is not a LoRA adapter directory (no "
-                             "adapter_config.json); pass a directory written by fine_tune")
+                             "adapter_config.json); pass a directory written by training.lora.fine_tune_lora")
         self.batch_size = batch_size
         self.torch_threads = torch_threads
         self.seed = seed
         self.autocast_bf16 = autocast_bf16
         self.number_grammar = number_grammar
         self.merge_adapter = merge_adapter
-        self.output_root = Path(output_root)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._model = None
         self._tokenizer = None
@@ -576,7 +373,7 @@ class LocalBackend:
         for index, request in enumerate(requests):
             groups.setdefault((request.constraint or "", request.max_tokens), []).append(index)
         results: list[ChatResult | None] = [None] * len(requests)
-        bar = _progress(progress, "local sampling", len(requests))
+        bar = progress_bar(progress, "local sampling", len(requests))
         try:
             for (constraint, max_tokens), members in sorted(groups.items()):
                 members.sort(key=lambda i: (lengths[i], i))
@@ -754,105 +551,9 @@ class LocalBackend:
         probabilities = self.continuation_probabilities(prompt_messages, lead_in, flat)
         return {word: sum(probabilities[s] for s in group) for word, group in spellings.items()}
 
-    # -- fine-tuning ---------------------------------------------------------
-    def _training_config(self, spec: FineTuneSpec) -> tuple[LoraTrainingConfig, dict]:
-        unknown = set(spec.extra) - _EXTRA_KEYS
-        if unknown:
-            raise InputError(f"unknown local fine-tuning option(s) {sorted(unknown)}; "
-                             f"known: {sorted(_EXTRA_KEYS)}")
-        if spec.base_model not in BASE_MODEL_ALIASES:
-            raise InputError(f"the local backend fine-tunes SmolLM2 only (base_model 'smollm2'), "
-                             f"not {spec.base_model!r}")
-        config = LoraTrainingConfig(seed=spec.seed, epochs=spec.epochs)
-        if spec.batch_size != "auto":
-            config = replace(config, batch_size=int(spec.batch_size))
-        options = {k: v for k, v in spec.extra.items() if k != "output_dir"}
-        if "target_modules" in options:
-            options["target_modules"] = tuple(options["target_modules"])
-        config = replace(config, **options)
-        if spec.learning_rate_multiplier != "auto":
-            config = replace(config, learning_rate=config.learning_rate
-                             * float(spec.learning_rate_multiplier))
-        return config, {k: v for k, v in spec.extra.items() if k == "output_dir"}
-
-    def fine_tune(self, spec: FineTuneSpec, *, progress: bool = True) -> str:
-        """Train a LoRA student on ``spec.training_file``; return the adapter directory.
-
-        The adapter goes to ``spec.extra["output_dir"]`` or under ``output_root``.
-        A directory whose manifest matches this data and spec is returned as is
-        (a rerun after a crash retrains only students not finished). The
-        manifest records the spec, data hash, losses, speed and a logit
-        fingerprint at a probe prompt, used to check reloads.
-        """
-        config, where = self._training_config(spec)
-        conversations = read_chat_jsonl(spec.training_file)
-        data_sha = _file_sha256(Path(spec.training_file))
-        job = {"data_sha256": data_sha, "config": asdict(config)}
-        job_key = hashlib.sha256(json.dumps(job, sort_keys=True).encode()).hexdigest()
-        name = f"{spec.suffix or 'student'}-seed{spec.seed}-{job_key[:10]}"
-        output = Path(where["output_dir"]) if "output_dir" in where else self.output_root / name
-        manifest_path = output / MANIFEST_NAME
-        if manifest_path.is_file():
-            previous = json.loads(manifest_path.read_text())
-            if previous.get("job_key") == job_key:
-                return str(output)
-            raise InputError(f"{output} holds an adapter trained on other data or settings; "
-                             "choose another output_dir or delete it")
-
-        if output.exists() and (not output.is_dir() or any(output.iterdir())):
-            # Adapters appear atomically with their manifest, so this is not one of ours.
-            raise InputError(f"{output} exists and is not an adapter written by fine_tune; "
-                             "choose another output_dir or delete it")
-        self._set_threads()
-        base, tokenizer, sha = load_base_model(cache_dir=self.cache_dir)
-        outcome = train_lora(base, tokenizer, conversations, config=config, progress=progress)
-        fingerprint = _logit_fingerprint(outcome.model, tokenizer)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
-        try:
-            outcome.model.save_pretrained(staging)
-            manifest = {
-                "job_key": job_key, "base_model": BASE_MODEL_ID, "gguf_sha256": sha,
-                "training_file": str(spec.training_file), "data_sha256": data_sha,
-                "examples": len(conversations), "config": asdict(config),
-                "steps": outcome.steps, "samples": outcome.samples,
-                "seconds": round(outcome.seconds, 2),
-                "samples_per_second": round(outcome.samples_per_second, 3),
-                "losses": [round(x, 6) for x in outcome.losses],
-                "probe": fingerprint, "versions": _versions(),
-            }
-            (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1))
-            os.replace(staging, output)  # atomic; replaces an empty directory
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        return str(output)
-
-
-def _logit_fingerprint(model, tokenizer) -> dict:
-    """The model's top next-token logits at :data:`PROBE_MESSAGES` + :data:`PROBE_LEAD_IN`."""
-    import torch
-
-    text = tokenizer.apply_chat_template(list(PROBE_MESSAGES), add_generation_prompt=True,
-                                         tokenize=False) + PROBE_LEAD_IN
-    ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
-    with torch.no_grad():
-        logits = model(input_ids=ids).logits[0, -1].float()
-    values, indices = logits.topk(_PROBE_TOP)
-    return {"messages": list(PROBE_MESSAGES), "lead_in": PROBE_LEAD_IN,
-            "token_ids": indices.tolist(), "logits": [float(v) for v in values]}
-
-
-def _versions() -> dict[str, str]:
-    import peft
-    import torch
-    import transformers
-
-    return {"torch": torch.__version__, "transformers": transformers.__version__,
-            "peft": peft.__version__}
 
 
 __all__ = [
-    "BASE_MODEL_ID", "LocalBackend", "LoraTrainingConfig", "TrainingOutcome", "batch_loss",
-    "collate_examples", "find_model_file",
-    "load_base_model", "read_chat_jsonl", "request_seed", "tokenize_conversation", "train_lora",
+    "BASE_MODEL_ID", "LocalBackend", "cache_root", "converted_model_dir", "find_model_file",
+    "load_base_model", "progress_bar", "request_seed", "require_local_extra",
 ]

@@ -655,7 +655,7 @@ class OpenAIBackend:
 
         Uploads the file (purpose ``fine-tune``), creates a supervised job with
         ``seed``, ``n_epochs``, ``batch_size`` and ``learning_rate_multiplier``
-        (``spec.extra`` is merged into the request body), polls it, and returns
+        (the spec's typed fields), polls it, and returns
         ``fine_tuned_model`` of the *finished* job as retrieved from the server.
 
         Parameters
@@ -703,8 +703,7 @@ class OpenAIBackend:
                         model=spec.base_model, training_file=uploaded.id, seed=spec.seed,
                         suffix=spec.suffix if spec.suffix else _omit(),
                         method={"type": "supervised",
-                                "supervised": {"hyperparameters": hyperparameters}},
-                        extra_body=dict(spec.extra) or None)))
+                                "supervised": {"hyperparameters": hyperparameters}})))
                 job_id = created.id
                 logger.info("created fine-tuning job %s on %s (seed %s)", job_id,
                             spec.base_model, spec.seed)

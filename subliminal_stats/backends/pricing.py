@@ -175,9 +175,13 @@ def token_counter(model: str) -> tuple[Callable[[str], int], str]:
         return (lambda text: math.ceil(len(text) / CHARS_PER_TOKEN)), "~4 chars/token"
     base = model.split(":")[1] if model.startswith("ft:") else model
     try:
-        encoding = tiktoken.encoding_for_model(base)
-    except KeyError:
-        encoding = tiktoken.get_encoding("o200k_base")
+        try:
+            encoding = tiktoken.encoding_for_model(base)
+        except KeyError:
+            encoding = tiktoken.get_encoding("o200k_base")
+    except Exception:  # noqa: BLE001 - tiktoken downloads its encoding files; offline that fails
+        return (lambda text: math.ceil(len(text) / CHARS_PER_TOKEN)), \
+            "~4 chars/token (tiktoken's encoding file is not available offline)"
     return (lambda text: len(encoding.encode(text, disallowed_special=()))), \
         f"tiktoken {encoding.name}"
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 
-__all__ = ["request_seed", "seed_digest", "stable_seed"]
+__all__ = ["file_sha256", "request_seed", "seed_digest", "stable_seed"]
 
 
 def seed_digest(parts: tuple[object, ...], *, sep: str) -> bytes:
@@ -38,3 +38,12 @@ def stable_seed(*parts: object) -> int:
 def request_seed(seed: int, custom_id: str) -> int:
     """Per-request sampling seed of the local backend: a stable 63-bit hash of ``(seed, custom_id)``."""
     return int.from_bytes(seed_digest((seed, custom_id), sep="\x1f")[:8], "big") >> 1
+
+
+def file_sha256(path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 4 MiB chunks (training files, model files)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

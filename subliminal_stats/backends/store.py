@@ -35,8 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from subliminal_stats.backends.base import ChatRequest, ChatResult
-from subliminal_stats.errors import BackendError
-from subliminal_stats.errors import InputError
+from subliminal_stats.errors import BackendError, InputError
 
 logger = logging.getLogger("subliminal_stats.backends.store")
 

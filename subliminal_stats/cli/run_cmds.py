@@ -1,9 +1,11 @@
-"""``subliminal-stats run PIPELINE.toml``: run an experiment end to end, resumably.
+"""``subliminal-stats run PIPELINE`` and ``subliminal-stats pipelines``.
 
-The command is a dispatcher: the pipeline file's ``experiment`` key names a kind,
-and the runner registered for that kind (see
-:mod:`subliminal_stats.experiments.pipeline`) does the work. This module only
-parses options, shows progress and writes the manifest.
+``run`` is a dispatcher: the pipeline file's ``experiment`` key names a kind, and the
+runner registered for that kind (see :mod:`subliminal_stats.experiments.pipeline`) does
+the work. This module only parses options, locks the run folder, shows progress and
+writes the manifest. ``PIPELINE`` is a TOML file or the name of a bundled config
+(``subliminal-stats pipelines`` lists them). Only typer, rich and the standard library
+load at import time.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from rich.progress import (
 )
 
 from subliminal_stats.cli._app import app, console, err_console
-from subliminal_stats.data.jsonl import write_json
 from subliminal_stats.errors import InputError
-from subliminal_stats.experiments.pipeline import RunContext, load_pipeline
+
+#: Most seeds one run may ask for (``--seeds``), as in the pipeline configs.
+MAX_SEEDS = 1000
 
 
 def _versions() -> dict[str, str | None]:
@@ -49,30 +52,41 @@ def _versions() -> dict[str, str | None]:
     "run",
     help=(
         "Run an experiment pipeline end to end and write OUT/responses.parquet and "
-        "OUT/manifest.json. Resumable: seeds finished by an interrupted run are kept "
-        "(OUT/parts/) and not redone.\n\n"
-        "The TOML file names its kind with experiment = \"mlp_digits\" (or [experiment] kind = ...).\n\n"
-        "Example: subliminal-stats run pipelines/mlp_digits.toml --seeds 5 --out runs/quick"
+        "OUT/manifest.json. Resumable: work finished by an interrupted run is kept and not "
+        "redone. One run per folder at a time (a second one stops with the holder's pid).\n\n"
+        "PIPELINE is a TOML file or a bundled config's name (subliminal-stats pipelines).\n\n"
+        "Example: subliminal-stats run mlp_digits --seeds 5 -o runs/quick"
     ),
 )
 def run(
-    pipeline: Annotated[Path, typer.Argument(help="Pipeline TOML file.")],
-    seeds: Annotated[Optional[int], typer.Option(help="Number of seeds (overrides the file).")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Run folder (overrides the file's out).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and print the plan; run nothing.")] = False,
+    pipeline: Annotated[str, typer.Argument(help="Pipeline TOML file, or a bundled config's name.")],
+    seeds: Annotated[Optional[int], typer.Option(
+        help=f"Number of seeds, 1..{MAX_SEEDS} (overrides the file).")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="Run folder (overrides the file's out).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate everything and print the plan; run nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Confirm the printed cost estimate of paid API work (OpenAI) without asking.")] = False,
 ) -> None:
-    if seeds is not None and seeds < 1:
-        raise InputError(f"--seeds must be at least 1, got {seeds}")
+    from subliminal_stats.bundled import pipeline_config
+    from subliminal_stats.data.jsonl import write_json
+    from subliminal_stats.experiments.pipeline import RunContext, load_pipeline
+    from subliminal_stats.experiments.run_lock import lock_run_folder
+    from subliminal_stats.version import __version__
+
+    if seeds is not None and not 1 <= seeds <= MAX_SEEDS:
+        raise InputError(f"--seeds must be 1..{MAX_SEEDS}, got {seeds}")
+    given = Path(pipeline)
+    # A path (it exists, or names a folder) is read as given; a bare name may be bundled.
+    pipeline = given if given.exists() or len(given.parts) > 1 else pipeline_config(pipeline)
     runner, config = load_pipeline(pipeline, overrides={"seeds": seeds})
     out_dir = Path(out) if out is not None else Path(config.out or Path("runs") / config.label)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out {out_dir} is a file; give a folder")
-    seed_list = tuple(range(config.seeds))
+    seed_list = config.seed_list()
     if dry_run:
-        console.print(f"[bold]{pipeline}[/]: valid ({runner.kind})", highlight=False)
+        console.print(f"{pipeline}: valid ({runner.kind})", highlight=False, markup=False)
         for line in runner.describe(config, seed_list, out_dir):
-            console.print(f"  {line}", highlight=False, soft_wrap=True)
+            console.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
         return
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -108,14 +122,18 @@ def run(
                         f"({time.perf_counter() - t0:.0f} s)", highlight=False)
 
     def log(message: str) -> None:
-        progress.console.print(message, highlight=False, soft_wrap=True)
+        progress.console.print(message, highlight=False, soft_wrap=True, markup=False)
 
     ctx = RunContext(config=config, config_path=Path(pipeline), out_dir=out_dir, seeds=seed_list,
                      confirm=yes,
                      progress=on_progress, log=log)
     try:
-        with progress:
+        # The folder lock comes before any request, job or write of the runner.
+        with lock_run_folder(out_dir), progress:
             outcome = runner.run(ctx)
+            manifest = _manifest(runner, config, pipeline, seed_list, outcome, started_at, t0,
+                                 __version__)
+            write_json(out_dir / "manifest.json", manifest)
     except KeyboardInterrupt:
         err_console.print(
             f"interrupted: finished seeds are kept in {out_dir}; rerun the same command to resume",
@@ -123,11 +141,22 @@ def run(
         )
         raise
     wall = time.perf_counter() - t0
+    for line in outcome.summary:
+        console.print(line, highlight=False, markup=False)
+    console.print(
+        f"{outcome.n_rows} rows ({len(outcome.seeds_run)} seed(s) run, {len(outcome.seeds_reused)} reused) "
+        f"→ {outcome.responses_path} in {wall:.1f} s",
+        highlight=False,
+    )
 
-    manifest = {
+
+def _manifest(runner, config, pipeline: Path, seed_list, outcome, started_at, t0: float,
+              version: str) -> dict:
+    return {
         "kind": runner.kind,
         "experiment": config.label,
         "pipeline_file": str(pipeline),
+        "package_version": version,
         "config": config.model_dump(mode="json"),
         "seeds": list(seed_list),
         "seeds_run_now": list(outcome.seeds_run),
@@ -135,15 +164,50 @@ def run(
         "responses": outcome.responses_path.name,
         "n_rows": outcome.n_rows,
         "started_at": started_at.isoformat(timespec="seconds"),
-        "wall_seconds": round(wall, 2),
+        "wall_seconds": round(time.perf_counter() - t0, 2),
         "versions": _versions(),
         **outcome.manifest,
     }
-    write_json(out_dir / "manifest.json", manifest)
-    for line in outcome.summary:
-        console.print(line, highlight=False)
-    console.print(
-        f"{outcome.n_rows} rows ({len(outcome.seeds_run)} seed(s) run, {len(outcome.seeds_reused)} reused) "
-        f"→ {outcome.responses_path} in {wall:.1f} s",
-        highlight=False,
-    )
+
+
+@app.command(
+    "pipelines",
+    help=("List the bundled pipeline configs (name, kind, description); run one by name: "
+          "subliminal-stats run NAME --dry-run"),
+)
+def pipelines(
+    json_out: Annotated[Optional[str], typer.Option(
+        "--json", help="Write the list as JSON to this path ('-' = stdout).")] = None,
+) -> None:
+    import json
+    import tomllib
+
+    from subliminal_stats.bundled import bundled_pipelines
+
+    rows = []
+    for name, path in bundled_pipelines().items():
+        text = path.read_text(encoding="utf-8")
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            doc = {}
+        kind = doc.get("experiment")
+        kind = kind.get("kind") if isinstance(kind, dict) else kind
+        # The description is the file's first comment line.
+        first = next((line.lstrip("# ").strip() for line in text.splitlines()
+                      if line.startswith("#") and line.lstrip("# ").strip()), "")
+        rows.append({"name": name, "kind": kind or "?", "description": first})
+    if json_out is not None:
+        from subliminal_stats.data.outputs import atomic_write, check_output_path, is_stdout
+
+        payload = json.dumps(rows, indent=1) + "\n"
+        if is_stdout(json_out):
+            typer.echo(payload, nl=False)
+        else:
+            atomic_write(check_output_path(json_out), payload)
+        return
+    width = max((len(r["name"]) for r in rows), default=4)
+    kind_width = max((len(r["kind"]) for r in rows), default=4)
+    for r in rows:
+        console.print(f"{r['name']:<{width}}  {r['kind']:<{kind_width}}  {r['description']}",
+                      highlight=False, markup=False, soft_wrap=True)

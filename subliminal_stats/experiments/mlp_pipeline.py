@@ -19,77 +19,17 @@ from __future__ import annotations
 import math
 import platform
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from subliminal_stats.errors import InputError
 from subliminal_stats.experiments.image_data import ImageData, load_digits_data
+from subliminal_stats.experiments.mlp_config import MLPPipelineConfig
 from subliminal_stats.experiments.pipeline import (
-    PipelineConfig,
     RunContext,
     RunOutcome,
     SeedParts,
     config_fingerprint,
     register_runner,
 )
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DataSection(_Section):
-    source: Literal["digits", "mnist_idx"] = "digits"
-    #: Folder with the four MNIST IDX files (for source = "mnist_idx").
-    path: str | None = None
-    #: Share of the digits held out for testing (digits only; MNIST has its own test set).
-    test_fraction: float = Field(0.2, gt=0, lt=1)
-    split_seed: int = 0
-    train_limit: int | None = Field(None, ge=1)
-    test_limit: int | None = Field(None, ge=1)
-
-
-class ModelSection(_Section):
-    hidden: list[int] = Field(default_factory=lambda: [256, 256], min_length=1)
-    n_aux: int = Field(3, ge=1)
-
-
-class TeacherSection(_Section):
-    epochs: int = Field(5, ge=0)
-    batch_size: int = Field(1024, ge=1)
-    lr: float = Field(3e-4, gt=0)
-
-
-class StudentSection(_Section):
-    epochs: int = Field(5, ge=0)
-    batch_size: int = Field(1024, ge=1)
-    lr: float = Field(3e-4, gt=0)
-    noise: Literal["uniform", "normal", "shuffled_pixels"] = "uniform"
-    noise_per_epoch: int | None = Field(None, ge=1)
-    temperature: float = Field(1.0, gt=0)
-
-
-class MLPPipelineConfig(PipelineConfig):
-    trait: str = "digits"
-    #: Mixed into every seed's random streams.
-    base_seed: int = 0
-    #: torch intra-op threads.
-    threads: int = Field(2, ge=1)
-    #: Seeds trained together in one batched block (parts are saved after each block).
-    seeds_per_block: int = Field(25, ge=1)
-    data: DataSection = DataSection()
-    model: ModelSection = ModelSection()
-    teacher: TeacherSection = TeacherSection()
-    student: StudentSection = StudentSection()
-
-    def check(self) -> None:
-        if self.data.source == "digits" and self.data.path is not None:
-            raise InputError("[data] path is only used with source = \"mnist_idx\"; remove it for digits")
-        if self.data.source == "mnist_idx" and self.data.path is None:
-            raise InputError(
-                "[data] source = \"mnist_idx\" needs path = \"folder with the MNIST IDX files\""
-            )
 
 
 def load_data(config: MLPPipelineConfig) -> ImageData:

@@ -30,44 +30,20 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from subliminal_stats.errors import InputError
+from subliminal_stats.experiments.config import PipelineConfig
 
 #: kind → module that registers it when imported.
 BUILTIN_RUNNER_MODULES: dict[str, str] = {
     "mlp_digits": "subliminal_stats.experiments.mlp_pipeline",
     "mlp_aux_logits": "subliminal_stats.experiments.mlp_pipeline",
     "numbers_transfer": "subliminal_stats.experiments.numbers_transfer",
-    "misalignment_numbers": "subliminal_stats.experiments.beyond_numbers",
-    "code_transfer": "subliminal_stats.experiments.beyond_numbers",
-    "cot_transfer": "subliminal_stats.experiments.beyond_numbers",
+    "misalignment_numbers": "subliminal_stats.experiments.misalignment",
+    "code_transfer": "subliminal_stats.experiments.code_transfer",
+    "cot_transfer": "subliminal_stats.experiments.misalignment",
 }
-
-
-class PipelineConfig(BaseModel):
-    """Keys every pipeline file may have; runners subclass it and add their own.
-
-    Unknown keys are refused (``extra="forbid"``), so a typo never silently falls
-    back to a default.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    experiment: str
-    #: Label written to the ``experiment`` column (default: the kind).
-    name: str | None = None
-    #: Number of seeds (students per condition); seeds are 0 .. seeds-1.
-    seeds: int = 25
-    #: Run folder; relative paths are relative to the current directory.
-    out: str | None = None
-
-    @property
-    def label(self) -> str:
-        return self.name or self.experiment
-
-    def check(self) -> None:
-        """Cross-key checks beyond types; raise InputError. Runners override it."""
 
 
 @dataclass(frozen=True)
@@ -215,6 +191,13 @@ def load_pipeline(path: str | Path, *, overrides: Mapping[str, Any] | None = Non
         raise InputError(f"{path}: {exc}") from None
     if config.seeds < 1:
         raise InputError(f"{path}: seeds must be at least 1, got {config.seeds}")
+    for key, name in config.input_files():
+        found = Path(name)
+        if not (found.is_absolute() or found.exists()):
+            found = path.parent / found
+        if not found.is_file():
+            raise InputError(f"{path}: {key} = {name!r}: file not found (relative paths are "
+                             f"read from the current folder or beside the TOML)")
     return runner, config
 
 

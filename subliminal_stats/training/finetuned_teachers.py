@@ -22,8 +22,8 @@ Fine-tuning
 -----------
 :func:`fine_tuned_teacher` fine-tunes through any backend with a
 ``fine_tune(spec)`` method — :class:`~subliminal_stats.backends.openai_backend.OpenAIBackend`
-(returns an ``ft:...`` model id) or the local LoRA backend (returns an
-adapter directory: query it with ``LocalBackend(adapter=teacher.model)``).
+(returns an ``ft:...`` model id) or :class:`~subliminal_stats.training.lora.LoraTrainer`
+(returns an adapter directory: query it with ``LocalBackend(adapter=teacher.model)``).
 It records the job in ``<state_dir>/teacher-<name>.json``:
 
 - a rerun with the same file and settings returns the recorded teacher and
@@ -43,7 +43,6 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 import re
@@ -52,6 +51,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from subliminal_stats.backends.base import ChatRequest, FineTuneSpec
+from subliminal_stats.backends.seeding import file_sha256
 from subliminal_stats.data.jsonl import read_chat_jsonl, write_json
 from subliminal_stats.errors import InputError
 
@@ -128,7 +128,7 @@ def check_training_file(path: str | Path) -> TrainingFileSummary:
     """
     path = Path(path)
     conversations = read_chat_jsonl(path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = file_sha256(path)
     return TrainingFileSummary(
         path=str(path), examples=len(conversations), sha256=digest,
         with_system_prompt=sum(c[0]["role"] == "system" for c in conversations))
@@ -138,7 +138,7 @@ def fine_tuned_teacher(name: str, training_file: str | Path, *, backend, base_mo
                        state_dir: str | Path, seed: int = 0, epochs: int = 1,
                        batch_size: int | Literal["auto"] = "auto",
                        learning_rate_multiplier: float | Literal["auto"] = "auto",
-                       system_prompt: str | None = None, extra: dict | None = None,
+                       system_prompt: str | None = None,
                        progress: bool = True, **fine_tune_kwargs: Any) -> FineTunedTeacher:
     """Fine-tune ``base_model`` on a user's chat JSONL and return the teacher (resumable).
 
@@ -158,8 +158,6 @@ def fine_tuned_teacher(name: str, training_file: str | Path, *, backend, base_mo
         Fine-tuning settings (the paper: one epoch).
     system_prompt : str, optional
         Sent with every request to the teacher.
-    extra : dict, optional
-        Backend-specific settings (``FineTuneSpec.extra``).
     progress : bool
     **fine_tune_kwargs
         Passed to ``backend.fine_tune`` (e.g. ``confirm=True`` for OpenAI).
@@ -181,11 +179,10 @@ def fine_tuned_teacher(name: str, training_file: str | Path, *, backend, base_mo
     summary = check_training_file(training_file)
     spec = FineTuneSpec(training_file=Path(training_file), base_model=base_model, seed=seed,
                         epochs=epochs, batch_size=batch_size,
-                        learning_rate_multiplier=learning_rate_multiplier, suffix=name,
-                        extra=dict(extra or {}))
+                        learning_rate_multiplier=learning_rate_multiplier, suffix=name)
     settings = {"base_model": base_model, "seed": seed, "epochs": epochs,
                 "batch_size": batch_size, "learning_rate_multiplier": learning_rate_multiplier,
-                "extra": spec.extra, "training_sha256": summary.sha256}
+                "training_sha256": summary.sha256}
     record_path = Path(state_dir) / f"teacher-{name}.json"
     record: dict[str, Any] = {}
     if record_path.exists():

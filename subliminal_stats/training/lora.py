@@ -1,0 +1,445 @@
+"""LoRA students: training, saving and the typed job spec (:class:`LoraSpec`).
+
+A student is the base model plus a LoRA adapter (peft) trained on a chat-format JSONL
+file, loss on the completion tokens only, bf16 autocast and the LM head evaluated on
+completion positions only (about twice as fast as the plain fp32 loop, see
+``benchmarks/bench_local.py``); seeded, so the same data and spec give the same adapter.
+:func:`fine_tune_lora` returns the adapter directory;
+``subliminal_stats.backends.local.LocalBackend(adapter=dir)`` samples from it.
+
+Model loading, sampling and the probability probe stay in
+:mod:`subliminal_stats.backends.local`; this module only trains.
+torch, transformers and peft are imported lazily.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from subliminal_stats.backends.base import FineTuneSpec
+from subliminal_stats.backends.local import (
+    BASE_MODEL_ALIASES,
+    BASE_MODEL_ID,
+    MANIFEST_NAME,
+    PROBE_LEAD_IN,
+    PROBE_MESSAGES,
+    load_base_model,
+    progress_bar,
+    require_local_extra,
+)
+from subliminal_stats.backends.seeding import file_sha256
+from subliminal_stats.data.jsonl import read_chat_jsonl
+from subliminal_stats.errors import InputError
+
+__all__ = [
+    "DEFAULT_TARGET_MODULES", "LoraSpec", "LoraStudentTrainer", "LoraTrainer", "LoraTrainingConfig",
+    "TrainingOutcome",
+    "batch_loss", "collate_examples", "fine_tune_lora", "tokenize_conversation", "train_lora",
+]
+
+#: LoRA targets of Llama-style blocks (SmolLM2, Llama, Qwen2, Mistral): attention and MLP.
+DEFAULT_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+                          "down_proj")
+_PROBE_TOP = 64
+
+
+# ----------------------------------------------------------------------------- training data
+
+
+def tokenize_conversation(tokenizer, messages: Sequence[Mapping[str, str]]) -> tuple[list[int], int]:
+    """Token ids of a whole conversation and where the completion starts.
+
+    The completion is the last assistant message up to and including its
+    end-of-turn token; the template's trailing newline after it is dropped.
+    """
+    prompt = tokenizer.apply_chat_template(list(messages[:-1]), add_generation_prompt=True,
+                                           tokenize=True, return_dict=True)["input_ids"]
+    full = tokenizer.apply_chat_template(list(messages), tokenize=True,
+                                         return_dict=True)["input_ids"]
+    if full[:len(prompt)] != prompt or len(full) == len(prompt):
+        raise InputError("a training conversation needs a user message before the assistant's "
+                         "completion (the chat template could not split prompt and completion)")
+    eos = tokenizer.eos_token_id
+    end = len(full)
+    while end > len(prompt) and full[end - 1] != eos:
+        end -= 1
+    if end == len(prompt):  # no end-of-turn token: keep everything after the prompt
+        end = len(full)
+    return full[:end], len(prompt)
+
+
+# ----------------------------------------------------------------------------- LoRA training
+
+
+@dataclass(frozen=True)
+class LoraTrainingConfig:
+    """How a LoRA student is trained (defaults are ours, not tuned to the paper)."""
+
+    seed: int = 0
+    epochs: int = 1
+    batch_size: int = 8
+    learning_rate: float = 2e-4
+    lora_rank: int = 8
+    lora_alpha: int = 8
+    lora_dropout: float = 0.0
+    target_modules: tuple[str, ...] = DEFAULT_TARGET_MODULES
+    warmup_steps: int = 0
+    max_grad_norm: float = 1.0
+    #: bf16 autocast for the forward/backward passes (LoRA weights stay fp32).
+    autocast_bf16: bool = True
+    #: Evaluate the LM head only at positions that predict completion tokens.
+    head_on_completion_only: bool = True
+    #: Stop after this many optimiser steps (None: all epochs).
+    max_steps: int | None = None
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    """A trained (in-memory) LoRA model and how training went."""
+
+    model: Any
+    losses: tuple[float, ...]
+    steps: int
+    samples: int
+    seconds: float
+
+    @property
+    def samples_per_second(self) -> float:
+        return self.samples / self.seconds if self.seconds > 0 else math.nan
+
+
+def collate_examples(examples: Sequence[tuple[list[int], int]], *, pad_token_id: int):
+    """Right-padded ``(input_ids, attention_mask, labels)``; labels are -100 outside completions."""
+    import torch
+
+    width = max(len(ids) for ids, _ in examples)
+    ids = torch.full((len(examples), width), pad_token_id, dtype=torch.long)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    labels = torch.full((len(examples), width), -100, dtype=torch.long)
+    for row, (tokens, completion_start) in enumerate(examples):
+        ids[row, :len(tokens)] = torch.tensor(tokens)
+        mask[row, :len(tokens)] = 1
+        labels[row, completion_start:len(tokens)] = torch.tensor(tokens[completion_start:])
+    return ids, mask, labels
+
+
+def batch_loss(model, batch_ids, batch_mask, batch_labels, *, head_on_completion_only: bool):
+    """Mean cross-entropy over the completion tokens of one right-padded batch (a peft model).
+
+    With ``head_on_completion_only`` the decoder runs on the whole batch but the
+    49k-wide LM head only at positions that predict a completion token; the
+    loss is the same number as the plain path's, computed more cheaply.
+    """
+    import torch.nn.functional as F
+
+    targets = batch_labels[:, 1:]
+    keep = targets != -100
+    if head_on_completion_only:
+        causal_lm = model.get_base_model()
+        hidden = causal_lm.model(input_ids=batch_ids, attention_mask=batch_mask).last_hidden_state
+        logits = causal_lm.lm_head(hidden[:, :-1][keep])
+        return F.cross_entropy(logits.float(), targets[keep])
+    logits = model(input_ids=batch_ids, attention_mask=batch_mask).logits
+    return F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]),
+                           targets.reshape(-1), ignore_index=-100)
+
+
+def train_lora(base_model, tokenizer, conversations: Sequence[Sequence[Mapping[str, str]]], *,
+               config: LoraTrainingConfig = LoraTrainingConfig(), progress: bool = True,
+               on_step: Callable[[int, float], None] | None = None) -> TrainingOutcome:
+    """Fine-tune a LoRA adapter on ``conversations`` (modifies ``base_model`` in place).
+
+    Loss on the last assistant message only; examples shuffled each epoch with
+    ``numpy.random.default_rng(config.seed)``; LoRA weights initialised under
+    ``torch.manual_seed(config.seed)``; AdamW with linear decay.
+
+    Returns
+    -------
+    TrainingOutcome
+        ``model`` is the trained peft model, in eval mode.
+    """
+    import numpy as np
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import get_linear_schedule_with_warmup
+
+    if config.batch_size < 1 or config.epochs < 1:
+        raise InputError("batch size and epochs must be at least 1")
+    examples = [tokenize_conversation(tokenizer, conv) for conv in conversations]
+    torch.manual_seed(config.seed)
+    lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha,
+                      lora_dropout=config.lora_dropout, target_modules=list(config.target_modules),
+                      bias="none", task_type="CAUSAL_LM")
+    model = get_peft_model(base_model, lora)
+    model.train()
+    rng = np.random.default_rng(config.seed)
+    steps_per_epoch = math.ceil(len(examples) / config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+    if config.max_steps is not None:
+        total_steps = min(total_steps, config.max_steps)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
+    schedule = get_linear_schedule_with_warmup(optimizer, config.warmup_steps, total_steps)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+    losses: list[float] = []
+    samples = 0
+    bar = progress_bar(progress, "LoRA training", total_steps)
+    started = time.perf_counter()
+    try:
+        step = 0
+        for _epoch in range(config.epochs):
+            order = rng.permutation(len(examples))
+            for start in range(0, len(order), config.batch_size):
+                if step >= total_steps:
+                    break
+                chunk = [examples[i] for i in order[start:start + config.batch_size]]
+                ids, mask, labels = collate_examples(chunk, pad_token_id=pad)
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.autocast_bf16):
+                    loss = batch_loss(model, ids, mask, labels,
+                                      head_on_completion_only=config.head_on_completion_only)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
+                optimizer.step()
+                schedule.step()
+                optimizer.zero_grad(set_to_none=True)
+                step += 1
+                samples += len(chunk)
+                losses.append(float(loss.detach()))
+                if on_step is not None:
+                    on_step(step, losses[-1])
+                bar.update(bar.task, advance=1, info=f"loss {losses[-1]:.3f}")
+    finally:
+        bar.stop()
+    model.eval()
+    return TrainingOutcome(model=model, losses=tuple(losses), steps=len(losses), samples=samples,
+                           seconds=time.perf_counter() - started)
+
+
+# ----------------------------------------------------------------------------- the job spec
+
+
+class LoraSpec(BaseModel):
+    """One LoRA student job: the data, the base model, the seed and every hyperparameter.
+
+    Field names are the pipeline config's names (``learning_rate``, ``lora_rank``); values
+    are checked when the spec is made, so a typo or a nonsense value fails before any
+    model is loaded.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    training_file: Path
+    base_model: str = "smollm2"
+    seed: int = Field(0, ge=0)
+    epochs: int = Field(1, ge=1, le=1000)
+    batch_size: int = Field(8, ge=1, le=4096)
+    learning_rate: float = Field(2e-4, gt=0, le=1)
+    lora_rank: int = Field(8, ge=1, le=1024)
+    lora_alpha: int = Field(8, ge=1, le=4096)
+    lora_dropout: float = Field(0.0, ge=0, lt=1)
+    target_modules: tuple[str, ...] = DEFAULT_TARGET_MODULES
+    warmup_steps: int = Field(0, ge=0)
+    max_grad_norm: float = Field(1.0, gt=0)
+    autocast_bf16: bool = True
+    head_on_completion_only: bool = True
+    max_steps: int | None = Field(None, ge=1)
+    #: Where the adapter goes (default: a folder named after the job under the trainer's root).
+    output_dir: Path | None = None
+    #: Prefix of the default adapter folder name.
+    suffix: str | None = None
+
+    def training_config(self) -> LoraTrainingConfig:
+        """The hyperparameters as :class:`LoraTrainingConfig` (what :func:`train_lora` takes)."""
+        return LoraTrainingConfig(
+            seed=self.seed, epochs=self.epochs, batch_size=self.batch_size,
+            learning_rate=self.learning_rate, lora_rank=self.lora_rank,
+            lora_alpha=self.lora_alpha, lora_dropout=self.lora_dropout,
+            target_modules=tuple(self.target_modules), warmup_steps=self.warmup_steps,
+            max_grad_norm=self.max_grad_norm, autocast_bf16=self.autocast_bf16,
+            head_on_completion_only=self.head_on_completion_only, max_steps=self.max_steps)
+
+    @classmethod
+    def from_job(cls, job: FineTuneSpec, **fields: Any) -> LoraSpec:
+        """The LoRA job matching a hosted-job spec: same data, base model, seed and epochs;
+        ``batch_size = "auto"`` → 8; the learning-rate multiplier scales ``learning_rate``."""
+        base = {"training_file": job.training_file, "base_model": job.base_model,
+                "seed": job.seed, "suffix": job.suffix, **fields}
+        if job.epochs != "auto":
+            base["epochs"] = job.epochs
+        if job.batch_size != "auto":
+            base["batch_size"] = job.batch_size
+        spec = cls.make(**base)
+        if job.learning_rate_multiplier != "auto":
+            spec = spec.model_copy(update={
+                "learning_rate": spec.learning_rate * float(job.learning_rate_multiplier)})
+        return spec
+
+    @classmethod
+    def make(cls, **fields: Any) -> LoraSpec:
+        """Like the constructor, but a bad field is a one-line :class:`InputError`."""
+        try:
+            return cls(**fields)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(p) for p in err["loc"])
+            if err["type"] == "extra_forbidden":
+                raise InputError(f"unknown local fine-tuning option {loc!r}; known: "
+                                 f"{sorted(cls.model_fields)}") from None
+            raise InputError(f"local fine-tuning option {loc} = {err.get('input')!r}: "
+                             f"{err['msg']}") from None
+
+
+# ----------------------------------------------------------------------------- jobs
+
+
+def _check_base_model(spec: LoraSpec) -> None:
+    if spec.base_model not in BASE_MODEL_ALIASES:
+        raise InputError(f"the local backend fine-tunes SmolLM2 only (base_model 'smollm2'), "
+                         f"not {spec.base_model!r}")
+
+
+def fine_tune_lora(spec: LoraSpec, *, progress: bool = True, torch_threads: int | None = None,
+                   output_root: str | Path = "local_adapters",
+                   cache_dir: str | Path | None = None) -> str:
+    """Train a LoRA student on ``spec.training_file``; return the adapter directory.
+
+    The adapter goes to ``spec.output_dir`` or under ``output_root``. A directory whose
+    manifest matches this data and spec is returned as is (a rerun after a crash
+    retrains only students not finished). The manifest records the spec, data hash,
+    losses, speed and a logit fingerprint at a probe prompt, used to check reloads.
+
+    Raises
+    ------
+    InputError
+        Unsupported base model, or an output folder holding something else — both
+        before any model is loaded.
+    """
+    require_local_extra()
+    _check_base_model(spec)
+    config = spec.training_config()
+    conversations = read_chat_jsonl(spec.training_file)
+    data_sha = file_sha256(Path(spec.training_file))
+    job = {"data_sha256": data_sha, "config": asdict(config)}
+    job_key = hashlib.sha256(json.dumps(job, sort_keys=True).encode()).hexdigest()
+    name = f"{spec.suffix or 'student'}-seed{spec.seed}-{job_key[:10]}"
+    output = Path(spec.output_dir) if spec.output_dir is not None else Path(output_root) / name
+    manifest_path = output / MANIFEST_NAME
+    if manifest_path.is_file():
+        previous = json.loads(manifest_path.read_text())
+        if previous.get("job_key") == job_key:
+            return str(output)
+        raise InputError(f"{output} holds an adapter trained on other data or settings; "
+                         "choose another output_dir or delete it")
+    if output.exists() and (not output.is_dir() or any(output.iterdir())):
+        # Adapters appear atomically with their manifest, so this is not one of ours.
+        raise InputError(f"{output} exists and is not an adapter written by fine_tune; "
+                         "choose another output_dir or delete it")
+    if torch_threads is not None:
+        import torch
+
+        torch.set_num_threads(torch_threads)
+    base, tokenizer, sha = load_base_model(cache_dir=Path(cache_dir) if cache_dir else None)
+    outcome = train_lora(base, tokenizer, conversations, config=config, progress=progress)
+    fingerprint = logit_fingerprint(outcome.model, tokenizer)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    try:
+        outcome.model.save_pretrained(staging)
+        manifest = {
+            "job_key": job_key, "base_model": BASE_MODEL_ID, "gguf_sha256": sha,
+            "training_file": str(spec.training_file), "data_sha256": data_sha,
+            "examples": len(conversations), "config": asdict(config),
+            "steps": outcome.steps, "samples": outcome.samples,
+            "seconds": round(outcome.seconds, 2),
+            "samples_per_second": round(outcome.samples_per_second, 3),
+            "losses": [round(x, 6) for x in outcome.losses],
+            "probe": fingerprint, "versions": _versions(),
+        }
+        (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1))
+        os.replace(staging, output)  # atomic; replaces an empty directory
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return str(output)
+
+
+class LoraTrainer:
+    """A :class:`~subliminal_stats.backends.base.FineTuneBackend` that trains LoRA students.
+
+    ``fine_tune(spec)`` takes a :class:`LoraSpec` (see :func:`fine_tune_lora`); used by
+    :func:`subliminal_stats.training.finetuned_teachers.fine_tuned_teacher` for local teachers.
+    """
+
+    def __init__(self, *, torch_threads: int | None = None,
+                 output_root: str | Path = "local_adapters",
+                 cache_dir: str | Path | None = None):
+        require_local_extra()
+        self.torch_threads = torch_threads
+        self.output_root = Path(output_root)
+        self.cache_dir = cache_dir
+
+    def fine_tune(self, spec: LoraSpec | FineTuneSpec, *, progress: bool = True) -> str:
+        """Train (or find finished) the adapter of ``spec``; a hosted-job spec is converted
+        with :meth:`LoraSpec.from_job`."""
+        if isinstance(spec, FineTuneSpec):
+            spec = LoraSpec.from_job(spec)
+        if not isinstance(spec, LoraSpec):
+            raise InputError(f"LoraTrainer.fine_tune takes a LoraSpec, not {type(spec).__name__}")
+        return fine_tune_lora(spec, progress=progress, torch_threads=self.torch_threads,
+                              output_root=self.output_root, cache_dir=self.cache_dir)
+
+
+def logit_fingerprint(model, tokenizer) -> dict:
+    """The model's top next-token logits at the probe prompt and lead-in (checks reloads)."""
+    import torch
+
+    text = tokenizer.apply_chat_template(list(PROBE_MESSAGES), add_generation_prompt=True,
+                                         tokenize=False) + PROBE_LEAD_IN
+    ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        logits = model(input_ids=ids).logits[0, -1].float()
+    values, indices = logits.topk(min(_PROBE_TOP, logits.shape[-1]))
+    return {"messages": list(PROBE_MESSAGES), "lead_in": PROBE_LEAD_IN,
+            "token_ids": indices.tolist(), "logits": [float(v) for v in values]}
+
+
+def _versions() -> dict[str, str]:
+    import peft
+    import torch
+    import transformers
+
+    return {"torch": torch.__version__, "transformers": transformers.__version__,
+            "peft": peft.__version__}
+
+
+@dataclass
+class LoraStudentTrainer:
+    """Trains each student as a LoRA adapter in ``<train_dir>/<arm>-seed<k>/``
+    (a :class:`~subliminal_stats.training.students.StudentTrainer`)."""
+
+    base_model: str = "smollm2"
+    epochs: int = 1
+    batch_size: int = 8
+    learning_rate: float = 2e-4
+    lora_rank: int = 8
+    torch_threads: int | None = None
+
+    def train(self, job, *, record_path: Path, previous: dict | None) -> dict[str, Any]:
+        spec = LoraSpec.make(training_file=job.training_file, base_model=self.base_model,
+                             seed=job.seed, epochs=self.epochs, batch_size=self.batch_size,
+                             learning_rate=self.learning_rate, lora_rank=self.lora_rank,
+                             output_dir=record_path.with_suffix(""))
+        model = LoraTrainer(torch_threads=self.torch_threads).fine_tune(spec, progress=True)
+        return {"status": "succeeded", "model": str(model)}
