@@ -391,7 +391,7 @@ p.report-footer{margin-top:2.5rem;font-size:.85rem;color:var(--muted);border-top
  figure.chart,table,pre{break-inside:avoid}
  figure.chart{overflow:visible} figure.chart svg{max-width:100%;height:auto}
  /* A table must print whole: no scroll box, the cells wrap instead of running off the page. */
- table{display:table;width:100%;overflow:visible;font-size:7.5pt;table-layout:auto}
+ table{display:table;width:100%;overflow:visible;font-size:8pt;table-layout:auto}
  th,td{padding:.12rem .3rem;white-space:normal;overflow-wrap:anywhere} td.num{white-space:nowrap}
  a{color:inherit;text-decoration:none}
 }
