@@ -344,6 +344,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, None, raw=b'{"id": "chatcmpl-broken", "choices": [ {"mess')
         elif fault == "notchat":
             self._send(200, {"object": "list", "data": []})
+        elif fault == "null_choice":  # well-formed JSON, not a usable completion
+            self._send(200, {"id": "chatcmpl-x", "object": "chat.completion", "choices": [None]})
+        elif fault == "no_message":
+            self._send(200, {"id": "chatcmpl-x", "object": "chat.completion",
+                             "choices": [{"index": 0, "finish_reason": "stop"}]})
+        elif fault == "bad_usage":
+            self._send(200, {"id": "chatcmpl-x", "object": "chat.completion",
+                             "choices": [{"index": 0, "finish_reason": "stop",
+                                          "message": {"role": "assistant", "content": "1, 2"}}],
+                             "usage": {"prompt_tokens": "many", "completion_tokens": [3]}})
         else:
             raise ValueError(f"unknown fault {fault!r}")
         return True

@@ -9,7 +9,8 @@ Design decisions
   (``max_retries=0``) so that every retry is counted and bounded here: a
   request is tried at most ``1 + max_retries`` times. Retried: HTTP 408, 409,
   429 and 5xx, timeouts, connection errors and malformed answers (not JSON,
-  or JSON that is not a chat completion).
+  JSON that is not a chat completion, ``choices: [null]``, a choice without a
+  message, non-numeric ``usage``: see :func:`check_chat_answer`).
   The wait is exponential with jitter, ``min(backoff_max, backoff_initial ×
   2^attempt) × U(0.5, 1)``, unless the server sends ``Retry-After`` (or
   ``retry-after-ms``), which is honoured (capped at ``retry_after_max``).
@@ -102,9 +103,47 @@ class _MalformedAnswer(ValueError):
 
 async def _post_chat(client, body: dict) -> dict:
     answer = await client.post("/chat/completions", body=body, cast_to=dict)
+    check_chat_answer(answer)
+    return answer
+
+
+def _count(value) -> bool:
+    """A token count: absent, or a whole non-negative number (not a bool, not a string)."""
+    if value is None:
+        return True
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return value == value and 0 <= value < 2**53 and float(value).is_integer()
+
+
+def check_chat_answer(answer) -> None:
+    """Refuse an HTTP 200 body that is not a usable chat completion.
+
+    Checked: ``choices`` is a non-empty list whose first item is an object with a
+    ``message`` object whose ``content`` is text or null; ``usage`` counts are whole
+    non-negative numbers; ``logprobs`` (when present) parse. A refused body is retried
+    like a transient fault and, after the retry budget, recorded as a failed item.
+
+    Raises
+    ------
+    _MalformedAnswer
+    """
     if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
         raise _MalformedAnswer("not a chat completion")
-    return answer
+    choices = answer["choices"]
+    if not choices or not isinstance(choices[0], dict):
+        raise _MalformedAnswer("no usable choice")
+    message = choices[0].get("message")
+    if not isinstance(message, dict) or not isinstance(message.get("content"), (str, type(None))):
+        raise _MalformedAnswer("choice without a message")
+    usage = answer.get("usage")
+    if usage is not None and (not isinstance(usage, dict) or not all(
+            _count(usage.get(k)) for k in ("prompt_tokens", "completion_tokens"))):
+        raise _MalformedAnswer("usage is not token counts")
+    try:
+        OpenAIBackend._result("check", answer)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise _MalformedAnswer(f"unreadable completion ({type(exc).__name__})") from None
 
 
 class _Transient(Exception):
@@ -767,6 +806,12 @@ def _parse_batch_output(content: bytes) -> list[ChatResult]:
             message = error.get("message") if isinstance(error, dict) else str(error)
             results.append(ChatResult(custom_id, None, error=f"batch error: {message}"))
         elif status == 200:
+            try:
+                check_chat_answer(body)
+            except _MalformedAnswer as exc:
+                results.append(ChatResult(custom_id, None, error=f"batch error: malformed "
+                                                                 f"response ({exc})"))
+                continue
             results.append(OpenAIBackend._result(custom_id, body))
         else:
             inner = body.get("error") if isinstance(body, dict) else None

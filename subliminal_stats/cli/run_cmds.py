@@ -84,7 +84,8 @@ def run(
         raise InputError(f"--out {out_dir} is a file; give a folder")
     seed_list = config.seed_list()
     if dry_run:
-        console.print(f"{pipeline}: valid ({runner.kind})", highlight=False, markup=False)
+        console.print(f"{pipeline}: valid ({runner.kind})", highlight=False, markup=False,
+                      soft_wrap=True)
         for line in runner.describe(config, seed_list, out_dir):
             console.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
         return

@@ -451,3 +451,41 @@ def test_confirmation_prompt(four_chars_per_token):
     with pytest.raises(InputError, match="cancelled at the cost confirmation"):
         pricing.confirm_spending(estimate, ask=lambda prompt: "")
     pricing.confirm_spending(estimate, confirm=True)
+
+
+# -- malformed HTTP 200 answers (issue 14) -------------------------------------------------
+
+
+@pytest.mark.parametrize("fault", ["null_choice", "no_message", "bad_usage"])
+def test_malformed_success_is_retried_like_a_fault(api_key, server, fault):
+    reqs = requests_for(4, prefix=fault)
+    prompts = [r.messages[-1]["content"] for r in reqs]
+    server.fail_item(prompts[1], fault, fault)
+    results = make_backend(server).complete(reqs, progress=False)
+    assert all(r.ok for r in results)
+    assert [r.completion for r in results] == [expected_completion(p) for p in prompts]
+    assert server.item_requests[prompts[1]] == 3  # two malformed answers, then a good one
+
+
+def test_malformed_success_after_the_budget_is_a_failed_item_not_a_crash(api_key, server,
+                                                                          tmp_path):
+    from subliminal_stats.backends.store import CompletionStore, generate
+
+    reqs = requests_for(3, prefix="junk")
+    bad = reqs[0].messages[-1]["content"]
+    server.fail_item(bad, *["null_choice"] * 4)
+    results = make_backend(server, max_retries=3).complete(reqs, progress=False)
+    assert results[0].error == "gave up after 4 attempts (malformed response ×4)"
+    assert all(r.ok for r in results[1:])
+    # Through the store: the good items are kept, the failure is reported, and a rerun
+    # asks only for the failed item (which now answers).
+    store = CompletionStore(tmp_path / "s.jsonl")
+    server.fail_item(bad, *["bad_usage"] * 4)
+    with pytest.raises(BackendError, match="1 of 3"):
+        generate(reqs, make_backend(server, max_retries=3), store)
+    assert store.done_ids() == {"junk-1", "junk-2"}
+    before = dict(server.item_requests)
+    generate(reqs, make_backend(server, max_retries=3), store)
+    assert store.done_ids() == {"junk-0", "junk-1", "junk-2"}
+    assert server.item_requests[bad] == before[bad] + 1
+    assert server.item_requests[reqs[1].messages[-1]["content"]] == before[reqs[1].messages[-1]["content"]]

@@ -21,12 +21,12 @@ from fake_openai_server import DEFAULT_KEY, FakeOpenAIServer, expected_completio
 
 from subliminal_stats.backends.base import ChatRequest, ChatResult
 from subliminal_stats.backends.openai_backend import OpenAIBackend
-from subliminal_stats.errors import InputError
 from subliminal_stats.backends.store import (
     CompletionStore,
     GenerationIncompleteError,
     generate,
 )
+from subliminal_stats.errors import InputError
 
 pytestmark = pytest.mark.timeout(60)
 
