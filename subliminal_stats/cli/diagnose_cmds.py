@@ -13,15 +13,19 @@ _JSON_HELP = "Write the results as JSON here ('-' = standard output; the tables 
 
 
 def _short_names(paths: list[Path]) -> list[str]:
-    """File names without .jsonl and without the prefix all of them share (e.g. the model)."""
+    """File names without .jsonl and without the prefix and suffix all share (e.g. the model)."""
     import os
 
     stems = [p.name[:-6] if p.name.endswith(".jsonl") else p.stem for p in paths]
     if len(stems) < 2:
         return stems
-    prefix = os.path.commonprefix(stems)
-    cut = max(prefix.rfind("_"), prefix.rfind("-"), prefix.rfind("."))
-    short = [s[cut + 1:] for s in stems] if cut >= 0 else stems
+    def cut(names: list[str]) -> list[str]:
+        prefix = os.path.commonprefix(names)
+        at = max(prefix.rfind("_"), prefix.rfind("-"), prefix.rfind("."))
+        return [n[at + 1:] for n in names] if at >= 0 else names
+
+    short = cut(stems)
+    short = [n[::-1] for n in cut([n[::-1] for n in short])]  # and the shared suffix
     return short if all(short) and len(set(short)) == len(short) else stems
 
 
