@@ -591,16 +591,18 @@ def methods_paragraph(tests: pd.DataFrame, summary: pd.DataFrame, *, treated: st
         return f"{int(arm['n_questions'])} questions, {per_seed:g} answers per seed"
 
     method = str(row["method"])
-    description = METHOD_DESCRIPTIONS.get(method, str(row.get("method_detail", "") or method))
+    # This result's own description (its df rule, resamples) before the method's generic one.
+    detail = row.get("method_detail", "")
+    description = str(detail) if isinstance(detail, str) and detail else METHOD_DESCRIPTIONS.get(method, method)
     df = float(row.get("df", math.nan))
-    df_text = f" with {df:.3g} degrees of freedom" if df == df else ""
+    df_text = f"; {df:.3g} degrees of freedom" if df == df else ""
     level = f"{100 * float(row.get('confidence_level', 0.95)):g} %"
     alternative = str(row.get("alternative", "two-sided"))
     text = (
         f"Each student (seed) was reduced to its trait rate — answers to a per-question rate, "
         f"then the mean over questions ({design_of(treated) or 'see the summary table'}) — and the "
-        f"{n_t} {treated} and {n_c} {control} seeds were compared with a {alternative} "
-        f"{description.split(' [default')[0]}{df_text}, the seed being the unit of replication. "
+        f"{n_t} {treated} and {n_c} {control} seeds were compared with a {alternative} test "
+        f"({description.split(' [default')[0]}{df_text}), the seed being the unit of replication. "
         f"Intervals are {level} confidence intervals of the difference in percentage points. "
         f"p-values were adjusted for multiplicity with {row.get('adjust_method', 'no adjustment')} "
         f"(the family: every trait tested with this method against the same reference arm), and a "
