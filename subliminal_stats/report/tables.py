@@ -256,6 +256,31 @@ def calibration_display(calibration: pd.DataFrame, *, digits: int | None = PP_DI
     return out.reset_index(drop=True)
 
 
+def calibration_wide_display(calibration: pd.DataFrame, *, digits: int = PP_DIGITS) -> pd.DataFrame:
+    """One row per method, one column per seeds-per-arm: "false-positive % (coverage %)" —
+    the long calibration table folded for reading (exports keep the long, tidy form)."""
+    calibration = _normalise_calibration(calibration)
+    seeds_col = _seeds_column(calibration)
+    methods = list(dict.fromkeys(calibration["method"].astype(str)))
+    sizes = sorted({int(v) for v in calibration[seeds_col]})
+    out = pd.DataFrame({"method": methods})
+    for size in sizes:
+        cells = []
+        for method in methods:
+            row = calibration[(calibration["method"].astype(str) == method) & (calibration[seeds_col] == size)]
+            if row.empty:
+                cells.append("–")
+                continue
+            row = row.iloc[0]
+            cov = row.get("coverage", math.nan)
+            cell = format_number(100 * float(row["fpr"]), digits)
+            if cov is not None and cov == cov:
+                cell += f" ({format_number(100 * float(cov), digits)})"
+            cells.append(cell)
+        out[f"{size} seeds/arm"] = cells
+    return out
+
+
 def _normalise_calibration(calibration: pd.DataFrame) -> pd.DataFrame:
     """Accept ``rejection_rate`` (the simulation's name under the null) for ``fpr``."""
     if "fpr" not in calibration.columns and "rejection_rate" in calibration.columns:
@@ -574,6 +599,7 @@ __all__ = [
     "summary_display",
     "tests_display",
     "calibration_display",
+    "calibration_wide_display",
     "table_caption",
     "latex_escape",
     "Table",
