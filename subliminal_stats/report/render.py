@@ -594,12 +594,25 @@ def footer_note(renderer: str) -> str:
     return f"subliminal-stats {__version__}; rendered by {renderer}."
 
 
+def is_shipped(qmd: Path) -> bool:
+    """Whether ``qmd`` is one of the reports inside the package (read-only in spirit)."""
+    try:
+        return Path(qmd).resolve().is_relative_to(reports_dir().resolve())
+    except OSError:
+        return False
+
+
 @contextlib.contextmanager
 def report_workdir(qmd: Path):
-    """A temporary copy of the report (the ``.qmd`` and ``_quarto.yml`` beside it): the shipped
-    folder is never written to, whatever the renderer leaves behind (``.quarto/``, figures)."""
+    """Where a report renders: for a shipped report, a temporary copy (the ``.qmd`` and
+    ``_quarto.yml`` beside it), so the package folder is never written to, whatever the renderer
+    leaves behind (``.quarto/``, figures); a user's own ``.qmd`` renders in its folder, as
+    ``quarto render`` would, so its relative paths keep working."""
     import tempfile
 
+    if not is_shipped(qmd):
+        yield qmd
+        return
     with tempfile.TemporaryDirectory(prefix="subliminal-report-") as tmp:
         work = Path(tmp)
         shutil.copy2(qmd, work / qmd.name)
@@ -637,19 +650,19 @@ def render_fallback(qmd: str | Path, out_dir: str | Path, *, params: Mapping[str
                     output_name: str | None = None, figures: bool = False) -> Path:
     """Execute a ``.qmd`` with our executor and write one self-contained HTML file.
 
-    The cells run in a temporary folder (never next to the shipped ``.qmd``). With
-    ``figures``, every chart is also written to ``out_dir/figures/`` as SVG, PNG (2×) and PDF.
+    A shipped report's cells run in a temporary folder (never next to the shipped ``.qmd``);
+    a user's own ``.qmd`` runs in its folder, as Quarto runs it. With ``figures``, every chart
+    is also written to ``out_dir/figures/`` as SVG, PNG (2×) and PDF.
     """
     qmd = Path(qmd).resolve()
     out_dir = Path(out_dir)
     document = parse_qmd(qmd.read_text(encoding="utf-8"), source=str(qmd))
     figures_dir = out_dir.resolve() / "figures" if figures else None
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="subliminal-report-") as work:
+    with report_workdir(qmd) as work_qmd:
+        work = work_qmd.parent
         executed = execute_qmd(document, params=params, workdir=work, figures_dir=figures_dir)
         if figures:
-            _export_figures(Path(work), out_dir)
+            _export_figures(work, out_dir)
     page = assemble_html(document, executed,
                          renderer_note=footer_note(f"the fallback renderer from {qmd.name} (Quarto "
                                                    "was not used); figures are inline SVG"))
@@ -850,4 +863,5 @@ __all__ = [
     "render_report",
     "report_path",
     "report_workdir",
+    "is_shipped",
 ]

@@ -528,3 +528,13 @@ def test_export_verdicts_equal_the_reports(trait_report, tmp_path, capsys):
     verdicts = [line.split(" | ")[-1].rstrip(" |") for line in md.read_text().splitlines() if line.startswith("| owl |")]
     col = report_tests["header"].index("verdict")
     assert verdicts == [row[col] for row in report_tests["rows"]]
+
+
+def test_a_users_own_qmd_runs_in_its_folder(tmp_path):
+    """Shipped reports render from a temporary copy; a user's .qmd keeps its relative paths."""
+    (tmp_path / "numbers.txt").write_text("41")
+    qmd = tmp_path / "mine.qmd"
+    qmd.write_text("```{python}\n#| output: asis\nprint(int(open('numbers.txt').read()) + 1)\n```\n")
+    page = render_fallback(qmd, tmp_path / "out").read_text()
+    assert "<p>42</p>" in page
+    assert not render.is_shipped(qmd) and render.is_shipped(render.report_path("trait"))
