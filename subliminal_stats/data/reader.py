@@ -58,7 +58,6 @@ _NUMERIC = ("prob", "alignment", "coherence")
 _HIT_WORDS = {"0": 0, "1": 1, "true": 1, "false": 0, "0.0": 0, "1.0": 1}
 #: Rows per batch: bounded memory whatever the file size.
 BATCH_ROWS = 1 << 20
-_MAX_SAMPLE = 2**53
 
 
 def default_run(path: str | Path) -> str:
@@ -310,10 +309,18 @@ def _reduce(codes: list[np.ndarray], sizes: list[int], hits: np.ndarray, n: np.n
     out_mask = out_bits = None
     overlap = np.zeros(k, dtype=bool)
     if mask is not None:
-        out_mask = np.zeros(k, dtype=np.uint64)
-        np.bitwise_or.at(out_mask, group, mask)
+        # OR of the masks per group without ufunc.at: a sum of bit masks has as many bits
+        # set as its terms together exactly when no two terms share a bit (a carry always
+        # loses one), so summing (in two exact 32-bit halves) both merges the masks and
+        # finds a repeated sample.
+        lo = np.bincount(group, weights=(mask & np.uint64(0xFFFFFFFF)).astype(np.float64),
+                         minlength=k).astype(np.uint64)
+        hi = np.bincount(group, weights=(mask >> np.uint64(32)).astype(np.float64),
+                         minlength=k).astype(np.uint64)
         out_bits = np.bincount(group, weights=bits, minlength=k).astype(np.int64)
-        overlap = np.bitwise_count(out_mask).astype(np.int64) != out_bits
+        overlap = (np.bitwise_count(lo).astype(np.int64)
+                   + np.bitwise_count(hi).astype(np.int64)) != out_bits
+        out_mask = lo | (hi << np.uint64(32))
     # Decode the packed keys of the groups (few) back into one code array per key.
     rest = np.asarray(uniq, dtype=np.int64)
     decoded = []
@@ -374,8 +381,9 @@ def _label_codes(state: _State, name: str, col, batch_len: int, source: str,
             f"({int(empty.sum())} such rows)")
     lut = np.zeros(len(uniques), dtype=np.int64)
     known = [reg.code(lab) for lab in labels]
-    if sum(c is None for c in known) > 1 or (None in known and isinstance(col, pa.Array)
-                                              and pa.types.is_dictionary(col.type)):
+    if (sum(c is None for c in known) > 1 or (None in known and isinstance(col, pa.Array)
+                                               and pa.types.is_dictionary(col.type))) \
+            and not _in_dictionary_order(codes, len(uniques)):
         # New labels: register them in the order their rows first appear (the order
         # stats.cell_counts uses); a Parquet dictionary may list entries in another order,
         # or entries no row of this batch uses.
@@ -389,6 +397,14 @@ def _label_codes(state: _State, name: str, col, batch_len: int, source: str,
         lut[j] = reg.code_of(labels[j]) if known[j] is None else known[j]
         reg.note(uniques[j], labels[j])
     return lut[codes]
+
+
+def _in_dictionary_order(codes: np.ndarray, k: int) -> bool:
+    """Whether every entry 0..k-1 is used and first appears in that order (cheap check)."""
+    if len(codes) == 0 or codes[0] != 0:
+        return False
+    running = np.maximum.accumulate(codes)
+    return bool(running[-1] == k - 1 and np.all(codes[1:] <= running[:-1] + 1))
 
 
 def _constant_codes(state: _State, name: str, value: str, n: int) -> np.ndarray:
@@ -428,6 +444,42 @@ def _hit_values(col, source: str, row0: int) -> np.ndarray:
         raise InputError(f"{source}: column 'hit' must be 0 or 1; row {row0 + i + 1} has {what} "
                          f"({int(bad.sum())} bad rows)")
     return hit
+
+
+def _hit_fast(col, source: str, row0: int) -> np.ndarray:
+    """0/1 hits; integer and boolean Arrow columns without nulls skip the general path."""
+    if isinstance(col, pa.Array) and col.null_count == 0 and (
+            pa.types.is_integer(col.type) or pa.types.is_boolean(col.type)):
+        values = col.to_numpy(zero_copy_only=False)
+        if pa.types.is_boolean(col.type):
+            return values.astype(np.int8)
+        bad = (values != 0) & (values != 1)
+        if not bad.any():
+            return values
+    return _hit_values(col, source, row0)
+
+
+#: Sample numbers: whole numbers from 0 to 2^53 (exact in a float; bounded memory).
+SAMPLE_LIMIT = 2**53
+
+
+def _sample_values(col, source: str, row0: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(sample, present)`` as int64 (0 where absent); InputError naming the row when bad."""
+    if isinstance(col, pa.Array) and col.null_count == 0 and pa.types.is_integer(col.type):
+        values = col.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        bad = (values < 0) | (values >= SAMPLE_LIMIT)
+        if not bad.any():
+            return values, np.ones(len(values), dtype=bool)
+    values, present = _numeric(col)
+    with np.errstate(invalid="ignore"):
+        bad = present & (np.isnan(values) | (values != np.round(values)) | (values < 0)
+                         | (values >= SAMPLE_LIMIT))
+    if bad.any():
+        i = _first(bad)
+        raise InputError(f"{source}: column 'sample' must hold whole numbers; row "
+                         f"{row0 + i + 1} has {_show(_raw(col, i))} (answer numbers from 0 "
+                         "to 2^53)")
+    return np.where(present, values, 0).astype(np.int64), present
 
 
 def _check_numeric(col, name: str, source: str, row0: int, *, required: bool,
@@ -479,7 +531,7 @@ def _batch(state: _State, batch, source: str, run: str, row0: int, grow0: int) -
                 codes.append(_label_codes(state, name, col, n_rows, source, row0))
         else:
             codes.append(_constant_codes(state, name, run if name == "run" else "", n_rows))
-    hit = _hit_values(_column(batch, "hit"), source, row0)
+    hit = _hit_fast(_column(batch, "hit"), source, row0)
     for name in _NUMERIC:
         if name in names and name != state.metric:
             _check_numeric(_column(batch, name), name, source, row0, required=False,
@@ -496,22 +548,18 @@ def _batch(state: _State, batch, source: str, run: str, row0: int, grow0: int) -
         bits = np.zeros(n_rows, dtype=np.int64)
         state.has_sample = True
         col = _column(batch, "sample")
-        sample, present = _numeric(col)
-        with np.errstate(invalid="ignore"):
-            bad = (present & np.isnan(sample)) | (present & (sample != np.round(sample))) | \
-                (np.abs(sample) >= _MAX_SAMPLE)
-        if bad.any():
-            i = _first(bad)
-            raise InputError(f"{source}: column 'sample' must hold whole numbers; row "
-                             f"{row0 + i + 1} has {_show(_raw(col, i))}"
-                             + (" (at most 2^53)" if np.isfinite(sample[i]) else ""))
-        small = present & (sample >= 0) & (sample < 64)
-        mask[small] = np.left_shift(np.uint64(1), sample[small].astype(np.uint64))
-        bits[small] = 1
+        sample, present = _sample_values(col, source, row0)
+        small = present & (sample < 64)
+        if small.all():
+            mask = np.left_shift(np.uint64(1), sample.astype(np.uint64))
+            bits = np.ones(n_rows, dtype=np.int64)
+        else:
+            mask[small] = np.left_shift(np.uint64(1), sample[small].astype(np.uint64))
+            bits[small] = 1
         big = ~small
         if big.any():
             state.big_samples.append((*(c[big] for c in codes),
-                                      np.where(present[big], sample[big], -1.0), grows[big]))
+                                      np.where(present[big], sample[big], -1), grows[big]))
     else:
         frame = pd.DataFrame({k: c for k, c in zip(_INTERNAL, codes, strict=True)})
         for name in names:

@@ -272,12 +272,14 @@ def _validate_hit(hit: pd.Series) -> pd.Series:
 
 def _validate_sample(sample: pd.Series) -> pd.Series:
     numeric = pd.to_numeric(sample, errors="coerce")
-    bad = (numeric.isna() & sample.notna()) | (numeric.notna() & (numeric != np.round(numeric)))
+    # Whole answer numbers from 0 to 2^53 (exact as floats; 1e20 would overflow Int64).
+    bad = (numeric.isna() & sample.notna()) | (numeric.notna() & (
+        (numeric != np.round(numeric)) | (numeric < 0) | (numeric >= 2**53)))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(
             f"column 'sample' must hold whole numbers; {_row_label(i)} has "
-            f"{_show(sample.iloc[i])}"
+            f"{_show(sample.iloc[i])} (answer numbers from 0 to 2^53)"
         )
     return numeric.astype("Int64")
 
