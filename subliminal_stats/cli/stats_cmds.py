@@ -13,12 +13,54 @@ from rich.table import Table
 
 from subliminal_stats.cli._app import app, err_console
 from subliminal_stats.cli._app import console as _terminal_console
-from subliminal_stats.data.jsonl import write_json
 from subliminal_stats.errors import InputError
 
+_ALTERNATIVE_HELP = "two-sided, greater (treated > reference) or less (treated < reference)."
+_JSON_HELP = "Write the results as JSON here ('-' = standard output; the tables then go to stderr)."
+_ALTERNATIVES = ("two-sided", "greater", "less")
 
-def _out() -> Console:
-    """The shared console on a terminal; a wide one when piped (tables stay readable in files)."""
+
+def _check_alternative(alternative: str) -> str:
+    if alternative not in _ALTERNATIVES:
+        raise InputError(f"--alternative must be two-sided, greater or less, not {alternative!r}")
+    return alternative
+
+
+def _json_target(json_out, inputs=()):
+    """Check ``--json PATH`` before any work ('-' = stdout); returns it unchanged."""
+    if json_out is None:
+        return None
+    from subliminal_stats.data.outputs import check_output_path, is_stdout
+
+    if not is_stdout(json_out):
+        check_output_path(json_out, inputs=list(inputs or []), what="--json output")
+    return json_out
+
+
+def _emit_json(json_out, data, what: str) -> None:
+    """Strict JSON (NaN/inf → null) to ``json_out``, atomically, or to stdout for '-'."""
+    import json
+    import sys
+
+    from subliminal_stats.data.jsonl import json_safe
+    from subliminal_stats.data.outputs import atomic_write, is_stdout
+
+    text = json.dumps(json_safe(data), indent=2, allow_nan=False, default=str) + "\n"
+    if is_stdout(json_out):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        atomic_write(json_out, text)
+        err_console.print(f"wrote {what} to {json_out}")
+
+
+def _out(json_out=None) -> Console:
+    """The shared console on a terminal; a wide one when piped (tables stay readable in files).
+
+    With ``--json -`` the tables go to stderr so that stdout is only the JSON.
+    """
+    if json_out is not None and str(json_out) == "-":
+        return Console(stderr=True, width=160, highlight=False)
     if _terminal_console.is_terminal:
         return _terminal_console
     return Console(width=160, highlight=False)
@@ -55,12 +97,8 @@ def _p(x) -> str:
 
 
 def _verdict(r) -> str:
-    p = r.p_value if math.isnan(r.p_adjusted) else r.p_adjusted
-    if math.isnan(p):
-        return "n/a"
-    if r.significant:
-        return "transfer" if r.estimate > 0 else "lower"
-    return "no evidence"
+    """The one wording of :mod:`subliminal_stats.stats.verdicts`."""
+    return r.verdict
 
 
 @app.command(
@@ -77,25 +115,24 @@ def test_cmd(
     treated: Annotated[str, typer.Option(help="Condition label of the treated students.")] = "treated",
     control: Annotated[str, typer.Option(help="Condition label of the control students.")] = "control",
     base: Annotated[Optional[str], typer.Option(help="Condition label of the base model (default: 'base' if present).")] = None,
-    method: Annotated[str, typer.Option(help="pooled-t (default, calibrated), welch, permutation, bootstrap-bca, bootstrap-percentile, lmm, glmm, gee, a comma list, or all.")] = "pooled-t",
-    alternative: Annotated[str, typer.Option(help="two-sided or greater (treated > reference).")] = "two-sided",
+    method: Annotated[Optional[str], typer.Option(help="welch (default, calibrated over the scenario grid), pooled-t, permutation, bootstrap-bca, bootstrap-percentile, lmm, glmm-map, gee-bias-reduced, a comma list, or all. The names printed are the names accepted.")] = None,
+    alternative: Annotated[str, typer.Option(help=_ALTERNATIVE_HELP)] = "two-sided",
     confidence_level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
-    adjust: Annotated[str, typer.Option(help="Multiplicity adjustment across traits: holm, bh or none.")] = "holm",
+    adjust: Annotated[str, typer.Option(help="Multiplicity adjustment across traits: holm, bh or none (the family is printed).")] = "holm",
     alpha: Annotated[float, typer.Option(help="Significance level applied to the adjusted p.")] = 0.05,
-    resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 10_000,
+    resamples: Annotated[int, typer.Option(min=100, max=1_000_000, help="Bootstrap resamples (100 to 1,000,000).")] = 10_000,
     rng: Annotated[int, typer.Option("--rng", help="Random seed for bootstrap / Monte Carlo permutations.")] = 0,
     experiment: Annotated[Optional[str], typer.Option(help="Use only the rows of this experiment.")] = None,
     metric: Annotated[str, typer.Option(help="What to test: hit (sampled answers) or a score column in [0, 1], e.g. prob (the probability probe).")] = "hit",
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the results as a JSON list here.")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help=_JSON_HELP)] = None,
 ) -> None:
     from subliminal_stats.data.schema import read_responses, select
-    from subliminal_stats.stats import compare_metric, summarize
+    from subliminal_stats.stats import DEFAULT_METHOD, compare_metric, summarize
 
-    console = _out()
-    if alternative not in ("two-sided", "greater"):
-        raise InputError(f"--alternative must be 'two-sided' or 'greater', not {alternative!r}")
-    if resamples < 100:
-        raise InputError(f"--resamples must be at least 100, not {resamples}")
+    _check_alternative(alternative)
+    _json_target(json_out, data)
+    console = _out(json_out)
+    method = method or DEFAULT_METHOD
     from subliminal_stats.stats import cell_counts
 
     df = read_responses(data)
@@ -125,7 +162,7 @@ def test_cmd(
             results = compare_metric(df if metric != "hit" else cells, metric, treated=treated,
                                      control=control, base=base, method=method,
                                      alternative=alternative, confidence_level=confidence_level,
-                                     adjust=adjust, alpha=alpha, n_resamples=resamples, rng=rng)
+                                     adjust=adjust, alpha=alpha, resamples=resamples, rng=rng)
     conditions = [c for c in (base, control, treated) if c is not None]
     summary = summarize(cells[cells["condition"].isin(conditions)],
                         confidence_level=confidence_level)
@@ -144,32 +181,44 @@ def test_cmd(
                         row.interval)
     console.print(s_table)
 
+    adjusted_ci = any(math.isfinite(r.ci_low_adjusted) and (r.ci_low_adjusted, r.ci_high_adjusted)
+                      != (r.ci_low, r.ci_high) for r in results)
     table = Table(title=f"Treated − reference ({alternative}; p adjusted: "
                         f"{results[0].adjust_method if results else adjust})", title_justify="left")
-    for col in ("trait", "vs", "method", "diff pp", f"{level} CI pp", "p", "p adj", "seeds t/r",
-                "odds ratio [CI]", "verdict"):
+    columns = ["trait", "vs", "method", "diff pp", f"{level} CI pp", "p", "p adj", "seeds t/r",
+               "odds ratio [CI]", "calibration", "verdict"]
+    if adjusted_ci:
+        columns.insert(5, "family-adjusted CI pp")
+    for col in columns:
         table.add_column(col)
     notes = []
     places = _pp_decimals([r.ci_low_pp for r in results], [r.ci_high_pp for r in results],
                           [r.estimate_pp for r in results])
     for r in results:
         marker = "" if r.calibrated else " *"
-        table.add_row(r.trait, r.control, r.method + marker,
-                      _fmt(r.estimate_pp, pp=True, decimals=places),
-                      f"[{_fmt(r.ci_low_pp, pp=True, decimals=places)}, "
-                      f"{_fmt(r.ci_high_pp, pp=True, decimals=places)}]",
-                      _p(r.p_value), _p(r.to_row()["p_adjusted"]),
-                      f"{r.n_seeds_treated}/{r.n_seeds_control}",
-                      f"{_fmt(r.odds_ratio)} [{_fmt(r.odds_ratio_ci_low)}, "
-                      f"{_fmt(r.odds_ratio_ci_high)}]",
-                      _verdict(r))
+        cells_row = [r.trait, r.control, r.method + marker,
+                     _fmt(r.estimate_pp, pp=True, decimals=places),
+                     f"[{_fmt(r.ci_low_pp, pp=True, decimals=places)}, "
+                     f"{_fmt(r.ci_high_pp, pp=True, decimals=places)}]",
+                     _p(r.p_value), _p(r.to_row()["p_adjusted"]),
+                     f"{r.n_seeds_treated}/{r.n_seeds_control}",
+                     f"{_fmt(r.odds_ratio)} [{_fmt(r.odds_ratio_ci_low)}, "
+                     f"{_fmt(r.odds_ratio_ci_high)}]",
+                     _calibration_cell(r), _verdict(r)]
+        if adjusted_ci:
+            cells_row.insert(5, f"[{_fmt(100 * r.ci_low_adjusted, pp=True, decimals=places)}, "
+                                f"{_fmt(100 * r.ci_high_adjusted, pp=True, decimals=places)}]")
+        table.add_row(*cells_row)
         for w in r.warnings:
             line = f"{r.trait} vs {r.control}, {r.method}: {w}"
             if line not in notes:
                 notes.append(line)
     console.print(table)
+    for family in dict.fromkeys(r.family for r in results if r.family):
+        console.print(f"multiplicity family: {family}", soft_wrap=True, highlight=False,
+                      markup=False)
     if any(not r.calibrated for r in results):
-        console.print("* not calibrated in this design (see notes): descriptive only")
+        console.print("* not calibrated for this design (see notes): descriptive only")
     if mixing:
         notes.append(mixing)
     if metric != "hit" and any(row.n_seeds == 1 for row in summary.itertuples()):
@@ -180,136 +229,296 @@ def test_cmd(
     for line in notes:
         console.print(f"note: {line}", soft_wrap=True, highlight=False, markup=False)
     if json_out is not None:
-        write_json(json_out, [r.to_row() for r in results])
-        err_console.print(f"wrote {len(results)} result(s) to {json_out}")
+        _emit_json(json_out, [r.to_row() for r in results], f"{len(results)} result(s)")
+
+
+def _calibration_cell(r) -> str:
+    """Short calibration status for the table: the simulated FPR for this design, or unknown."""
+    status = r.calibration or ("calibrated" if r.calibrated else "NOT CALIBRATED")
+    if math.isfinite(r.simulated_fpr):
+        short = "ok" if r.calibrated else ("unknown" if status.startswith("unknown") else "NO")
+        return f"{short}: FPR {100 * r.simulated_fpr:.1f}% ({r.calibration_sims or '?'} sims)"
+    if status.startswith("unknown"):
+        return status
+    return "ok" if r.calibrated else "NO"
 
 
 @app.command(
     "plan",
     help=(
-        "Plan seeds: how many students per arm to detect an effect, or the smallest effect a "
-        "number of seeds can detect, from the between-seed SD (given, or estimated from pilot "
-        "data).\n\n"
-        "Example: subliminal-stats plan --effect 10 --sd 5   |   "
+        "Plan seeds: how many students per arm the default test (Welch) needs to detect an "
+        "effect, or the smallest effect a number of seeds can detect, from each arm's "
+        "between-seed SD (given, or estimated from pilot data — then also at the SD's 80 % "
+        "upper bound, since a small pilot estimates it poorly).\n\n"
+        "Example: subliminal-stats plan --effect 10 --sd 5 --sd-treated 8   |   "
         "subliminal-stats plan data/examples/owl_example.csv --seeds 5"
     ),
 )
 def plan_cmd(
-    data: Annotated[Optional[list[Path]], typer.Argument(help="Pilot responses table(s) to estimate the between-seed SD.")] = None,
-    effect: Annotated[Optional[float], typer.Option(help="Target difference in percentage points.")] = None,
-    seeds: Annotated[Optional[int], typer.Option(help="Seeds per arm available (gives the detectable effect).")] = None,
-    sd: Annotated[Optional[float], typer.Option(help="Between-seed SD of per-seed rates, in percentage points.")] = None,
+    data: Annotated[Optional[list[Path]], typer.Argument(help="Pilot responses table(s) to estimate the between-seed SDs.")] = None,
+    effect: Annotated[Optional[float], typer.Option(min=1e-6, max=100.0, help="Target difference in percentage points (a size, > 0 and ≤ 100).")] = None,
+    seeds: Annotated[Optional[int], typer.Option(min=2, max=10_000, help="Seeds per arm available (2 to 10,000; gives the detectable effect).")] = None,
+    sd: Annotated[Optional[float], typer.Option(min=0.0, max=100.0, help="Between-seed SD of the control arm's per-seed rates, in pp (also the treated arm's unless --sd-treated).")] = None,
+    sd_treated: Annotated[Optional[float], typer.Option(min=0.0, max=100.0, help="Between-seed SD of the treated arm, in pp (treated students usually spread more).")] = None,
     trait: Annotated[Optional[str], typer.Option(help="Trait of the pilot data to use (default: all).")] = None,
-    power: Annotated[float, typer.Option(help="Target power.")] = 0.8,
-    alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
-    alternative: Annotated[str, typer.Option(help="two-sided or greater.")] = "two-sided",
+    treated: Annotated[str, typer.Option(help="Pilot label of the treated students.")] = "treated",
+    control: Annotated[str, typer.Option(help="Pilot label of the control students.")] = "control",
+    power: Annotated[float, typer.Option(min=0.01, max=0.999, help="Target power (0.01 to 0.999).")] = 0.8,
+    alpha: Annotated[float, typer.Option(min=1e-6, max=0.5, help="Significance level (up to 0.5).")] = 0.05,
+    alternative: Annotated[str, typer.Option(help=_ALTERNATIVE_HELP)] = "two-sided",
     metric: Annotated[str, typer.Option(help="What the pilot seeds' rates are made of: hit (sampled answers) or a score column in [0, 1], e.g. prob (the probability probe).")] = "hit",
+    json_out: Annotated[Optional[Path], typer.Option("--json", help=_JSON_HELP)] = None,
 ) -> None:
     from subliminal_stats.stats.power import (
         detectable_effect,
+        estimate_arm_sds,
         estimate_between_seed_sd,
+        sd_upper_bound,
         seeds_needed,
     )
 
-    console = _out()
+    _check_alternative(alternative)
+    _json_target(json_out, data or [])
+    console = _out(json_out)
     if effect is None and seeds is None:
         raise InputError("give --effect PP (seeds needed) or --seeds N (detectable effect), or both")
     if sd is None and not data:
         raise InputError("give the between-seed SD with --sd PP, or pilot data to estimate it")
-    if sd is not None and data:
-        raise InputError("give either --sd or pilot data, not both")
+    if (sd is not None or sd_treated is not None) and data:
+        raise InputError("give either --sd/--sd-treated or pilot data, not both")
+    if sd_treated is not None and sd is None:
+        raise InputError("--sd-treated needs --sd (the control arm's SD) beside it")
+    bounds = None
     if sd is not None:
-        sd_prop, source = sd / 100, "given (--sd)"
+        sd_c, sd_t, source = sd / 100, (sd if sd_treated is None else sd_treated) / 100, "given"
     else:
         from subliminal_stats.data.schema import read_responses
 
-        sd_prop, dof, where = estimate_between_seed_sd(read_responses(data), trait=trait,
-                                                       metric=metric)
-        source = f"estimated from pilot data ({dof} df; {where})"
-    of = "per-seed rates" if metric == "hit" else f"per-seed mean {metric}"
-    console.print(f"between-seed SD of {of}: {100 * sd_prop:.3g} pp — {source}",
-                  soft_wrap=True, highlight=False)
-    table = Table(title=f"Two-sample t on per-seed rates, {alternative}, α = {alpha:g}",
-                  title_justify="left")
-    for col in ("question", "effect pp", "Cohen's d", "seeds per arm", "power"):
-        table.add_column(col)
-    if effect is not None:
-        plan = seeds_needed(effect=effect / 100, sd_between_seeds=sd_prop, power=power,
-                            alpha=alpha, alternative=alternative)
-        table.add_row("seeds needed", f"{effect:g}", f"{plan.effect_size_d:.2f}",
-                      f"{plan.seeds_per_arm} (exact {plan.seeds_exact:.2f})", f"{plan.power:.3f}")
-    if seeds is not None:
-        plan = detectable_effect(seeds_per_arm=seeds, sd_between_seeds=sd_prop, power=power,
-                                 alpha=alpha, alternative=alternative)
-        table.add_row("detectable effect", f"{plan.effect_pp:.3g}", f"{plan.effect_size_d:.2f}",
-                      str(seeds), f"{power:g}")
-    console.print(table)
-    console.print("seeds per arm are rounded up so that power is at least the target; the "
-                  "default test (pooled t) matches this calculation", soft_wrap=True)
+        table = read_responses(data)
+        pooled, dof, where = estimate_between_seed_sd(table, trait=trait, metric=metric)
+        of = "per-seed rates" if metric == "hit" else f"per-seed mean {metric}"
+        console.print(f"between-seed SD of {of}: {100 * pooled:.3g} pp — estimated from pilot "
+                      f"data ({dof} df; {where})", soft_wrap=True, highlight=False)
+        arms = estimate_arm_sds(table, treated=treated, control=control, trait=trait,
+                                metric=metric)
+        t_arm, c_arm = arms["treated"], arms["control"]
+        sd_c, dof_c = c_arm if c_arm else (pooled, dof)
+        sd_t, dof_t = t_arm if t_arm else (pooled, dof)
+        if sd_c <= 0 and sd_t <= 0:
+            raise InputError("both arms' seeds share one rate in the pilot data (between-seed SD "
+                             "0): pass --sd, or plan on a score that varies (e.g. --metric prob)")
+        source = (f"estimated from pilot data: control {100 * sd_c:.3g} pp ({dof_c} df), "
+                  f"treated {100 * sd_t:.3g} pp ({dof_t} df)")
+        bounds = (sd_upper_bound(sd_t, dof_t) if sd_t > 0 else 0.0,
+                  sd_upper_bound(sd_c, dof_c) if sd_c > 0 else 0.0, min(dof_t, dof_c))
+    console.print(f"between-seed SDs used: treated {100 * sd_t:.3g} pp, control {100 * sd_c:.3g} "
+                  f"pp — {source}", soft_wrap=True, highlight=False)
+    table_out = Table(title=f"Welch t on per-seed rates (the default test), {alternative}, "
+                            f"α = {alpha:g}", title_justify="left")
+    for col in ("question", "SDs t/c pp", "effect pp", "Cohen's d", "seeds per arm", "power"):
+        table_out.add_column(col)
+    rows = []
+    sd_sets = [("point estimate", sd_t, sd_c)]
+    if bounds is not None:
+        sd_sets.append(("80 % upper bound of the SDs", bounds[0], bounds[1]))
+    for label, s_t, s_c in sd_sets:
+        sds = f"{100 * s_t:.3g}/{100 * s_c:.3g}"
+        if effect is not None:
+            plan = seeds_needed(effect=effect / 100, sd_between_seeds=s_c, sd_treated=s_t,
+                                power=power, alpha=alpha, alternative=alternative)
+            table_out.add_row(f"seeds needed ({label})", sds, f"{effect:g}",
+                              f"{plan.effect_size_d:.3g}",
+                              f"{plan.seeds_per_arm} (exact {plan.seeds_exact:.2f})",
+                              f"{plan.power:.3f}")
+            rows.append({"question": "seeds needed", "sds": label, "sd_treated_pp": 100 * s_t,
+                         "sd_control_pp": 100 * s_c, "effect_pp": effect,
+                         "seeds_per_arm": plan.seeds_per_arm, "seeds_exact": plan.seeds_exact,
+                         "power": plan.power})
+        if seeds is not None:
+            plan = detectable_effect(seeds_per_arm=seeds, sd_between_seeds=s_c, sd_treated=s_t,
+                                     power=power, alpha=alpha, alternative=alternative)
+            table_out.add_row(f"detectable effect ({label})", sds, f"{plan.effect_pp:.3g}",
+                              f"{plan.effect_size_d:.3g}", str(seeds), f"{power:g}")
+            rows.append({"question": "detectable effect", "sds": label,
+                         "sd_treated_pp": 100 * s_t, "sd_control_pp": 100 * s_c,
+                         "effect_pp": plan.effect_pp, "seeds_per_arm": seeds, "power": power})
+    console.print(table_out)
+    console.print("seeds per arm are rounded up so that power is at least the target; power is "
+                  "that of the default test (Welch) with each arm's own SD", soft_wrap=True)
+    if bounds is not None:
+        console.print(f"a pilot of {bounds[2] + 1} seeds per arm estimates an SD only to within "
+                      f"a factor of {sd_upper_bound(1.0, bounds[2]):.2g} (80 % upper bound): it "
+                      "can tell whether the arms spread alike and the order of magnitude of the "
+                      "spread, not the seeds needed to the seed — plan on the upper-bound row",
+                      soft_wrap=True)
+    if json_out is not None:
+        _emit_json(json_out, rows, f"{len(rows)} plan row(s)")
 
 
 @app.command(
     "calibrate",
     help=(
-        "Simulate your design and print each method's false-positive rate and interval "
-        "coverage (hierarchical binomial model: logit intercept, seed SD, crossed question SD).\n\n"
-        "Example: subliminal-stats calibrate --seeds-per-arm 3 --questions 50 --answers 20 "
-        "--n-sims 2000"
+        "Simulate a design and print each method's false-positive rate and interval coverage "
+        "with Monte Carlo errors. With DATA: your own design, estimated from the table "
+        "(seeds per arm, each arm's between-seed SD, question SD, answers, rates). With "
+        "--write-table: the whole scenario grid (≥ 1,000 nulls per cell), written into the "
+        "package's calibration table. Otherwise: the design given by the options.\n\n"
+        "Example: subliminal-stats calibrate responses.parquet --trait owl   |   "
+        "subliminal-stats calibrate --seeds-per-arm 3 --questions 50 --answers 20"
     ),
 )
 def calibrate_cmd(
-    seeds_per_arm: Annotated[int, typer.Option(help="Seeds (students) per arm.")] = 5,
-    questions: Annotated[int, typer.Option(help="Evaluation questions (crossed with seeds).")] = 50,
-    answers: Annotated[int, typer.Option(help="Answers per question per seed.")] = 20,
-    intercept: Annotated[float, typer.Option(help="Logit of the control rate (−2 ≈ 12 %).")] = -2.0,
-    seed_sd: Annotated[float, typer.Option(help="Between-seed SD on the logit scale.")] = 0.4,
-    question_sd: Annotated[float, typer.Option(help="Between-question SD on the logit scale.")] = 0.8,
-    effect: Annotated[float, typer.Option(help="Treated shift on the logit scale (0 = null: FPR).")] = 0.0,
-    n_sims: Annotated[int, typer.Option(help="Simulations for the fast seed-level methods.")] = 2000,
-    n_sims_bootstrap: Annotated[int, typer.Option(help="Simulations for the bootstrap.")] = 500,
-    n_sims_slow: Annotated[int, typer.Option(help="Simulations for each mixed model (0 = skip).")] = 30,
-    resamples: Annotated[int, typer.Option(help="Bootstrap resamples per simulation.")] = 999,
-    alpha: Annotated[float, typer.Option(help="Nominal level.")] = 0.05,
-    base: Annotated[bool, typer.Option(help="Also calibrate treated vs a single base model.")] = True,
+    data: Annotated[Optional[list[Path]], typer.Argument(help="Responses table(s) whose design to simulate.")] = None,
+    trait: Annotated[Optional[list[str]], typer.Option(help="Trait of DATA (repeatable; default: all).")] = None,
+    treated: Annotated[str, typer.Option(help="Condition label of the treated students in DATA.")] = "treated",
+    control: Annotated[str, typer.Option(help="Condition label of the control students in DATA.")] = "control",
+    seeds_per_arm: Annotated[int, typer.Option(max=200, help="Seeds (students) per arm (2 to 200).")] = 5,
+    questions: Annotated[int, typer.Option("--questions", "--n-questions", min=1, max=2000, help="Evaluation questions (crossed with seeds; up to 2,000).")] = 50,
+    answers: Annotated[int, typer.Option("--answers", "--answers-per-question", min=1, max=100_000, help="Answers per question per seed.")] = 20,
+    intercept: Annotated[float, typer.Option(min=-12.0, max=12.0, help="Logit of the control rate (−2 ≈ 12 %).")] = -2.0,
+    seed_sd: Annotated[float, typer.Option(max=5.0, help="Between-seed SD on the logit scale (0 to 5).")] = 0.4,
+    question_sd: Annotated[float, typer.Option(max=5.0, help="Between-question SD on the logit scale (0 to 5).")] = 0.8,
+    effect: Annotated[float, typer.Option(min=-12.0, max=12.0, help="Treated shift on the logit scale (0 = null: FPR).")] = 0.0,
+    n_sims: Annotated[int, typer.Option(min=1, max=200_000, help="Simulations per scenario for the fast methods (≥ 1,000 for a 'calibrated').")] = 2000,
+    n_sims_bootstrap: Annotated[int, typer.Option(min=0, max=20_000, help="Simulations for the bootstrap.")] = 500,
+    n_sims_slow: Annotated[int, typer.Option(min=0, max=5000, help="Simulations for each mixed model (0 = skip).")] = 30,
+    resamples: Annotated[int, typer.Option(min=100, max=100_000, help="Bootstrap resamples per simulation.")] = 999,
+    alpha: Annotated[float, typer.Option(min=1e-4, max=0.5, help="Nominal level.")] = 0.05,
+    alternative: Annotated[str, typer.Option(help=_ALTERNATIVE_HELP)] = "two-sided",
+    base: Annotated[bool, typer.Option("--base/--no-base", "--include-base/--no-include-base", help="Also calibrate treated vs a single base model.")] = True,
+    write_table: Annotated[bool, typer.Option("--write-table", help="Simulate the whole scenario grid and write it into the package's calibration table (or -o).")] = False,
+    out: Annotated[Optional[Path], typer.Option("-o", "--out", help="With --write-table: write the table module here instead of the package.")] = None,
     rng: Annotated[int, typer.Option("--rng", help="Random seed.")] = 0,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the table as JSON here.")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help=_JSON_HELP)] = None,
 ) -> None:
-    from subliminal_stats.stats.calibration import calibrate
-
-    console = _out()
+    _check_alternative(alternative)
+    _json_target(json_out, data or [])
+    console = _out(json_out)
     if seeds_per_arm < 2:
         raise InputError(f"--seeds-per-arm must be at least 2, not {seeds_per_arm}")
-    for name, value in (("--questions", questions), ("--answers", answers), ("--n-sims", n_sims)):
-        if value < 1:
-            raise InputError(f"{name} must be at least 1, not {value}")
-    if not 0 < alpha < 1:
-        raise InputError(f"--alpha must be between 0 and 1, not {alpha}")
     if seed_sd < 0 or question_sd < 0:
         raise InputError("--seed-sd and --question-sd must be ≥ 0")
+    if write_table:
+        _write_grid(console, n_sims=n_sims, rng=rng, out=out, json_out=json_out)
+        return
+    if data:
+        _calibrate_data(console, data, trait=trait, treated=treated, control=control,
+                        n_sims=n_sims, alpha=alpha, alternative=alternative, rng=rng,
+                        json_out=json_out)
+        return
+    from subliminal_stats.stats.calibration import calibrate
+
     with err_console.status("simulating…") as status:
         frame = calibrate(seeds_per_arm=seeds_per_arm, n_questions=questions,
                           answers_per_question=answers, intercept=intercept, seed_sd=seed_sd,
                           question_sd=question_sd, effect=effect, n_sims=n_sims,
                           n_sims_bootstrap=n_sims_bootstrap, n_sims_slow=n_sims_slow,
-                          n_resamples=resamples, include_base=base, alpha=alpha, rng=rng,
+                          resamples=resamples, include_base=base, alpha=alpha,
+                          alternative=alternative, rng=rng,
                           progress=lambda m: status.update(m))
     rate = "false-positive rate" if effect == 0 else "rejection rate (power)"
     table = Table(title=(f"{seeds_per_arm} seeds/arm, {questions} questions × {answers} answers, "
                          f"logit {intercept:g}, seed SD {seed_sd:g}, question SD {question_sd:g}, "
-                         f"effect {effect:g} (logit)"), title_justify="left")
-    for col in ("comparison", "method", "sims", rate, f"{100 * (1 - alpha):g}% coverage",
+                         f"effect {effect:g} (logit), {alternative}"), title_justify="left")
+    for col in ("comparison", "method", "sims", rate, "± MC", f"{100 * (1 - alpha):g}% coverage",
                 "mean CI width pp", "calibrated", "note"):
         table.add_column(col)
     for row in frame.itertuples():
+        mc = math.sqrt(row.rejection_rate * (1 - row.rejection_rate) / max(row.n_sims, 1))
         table.add_row(row.comparison, row.method, str(row.n_sims),
-                      f"{100 * row.rejection_rate:.1f}%",
+                      f"{100 * row.rejection_rate:.1f}%", f"{100 * mc:.1f}",
                       "n/a" if math.isnan(row.coverage) else f"{100 * row.coverage:.1f}%",
-                      _fmt(row.mean_ci_width_pp, pp=True), "yes" if row.calibrated else "NO",
-                      row.note)
+                      _fmt(row.mean_ci_width_pp, pp=True), _calibrated_word(row), row.note)
     console.print(table)
     se = math.sqrt(alpha * (1 - alpha) / n_sims)
     console.print(f"Monte Carlo SE of a {100 * alpha:g}% rate with {n_sims} sims: "
-                  f"±{100 * se:.1f} points (fewer sims → wider).", soft_wrap=True)
+                  f"±{100 * se:.1f} points (fewer sims → wider). 'yes' needs ≥ 1,000 simulated "
+                  "nulls; one design is not the grid (see `calibrate --write-table`).",
+                  soft_wrap=True)
     if json_out is not None:
-        write_json(json_out, frame.to_dict(orient="records"))
-        err_console.print(f"wrote {len(frame)} rows to {json_out}")
+        _emit_json(json_out, frame.to_dict(orient="records"), f"{len(frame)} rows")
+
+
+def _calibrated_word(row) -> str:
+    if row.n_sims < 1000 and not row.method.startswith("naive"):
+        return f"unknown ({row.n_sims} simulations)"
+    return "yes" if row.calibrated else "NO"
+
+
+def _calibrate_data(console, data, *, trait, treated, control, n_sims, alpha, alternative, rng,
+                    json_out) -> None:
+    """Estimate the design of each trait of DATA and simulate it (fast methods)."""
+    from subliminal_stats.data.schema import read_responses
+    from subliminal_stats.stats.calibration import calibrate_design
+
+    df = read_responses(data)
+    if trait:
+        unknown = [t for t in trait if t not in set(df["trait"])]
+        if unknown:
+            raise InputError(f"unknown trait label {', '.join(map(repr, unknown))}: the data has "
+                             f"{', '.join(sorted(map(str, df['trait'].unique())))}")
+        df = df[df["trait"].isin(trait)]
+    base = "base" if "base" in set(df["condition"]) and "base" not in (treated, control) else None
+    with err_console.status("simulating your design…"):
+        frame, designs = calibrate_design(df, treated=treated, control=control, base=base,
+                                          n_sims=n_sims, alpha=alpha, alternative=alternative,
+                                          rng=rng)
+    for line in designs:
+        console.print(f"design: {line}", soft_wrap=True, highlight=False, markup=False)
+    table = Table(title=f"Your design, {n_sims} simulations per scenario, {alternative}, "
+                        f"α = {alpha:g}", title_justify="left")
+    for col in ("trait", "comparison", "scenario", "method", "rejection", "± MC", "coverage",
+                "± MC", "calibrated"):
+        table.add_column(col)
+    for row in frame.itertuples():
+        mc_r = math.sqrt(row.rejection_rate * (1 - row.rejection_rate) / row.n_sims)
+        cov = "n/a" if math.isnan(row.coverage) else f"{100 * row.coverage:.1f}%"
+        mc_c = "" if math.isnan(row.coverage) else \
+            f"{100 * math.sqrt(row.coverage * (1 - row.coverage) / row.n_sims):.1f}"
+        table.add_row(row.trait, row.comparison, row.scenario, row.method,
+                      f"{100 * row.rejection_rate:.1f}%", f"{100 * mc_r:.1f}", cov, mc_c,
+                      row.calibrated)
+    console.print(table)
+    console.print("null: both arms drawn alike (like the control, then like the treated "
+                  "students); spread: same mean, treated spread as observed (robustness, not a "
+                  "bound); effect: the estimated effect with each arm's own spread (coverage).",
+                  soft_wrap=True)
+    if json_out is not None:
+        _emit_json(json_out, frame.to_dict(orient="records"), f"{len(frame)} rows")
+
+
+def _write_grid(console, *, n_sims, rng, out, json_out) -> None:
+    """Simulate the scenario grid and write the package's calibration table."""
+    from subliminal_stats.stats.calibration import write_table
+
+    if n_sims < 1000:
+        raise InputError(f"--write-table needs --n-sims of at least 1000 (≥ 1,000 nulls per "
+                         f"cell), not {n_sims}")
+    if out is not None:
+        from subliminal_stats.data.outputs import check_output_path
+
+        check_output_path(out, what="table module")
+    with err_console.status("simulating the scenario grid…") as status:
+        path, summary = write_table(out, n_sims=n_sims, rng=rng or 20261201,
+                                    progress=lambda m: status.update(m))
+    table = Table(title=f"Scenario grid, {n_sims} simulations per cell (written to {path})",
+                  title_justify="left")
+    for col in ("comparison", "method", "cells", "worst FPR", "worst coverage",
+                "same mean, diff. spread (unbound)", "calibrated"):
+        table.add_column(col)
+    for r in summary.itertuples():
+        table.add_row(r.comparison, r.method, f"{r.null_cells}+{r.effect_cells}",
+                      _pct_mc(getattr(r, "worst_fpr", math.nan), getattr(r, "worst_fpr_mc_se", 0)),
+                      _pct_mc(getattr(r, "worst_coverage", math.nan),
+                              getattr(r, "worst_coverage_mc_se", 0)),
+                      _pct_mc(getattr(r, "spread_worst_fpr", math.nan), 0),
+                      "yes" if r.calibrated else "NO")
+    console.print(table)
+    if json_out is not None:
+        _emit_json(json_out, summary.to_dict(orient="records"), f"{len(summary)} rows")
+
+
+def _pct_mc(x, se) -> str:
+    if x is None or not isinstance(x, float) or math.isnan(x):
+        return "n/a"
+    return f"{100 * x:.1f}%" + (f" ± {100 * se:.1f}" if se else "")

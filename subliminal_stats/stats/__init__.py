@@ -6,8 +6,10 @@ those. Public API:
 
 * :func:`per_seed_rates`, :func:`summarize` — rates and intervals per arm;
 * :func:`compare` — treated vs control (and vs base), several methods, the
-  calibrated default :data:`DEFAULT_METHOD` (Student's pooled-variance t on
-  per-seed rates), multiplicity adjustment across traits;
+  calibrated default :data:`DEFAULT_METHOD` (Welch's t on per-seed rates, chosen on the
+  scenario grid of :mod:`~subliminal_stats.stats.grid`), multiplicity adjustment across
+  traits with the family named, one verdict wording (:mod:`~subliminal_stats.stats.verdicts`);
+* :data:`METHODS` — the registry: printed names = names ``--method`` accepts;
 * :func:`results_frame` — tidy rows of :class:`ComparisonResult`;
 * :func:`seeds_needed`, :func:`detectable_effect`, :func:`estimate_between_seed_sd`
   — power planning in seeds;
@@ -26,6 +28,7 @@ from subliminal_stats.stats.api import (
 )
 from subliminal_stats.stats.calibration import calibrate
 from subliminal_stats.stats.cells import SCORE_METHODS, cell_counts, per_seed_rates, score_cells
+from subliminal_stats.stats.methods import METHODS, parse_methods
 from subliminal_stats.stats.power import (
     SeedPlan,
     detectable_effect,
@@ -35,8 +38,26 @@ from subliminal_stats.stats.power import (
 )
 from subliminal_stats.stats.results import ROW_KEYS, ComparisonResult, ConfidenceInterval
 from subliminal_stats.stats.simulation import simulate_cells, simulate_responses
+from subliminal_stats.stats.verdicts import (
+    CANNOT_REACH,
+    LOWER,
+    NO_EVIDENCE,
+    NOT_AVAILABLE,
+    TRANSFER,
+    VERDICTS,
+    verdict,
+)
 
 __all__ = [
+    "CANNOT_REACH",
+    "LOWER",
+    "METHODS",
+    "NOT_AVAILABLE",
+    "NO_EVIDENCE",
+    "TRANSFER",
+    "VERDICTS",
+    "parse_methods",
+    "verdict",
     "DEFAULT_METHOD",
     "METHOD_DESCRIPTIONS",
     "ROW_KEYS",

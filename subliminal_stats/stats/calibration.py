@@ -13,9 +13,13 @@ The fast seed-level methods are vectorised over simulations; the bootstrap
 loops over simulations (fewer resamples); the mixed models (if
 ``stats/mixed.py`` is installed) use ``n_sims_slow`` simulations.
 
-Reproduce the stored standard-scenario table :data:`STANDARD_TABLE` with::
+Reproduce the stored standard-scenario table (``calibration_table.TABLE``) with::
 
-    python -m subliminal_stats.stats.calibration --write-table
+    python -m subliminal_stats.stats.calibration --write-standard-table
+
+and the scenario grid (``calibration_table.GRID_CSV``) with
+``subliminal-stats calibrate --write-table``; :func:`calibrate_design` simulates a
+user's own design (``subliminal-stats calibrate DATA``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from subliminal_stats.errors import InputError
 from subliminal_stats.stats import arrays as A
 from subliminal_stats.stats.simulation import SimulatedCells, cells_frame, simulate_cells
 
@@ -49,9 +54,9 @@ FAST_METHODS_VS_CONTROL = (
     "pooled-t", "welch", "permutation", "bootstrap-percentile", "bootstrap-bca",
     "cluster-t", "naive-cluster-z", "naive-pooled-z",
 )
-FAST_METHODS_VS_BASE = ("pooled-t", "welch", "bootstrap-percentile", "bootstrap-bca",
-                        "naive-pooled-z")
-MIXED_METHODS = ("lmm", "glmm", "gee")
+FAST_METHODS_VS_BASE = ("t-vs-single-model", "clustered-vs-single-model",
+                        "bootstrap-percentile", "bootstrap-bca", "naive-pooled-z")
+MIXED_METHODS = ("lmm", "glmm-map", "gee-bias-reduced")
 
 
 def matched_base_hits(sim: SimulatedCells, *, target: str, answers_per_question: int,
@@ -77,11 +82,15 @@ def _batch_t_methods(t_rates, r_rates, truth, alternative, confidence_level, sin
                      ref_hits=None, n=None):
     out = {}
     if single_reference:
+        b_mean = ref_hits[:, 0, :].mean(axis=-1) / n
+        var_b = A.single_model_variance(ref_hits[:, 0, :], n)
+        out["t-vs-single-model"] = A.paired_vs_single(t_rates, b_mean, var_b,
+                                                      alternative=alternative,
+                                                      confidence_level=confidence_level)
         mean, se = A.clustered_mean_se(ref_hits[:, 0, :], n)
-        res = A.t_vs_noisy_constant(t_rates, mean, se, ref_hits.shape[-1] - 1,
-                                    alternative=alternative, confidence_level=confidence_level)
-        out["pooled-t"] = res
-        out["welch"] = res
+        out["clustered-vs-single-model"] = A.t_vs_noisy_constant(
+            t_rates, mean, se, ref_hits.shape[-1] - 1, alternative=alternative,
+            confidence_level=confidence_level)
         return out
     out["pooled-t"] = A.pooled_t(t_rates, r_rates, alternative=alternative,
                                  confidence_level=confidence_level)
@@ -169,13 +178,15 @@ def calibrate(
     n_sims: int = 2000,
     n_sims_bootstrap: int | None = None,
     n_sims_slow: int = 50,
-    n_resamples: int = 999,
+    resamples: int = 999,
     methods: Sequence[str] | None = None,
     include_base: bool = True,
     alpha: float = 0.05,
     alternative: str = "two-sided",
     rng=0,
     progress: Callable[[str], None] | None = None,
+    n_resamples: int | None = None,
+    method: str | Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Simulated rejection rate and interval coverage of each method for one design.
 
@@ -193,10 +204,11 @@ def calibrate(
         Simulations for the bootstrap (default ``min(n_sims, 1000)``).
     n_sims_slow : int
         Simulations for the mixed models (each is a model fit).
-    n_resamples : int
-        Bootstrap resamples per simulation.
-    methods : sequence of str, optional
-        Restrict to these methods (default: all available).
+    resamples : int
+        Bootstrap resamples per simulation (``n_resamples``: its former name).
+    methods, method : sequence of str, optional
+        Restrict to these methods (default: all); registry names or their aliases
+        (``glmm`` → ``glmm-map``).
     include_base : bool
         Also calibrate treated vs a single base model (with the base's true rate
         set equal to the treated arm's, so that the null is exactly true).
@@ -210,10 +222,17 @@ def calibrate(
         rejection_rate, coverage, mean_ci_width_pp, calibrated, note``.
     """
     A.check_alternative(alternative)
+    if n_resamples is not None:
+        resamples = n_resamples
+    n_resamples = resamples
     rng = np.random.default_rng(rng)
     confidence_level = 1 - alpha
     say = progress or (lambda message: None)
-    wanted = set(methods) if methods else None
+    chosen = methods if methods is not None else method
+    if isinstance(chosen, str):
+        chosen = [m.strip() for m in chosen.split(",") if m.strip()]
+    aliases = {"glmm": "glmm-map", "gee": "gee-bias-reduced"}
+    wanted = {aliases.get(m, m) for m in chosen} if chosen else None
 
     def use(name):
         return wanted is None or name in wanted
@@ -266,7 +285,7 @@ def calibrate(
                                n_sims, "NAIVE: every answer as independent"))
 
     nb = min(n_sims, 1000) if n_sims_bootstrap is None else min(n_sims_bootstrap, n_sims)
-    if use("bootstrap-percentile") or use("bootstrap-bca"):
+    if nb > 0 and (use("bootstrap-percentile") or use("bootstrap-bca")):
         say(f"hierarchical bootstrap ({nb} simulations × {n_resamples} resamples)")
         b = _bootstrap_batch(sim.rates("treated")[:nb], sim.rates("control")[:nb],
                              n_resamples=n_resamples, alternative=alternative,
@@ -280,7 +299,7 @@ def calibrate(
                                    truth_c[:nb], alpha, nb, note))
 
     mixed = _mixed_functions()
-    slow = [m for m in MIXED_METHODS if m in mixed and use(m)]
+    slow = [m for m in MIXED_METHODS if use(m)]
     if slow and n_sims_slow > 0:
         ns = min(n_sims_slow, n_sims)
         say(f"mixed models ({ns} simulations each)")
@@ -318,17 +337,21 @@ def calibrate(
         truth_b = sim.true_mean["treated"] - base_truth
         res = _batch_t_methods(t_rates, None, truth_b, alternative, confidence_level, True,
                                ref_hits=base_hits, n=n)
-        if use("pooled-t") or use("welch"):
-            rows.append(_summarise("t-vs-single-model", "vs base", res["pooled-t"].p_value,
-                                   res["pooled-t"].ci_low, res["pooled-t"].ci_high, truth_b,
-                                   alpha, n_sims, "used by pooled-t and welch: base = noisy "
-                                   "constant, question-clustered SE"))
+        if use("pooled-t") or use("welch") or use("t-vs-single-model"):
+            r = res["t-vs-single-model"]
+            rows.append(_summarise("t-vs-single-model", "vs base", r.p_value, r.ci_low,
+                                   r.ci_high, truth_b, alpha, n_sims, "used by welch and "
+                                   "pooled-t: question-paired, base binomial variance added"))
+            r = res["clustered-vs-single-model"]
+            rows.append(_summarise("clustered-vs-single-model", "vs base", r.p_value, r.ci_low,
+                                   r.ci_high, truth_b, alpha, n_sims, "former base comparison: "
+                                   "question-clustered SE of the base (not offered)"))
         if use("naive-pooled-z"):
             p = A.naive_pooled_z(th.sum(-1), seed_n.sum(-1), base_hits.sum(axis=(1, 2)),
                                  float(n * n_questions), alternative=alternative)
             rows.append(_summarise("naive-pooled-z", "vs base", p, None, None, truth_b, alpha,
                                    n_sims, "NAIVE: every answer as independent"))
-        if use("bootstrap-percentile") or use("bootstrap-bca"):
+        if nb > 0 and (use("bootstrap-percentile") or use("bootstrap-bca")):
             b = _bootstrap_batch(sim.rates("treated")[:nb], base_hits[:nb] / n,
                                  n_resamples=n_resamples, alternative=alternative,
                                  confidence_level=confidence_level, rng=rng)
@@ -347,8 +370,13 @@ def calibrate(
         else:
             fpr_ok = pd.Series(True, index=out.index)
         cov_ok = out["coverage"].isna() | (out["coverage"] >= CALIBRATED_MIN_COVERAGE)
-        out["calibrated"] = fpr_ok & cov_ok
+        # "Calibrated" needs >= 1,000 simulations (else the row says "unknown (n simulations)").
+        out["calibrated"] = fpr_ok & cov_ok & (out["n_sims"] >= 1000)
         out.loc[out["method"].str.startswith("naive"), "calibrated"] = False
+        out["calibration"] = [
+            (f"unknown ({n} simulations)" if n < 1000 and not m.startswith("naive")
+             else ("yes" if c else "NO")) for m, n, c in zip(out["method"], out["n_sims"],
+                                                             out["calibrated"], strict=True)]
     return out
 
 
@@ -356,8 +384,7 @@ def _mixed_functions() -> dict:
     """The mixed-model comparisons, by the name :func:`calibrate` gives their rows."""
     from subliminal_stats.stats import mixed
 
-    return {"lmm": mixed.lmm_comparison, "glmm": mixed.glmm_comparison,
-            "gee": mixed.gee_comparison}
+    return dict(mixed.COMPARISONS)
 
 
 # --------------------------------------------------------------------------- stored table
@@ -375,9 +402,139 @@ def lookup(method: str, comparison: str, seeds_per_arm: float):
     return {"seeds_per_arm": nearest, "fpr": rejection, "coverage": coverage, "n_sims": n_sims}
 
 
-def write_table(path=None, *, seeds=(2, 3, 4, 5, 6, 8, 10, 15, 20), n_sims=4000,
+def write_table(path=None, *, n_sims: int = 1000, rng: int = 20261201, progress=None):
+    """Simulate the scenario grid and store it as ``GRID_CSV`` in ``calibration_table.py``.
+
+    The other tables of the module (``TABLE``, ``MIXED_FPR``) are kept as they are. With
+    ``path``, a copy of the module with the new grid is written there instead.
+
+    Returns
+    -------
+    (path written, :func:`~subliminal_stats.stats.grid.grid_summary` of the new grid)
+    """
+    from pathlib import Path
+
+    from subliminal_stats.data.outputs import atomic_write
+    from subliminal_stats.stats.grid import GRID_COLUMNS, grid_summary, run_grid
+
+    frame = run_grid(n_sims=n_sims, rng=rng, progress=progress)
+    module = Path(__file__).with_name("calibration_table.py")
+    text = module.read_text(encoding="utf-8")
+    marker = "#: The scenario grid"
+    head = text[: text.index(marker)] if marker in text else text.rstrip() + "\n\n"
+    body = frame[list(GRID_COLUMNS)].to_csv(index=False, float_format="%.6g",
+                                              lineterminator="\n")
+    block = (f"{marker} (:mod:`subliminal_stats.stats.grid`), {n_sims} simulations per "
+             f"cell, rng={rng},\n#: written by `subliminal-stats calibrate --write-table`; "
+             "read it with grid.grid_frame().\n"
+             f'GRID_CSV = """\\\n{body}"""\n')
+    target = Path(path) if path else module
+    atomic_write(target, head + block)
+    return str(target), grid_summary(frame)
+
+
+def calibrate_design(df: pd.DataFrame, *, treated: str = "treated", control: str = "control",
+                     base: str | None = None, n_sims: int = 2000, alpha: float = 0.05,
+                     alternative: str = "two-sided", rng=0):
+    """Simulate the user's own design, trait by trait (``calibrate DATA``).
+
+    For treated vs control: nulls with both arms drawn like the control and like the
+    treated students, the "same mean, different spread" robustness row, and the estimated
+    effect with each arm's own spread (coverage). For treated vs base: the null (base rate
+    equal to the treated arm's) and the estimated effect.
+
+    Returns
+    -------
+    (frame, descriptions)
+        One row per (trait, comparison, scenario, method) with ``rejection_rate``,
+        ``coverage``, ``n_sims`` and ``calibrated`` ("yes" / "NO" / "unknown (n simulations)");
+        one sentence per estimated design.
+    """
+    from subliminal_stats.stats.cells import arm_data, cell_counts, split_by_trait
+    from subliminal_stats.stats.design import estimate_design
+    from subliminal_stats.stats.grid import Scenario, mean_rate_intercept, run_scenario
+
+    cells = cell_counts(df)
+    rows, lines = [], []
+    for trait, tcells in split_by_trait(cells).items():
+        arm_t = arm_data(tcells, trait=trait, condition=treated)
+        refs = [("vs control", arm_data(tcells, trait=trait, condition=control))]
+        if base is not None and (tcells.condition == base).any():
+            refs.append(("vs base", arm_data(tcells, trait=trait, condition=base)))
+        if arm_t.n_seeds < 2:
+            raise InputError(f"trait {trait!r}: {treated!r} has {arm_t.n_seeds} seed; a design "
+                             "to calibrate needs at least 2 treated seeds")
+        for comparison, ref in refs:
+            d = estimate_design(arm_t, ref)
+            lines.append(f"{trait} {comparison}: {d.describe()}")
+            b_t = mean_rate_intercept(d.rate_treated, d.sd_treated, d.question_sd)
+            if comparison == "vs control":
+                b_r = mean_rate_intercept(d.rate_reference, d.sd_reference, d.question_sd)
+                scen = [("null (arms like control)", Scenario(
+                            "null", d.seeds_treated, d.seeds_reference, d.rate_reference,
+                            d.sd_reference, d.sd_reference, 0.0, d.answers, d.questions,
+                            d.question_sd)),
+                        ("null (arms like treated)", Scenario(
+                            "null", d.seeds_treated, d.seeds_reference, d.rate_treated,
+                            d.sd_treated, d.sd_treated, 0.0, d.answers, d.questions,
+                            d.question_sd)),
+                        ("spread (same mean)", Scenario(
+                            "spread", d.seeds_treated, d.seeds_reference, d.rate_reference,
+                            d.sd_reference, d.sd_treated, 0.0, d.answers, d.questions,
+                            d.question_sd)),
+                        ("effect (as estimated)", Scenario(
+                            "effect", d.seeds_treated, d.seeds_reference, d.rate_reference,
+                            d.sd_reference, d.sd_treated, b_t - b_r, d.answers, d.questions,
+                            d.question_sd))]
+                methods = ("welch", "pooled-t", "permutation", "cluster-t", "naive-cluster-z",
+                           "naive-pooled-z")
+            else:
+                b_r = mean_rate_intercept(d.rate_reference, 0.0, d.question_sd)
+                scen = [("null (base = treated rate)", Scenario(
+                            "null", d.seeds_treated, 2, d.rate_treated, 0.0, d.sd_treated, 0.0,
+                            d.answers, d.questions, d.question_sd)),
+                        ("effect (as estimated)", Scenario(
+                            "effect", d.seeds_treated, 2, d.rate_reference, 0.0, d.sd_treated,
+                            b_t - b_r, d.answers, d.questions, d.question_sd))]
+                methods = ("t-vs-single-model", "clustered-vs-single-model")
+            for k, (name, sc) in enumerate(scen):
+                for r in run_scenario(sc, n_sims=n_sims, rng=[int(rng), len(rows), k],
+                                      alpha=alpha, alternative=alternative, methods=methods):
+                    if r["comparison"] != comparison:
+                        continue
+                    rows.append({"trait": trait, "comparison": comparison, "scenario": name,
+                                 "method": r["method"], "n_sims": r["n_sims"],
+                                 "rejection_rate": r["rejection_rate"], "coverage": r["coverage"],
+                                 "kind": sc.kind})
+    frame = pd.DataFrame(rows)
+    if len(frame):
+        word = []
+        for (t, c, m), g in frame.groupby(["trait", "comparison", "method"], sort=False):
+            null = g[g["kind"] == "null"]
+            eff = g[g["kind"] == "effect"]["coverage"].dropna()
+            if m.startswith("naive"):
+                w = "NO"
+            elif g["n_sims"].min() < 1000:
+                w = f"unknown ({int(g['n_sims'].min())} simulations)"
+            else:
+                ok = null["rejection_rate"].max() <= CALIBRATED_MAX_FPR and (
+                    len(eff) == 0 or eff.min() >= CALIBRATED_MIN_COVERAGE)
+                w = "yes" if ok else "NO"
+            word.append(((t, c, m), w))
+        lookup_word = dict(word)
+        frame["calibrated"] = [lookup_word[(t, c, m)] for t, c, m in
+                               zip(frame["trait"], frame["comparison"], frame["method"],
+                                   strict=True)]
+    return frame, lines
+
+
+def write_standard_table(path=None, *, seeds=(2, 3, 4, 5, 6, 8, 10, 15, 20), n_sims=4000,
                 n_sims_bootstrap=1000, rng=20261127) -> str:
-    """Regenerate ``_calibration_table.py`` (standard scenario, null, fast methods)."""
+    """Regenerate :data:`calibration_table.TABLE` (standard scenario, null, fast methods).
+
+    Prints the ``TABLE = {...}`` block; paste it over the one in ``calibration_table.py``
+    (the other tables there are kept), or pass ``path`` to write the block to a file.
+    """
     from pathlib import Path
 
     lines = [
@@ -401,8 +558,10 @@ def write_table(path=None, *, seeds=(2, 3, 4, 5, 6, 8, 10, 15, 20), n_sims=4000,
                          f"({row.rejection_rate:.4f}, {cov}, {row.n_sims}),")
         print(f"seeds/arm {g}: {time.time() - t0:.1f} s", flush=True)
     lines.append("}")
-    path = Path(path) if path else Path(__file__).with_name("_calibration_table.py")
-    path.write_text("\n".join(lines) + "\n")
+    text = "\n".join(lines) + "\n"
+    if path is None:
+        return text
+    Path(path).write_text(text)
     return str(path)
 
 
@@ -478,12 +637,12 @@ if __name__ == "__main__":  # pragma: no cover - maintenance entry point
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write-table", action="store_true")
+    parser.add_argument("--write-standard-table", action="store_true")
     parser.add_argument("--seeds", type=int, nargs="+", default=[3, 5, 10])
     parser.add_argument("--n-sims", type=int, default=2000)
     args = parser.parse_args()
-    if args.write_table:
-        print(write_table())
+    if args.write_standard_table:
+        print(write_standard_table())
     else:
         for g in args.seeds:
             frame = calibrate(seeds_per_arm=g, n_sims=args.n_sims, n_sims_slow=0,

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from subliminal_stats.errors import InputError
+from subliminal_stats.stats.methods import METHODS, offered_methods
 
 CELL_COLUMNS = ("trait", "condition", "seed", "question", "hits", "n")
 
@@ -80,7 +81,7 @@ def cell_counts(df: pd.DataFrame) -> pd.DataFrame:
 
 
 #: Methods that work on per-seed means of any score in [0, 1] (not only 0/1 hits).
-SCORE_METHODS = ("pooled-t", "welch", "permutation", "bootstrap-bca", "bootstrap-percentile")
+SCORE_METHODS = tuple(m for m in offered_methods() if METHODS[m].scores)
 
 
 def score_cells(df: pd.DataFrame, metric: str) -> pd.DataFrame:

@@ -27,6 +27,8 @@ ROW_KEYS: tuple[str, ...] = (
     "n_seeds_treated",
     "n_seeds_control",
     "significant",
+    "verdict",
+    "family",
     "warnings",
 )
 
@@ -80,6 +82,20 @@ class ComparisonResult:
     warnings: tuple[str, ...] = field(default_factory=tuple)
     #: Longer description of ``method`` (e.g. the df rule, the resamples).
     method_detail: str = ""
+    #: Simulated coverage of the interval and the simulations behind both figures.
+    simulated_coverage: float = math.nan
+    calibration_sims: int = 0
+    #: "calibrated for this design", "NOT CALIBRATED…" or "unknown (n simulations…)".
+    calibration: str = ""
+    #: Smallest p the design can give (exact permutation), raw and after the adjustment.
+    min_p: float = math.nan
+    min_p_adjusted: float = math.nan
+    #: The multiplicity family this p was adjusted in (which traits × comparison × method).
+    family: str = ""
+    #: The interval at the family-adjusted level (t methods): excludes 0 exactly when the
+    #: verdict rejects; equal to the interval when nothing was adjusted.
+    ci_low_adjusted: float = math.nan
+    ci_high_adjusted: float = math.nan
 
     @property
     def estimate_pp(self) -> float:
@@ -95,9 +111,18 @@ class ComparisonResult:
 
     @property
     def significant(self) -> bool:
-        """p (adjusted when an adjustment was made) below ``alpha``."""
+        """p (adjusted when an adjustment was made) at most ``alpha`` (the verdicts' rule)."""
+        from subliminal_stats.stats.verdicts import rejects
+
         p = self.p_value if math.isnan(self.p_adjusted) else self.p_adjusted
-        return bool(p < self.alpha)
+        return rejects(p, self.alpha)
+
+    @property
+    def verdict(self) -> str:
+        """``transfer`` / ``lower`` / ``no evidence`` / ``design cannot reach α`` / ``n/a``."""
+        from subliminal_stats.stats.verdicts import verdict
+
+        return verdict(self)
 
     def confidence_interval(self) -> ConfidenceInterval:
         return ConfidenceInterval(self.ci_low, self.ci_high)
@@ -120,6 +145,8 @@ class ComparisonResult:
             "n_seeds_treated": self.n_seeds_treated,
             "n_seeds_control": self.n_seeds_control,
             "significant": self.significant,
+            "verdict": self.verdict,
+            "family": self.family,
             "warnings": list(self.warnings),
         }
         for key, value in asdict(self).items():

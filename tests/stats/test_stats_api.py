@@ -63,8 +63,31 @@ def test_summarize_intervals(owl):
         assert col in s.columns
 
 
-def test_default_compare_matches_scipy(owl):
+def test_default_is_welch_and_matches_scipy_and_a_hand_computation(owl):
     results = compare(owl, base="base")
+    assert [(r.control, r.method) for r in results] == [("control", "welch"),
+                                                        ("base", "t-vs-single-model")]
+    r = results[0]
+    rates = _seed_rates_by_hand(owl)
+    x, y = rates.loc["treated"].to_numpy(), rates.loc["control"].to_numpy()
+    ref = stats.ttest_ind(x, y, equal_var=False)
+    assert r.p_value == pytest.approx(ref.pvalue) and r.df == pytest.approx(ref.df)
+    ci = ref.confidence_interval()
+    assert (r.ci_low, r.ci_high) == pytest.approx((ci.low, ci.high))
+    # By hand: Welch's SE and Satterthwaite df from the two arms' variances.
+    a, b = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
+    df = (a + b) ** 2 / (a**2 / (len(x) - 1) + b**2 / (len(y) - 1))
+    half = stats.t.ppf(0.975, df) * math.sqrt(a + b)
+    assert (r.ci_low, r.ci_high) == pytest.approx((x.mean() - y.mean() - half,
+                                                   x.mean() - y.mean() + half))
+    assert r.verdict == ("transfer" if r.p_value <= 0.05 else "no evidence")
+    assert r.calibration.startswith(("calibrated", "borderline", "NOT CALIBRATED"))
+    assert r.calibration_sims >= 1000
+    assert "Holm over 1 test(s)" in r.family and "vs control" in r.family
+
+
+def test_default_compare_matches_scipy(owl):
+    results = compare(owl, base="base", method="pooled-t")
     assert [(r.control, r.method) for r in results] == [("control", "pooled-t"),
                                                         ("base", "t-vs-single-model")]
     r = results[0]
@@ -112,21 +135,21 @@ def test_permutation_warns_when_alpha_unreachable(owl):
 def test_bootstrap_is_labelled_descriptive():
     df = simulate_responses(seeds_per_arm=4, include_base=True, rng=9)
     results = compare(df, method="bootstrap-bca,bootstrap-percentile", base="base",
-                      n_resamples=2000, rng=1)
+                      resamples=2000, rng=1)
     assert len(results) == 4
     for r in results:
         assert r.ci_low < r.estimate < r.ci_high
     control = [r for r in results if r.control == "control"]
     assert all(not r.calibrated and r.simulated_fpr > 0.065 for r in control)
     assert all(any("NOT CALIBRATED" in w for w in r.warnings) for r in control)
-    again = compare(df, method="bootstrap-bca", n_resamples=2000, rng=1)
+    again = compare(df, method="bootstrap-bca", resamples=2000, rng=1)
     assert again[0].ci_low == results[0].ci_low  # reproducible with rng
 
 
 def test_all_methods_run(owl):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        results = compare(owl, method="all", base="base", n_resamples=200, rng=0)
+        results = compare(owl, method="all", base="base", resamples=200, rng=0)
     methods = {r.method for r in results if r.control == "control"}
     assert {"pooled-t", "welch", "permutation", "bootstrap-bca", "bootstrap-percentile"} <= methods
     if "lmm" not in available_methods():

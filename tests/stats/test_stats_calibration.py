@@ -15,10 +15,11 @@ N_SIMS = 4000  # ≥ 1,000 per cell; Monte Carlo SE of a 5 % rate ≈ 0.35 point
 
 
 @pytest.mark.parametrize("seeds", [3, 5, 10])
-def test_default_test_fpr_and_coverage_in_band(seeds):
-    frame = calibrate(seeds_per_arm=seeds, n_sims=N_SIMS, methods=[DEFAULT_METHOD],
+def test_pooled_t_fpr_and_coverage_in_band(seeds):
+    # The former default (issue 13 replaced its 3.5 % floor and chose Welch on the grid).
+    frame = calibrate(seeds_per_arm=seeds, n_sims=N_SIMS, methods=["pooled-t"],
                       include_base=False, rng=100 + seeds, **STANDARD_SCENARIO)
-    row = frame.set_index("method").loc[DEFAULT_METHOD]
+    row = frame.set_index("method").loc["pooled-t"]
     assert row["n_sims"] == N_SIMS
     assert 0.035 <= row["rejection_rate"] <= 0.065, row["rejection_rate"]
     assert 0.935 <= row["coverage"] <= 0.965, row["coverage"]
@@ -28,9 +29,12 @@ def test_default_test_fpr_and_coverage_in_band(seeds):
 @pytest.mark.parametrize("seeds", [3, 10])
 def test_default_interval_covers_under_an_effect(seeds):
     # Treated at logit −0.6 (≈ 35 %): unequal spreads between arms on the proportion scale.
-    frame = calibrate(seeds_per_arm=seeds, n_sims=N_SIMS, methods=[DEFAULT_METHOD], effect=1.4,
-                      include_base=False, rng=200 + seeds, **STANDARD_SCENARIO)
-    coverage = frame.set_index("method").loc[DEFAULT_METHOD, "coverage"]
+    for method in (DEFAULT_METHOD, "pooled-t"):
+        frame = calibrate(seeds_per_arm=seeds, n_sims=N_SIMS, methods=[method], effect=1.4,
+                          include_base=False, rng=200 + seeds, **STANDARD_SCENARIO)
+        coverage = frame.set_index("method").loc[method, "coverage"]
+        assert 0.935 <= coverage <= 0.975, (method, coverage)
+    coverage = frame.set_index("method").loc["pooled-t", "coverage"]
     assert 0.935 <= coverage <= 0.965, coverage
 
 
@@ -81,9 +85,14 @@ def test_stored_table_reproduces():
 
 
 def test_default_one_sided_fpr_in_band():
-    frame = calibrate(seeds_per_arm=5, n_sims=N_SIMS, methods=[DEFAULT_METHOD],
+    frame = calibrate(seeds_per_arm=5, n_sims=N_SIMS, methods=["pooled-t"],
                       alternative="greater", include_base=False, rng=77, **STANDARD_SCENARIO)
     assert 0.035 <= frame["rejection_rate"].iloc[0] <= 0.065
+    for alternative in ("greater", "less"):
+        frame = calibrate(seeds_per_arm=5, n_sims=N_SIMS, methods=[DEFAULT_METHOD],
+                          alternative=alternative, include_base=False, rng=78,
+                          **STANDARD_SCENARIO)
+        assert frame["rejection_rate"].iloc[0] <= 0.065
 
 
 def test_simulator_truth_matches_monte_carlo():

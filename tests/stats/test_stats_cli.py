@@ -14,7 +14,7 @@ from subliminal_stats.stats import ROW_KEYS
 
 def test_test_command_prints_and_writes_json(cli, tmp_path):
     out = tmp_path / "res.json"
-    r = cli("test", EXAMPLE_CSV, "--trait", "owl", "--json", out)
+    r = cli("test", EXAMPLE_CSV, "--trait", "owl", "--method", "pooled-t", "--json", out)
     assert r.code == 0, r.err
     assert "pooled-t" in r.out and "t-vs-single-model" in r.out  # base found by default
     assert "18.5" in r.out  # treated − control in pp
@@ -54,7 +54,7 @@ def test_test_command_all_zero_prints_reason(cli, tmp_path):
 @pytest.mark.parametrize("args, fragment", [
     (["--control", "ctrl"], "unknown condition label 'ctrl'"),
     (["--trait", "cat"], "unknown trait label 'cat'"),
-    (["--alternative", "less"], "--alternative must be"),
+    (["--alternative", "bigger"], "--alternative must be"),
     (["--method", "magic"], "unknown method 'magic'"),
     (["--adjust", "bonferroni"], "adjust must be"),
     (["--confidence-level", "95"], "confidence_level"),
@@ -143,3 +143,86 @@ def test_test_command_experiment_filter_and_mixing_warning(cli, tmp_path):
     assert r.code == 0 and "experiments" not in r.out and "18.5" in r.out
     r = cli("test", path, "--experiment", "nope")
     assert r.code == 2 and "unknown experiment label 'nope'" in r.err
+
+
+def test_test_command_default_is_welch_with_verdict_family_and_calibration(cli, tmp_path):
+    r = cli("test", EXAMPLE_CSV, "--trait", "owl", "--json", "-")
+    assert r.code == 0, r.err
+    rows = json.loads(r.out)  # '-' = stdout: only the JSON there, the tables on stderr
+    assert rows[0]["method"] == "welch" and rows[1]["method"] == "t-vs-single-model"
+    assert "Trait rate per arm" in r.err and "multiplicity family: Holm over 1 test(s)" in r.err
+    for row in rows:
+        assert row["verdict"] in ("transfer", "lower", "no evidence", "design cannot reach α",
+                                  "n/a")
+        assert row["verdict"] == ("transfer" if row["significant"] and row["estimate_pp"] > 0
+                                  else row["verdict"])
+        assert row["family"] and row["calibration_sims"] >= 1000
+        assert row["calibration"].startswith(("calibrated", "borderline", "NOT CALIBRATED"))
+
+
+def test_test_command_accepts_less_and_printed_names(cli, tmp_path):
+    out = tmp_path / "less.json"
+    r = cli("test", EXAMPLE_CSV, "--trait", "owl", "--alternative", "less", "--json", out)
+    assert r.code == 0, r.err
+    rows = json.loads(out.read_text())
+    assert all(row["alternative"] == "less" for row in rows)
+    assert rows[0]["ci_low_pp"] is None  # one-sided 'less': (-inf, high]
+    assert rows[0]["verdict"] == "no evidence"  # the treated rate is higher, not lower
+    for name in ("glmm-map", "glmm", "gee-bias-reduced", "t-vs-single-model"):
+        r = cli("test", EXAMPLE_CSV, "--trait", "owl", "--method", name, "--json", "-")
+        assert r.code == 0, (name, r.err)
+        printed = {row["method"] for row in json.loads(r.out)}
+        assert printed, name
+    r = cli("test", EXAMPLE_CSV, "--method", "naive-pooled-z")
+    assert r.code == 2 and "shown by `calibrate` only" in r.err
+
+
+def test_one_sided_permutation_at_alpha_is_transfer_and_its_interval_excludes_zero(cli, tmp_path):
+    # 3 vs 3 one-sided: smallest p = 1/20 = 0.05 = α. A p of 0.050 must read "transfer",
+    # consistent with an interval that excludes 0 (the former code said "no evidence").
+    out = tmp_path / "perm.json"
+    r = cli("test", EXAMPLE_CSV, "--trait", "owl", "--method", "permutation", "--alternative",
+            "greater", "--json", out)
+    assert r.code == 0, r.err
+    perm = [x for x in json.loads(out.read_text()) if x["method"] == "permutation"][0]
+    assert perm["p_value"] == pytest.approx(0.05)
+    assert perm["ci_low_pp"] > 0 and perm["verdict"] == "transfer"
+
+
+def test_json_dash_for_plan_and_calibrate(cli):
+    r = cli("plan", "--effect", "10", "--sd", "5", "--sd-treated", "10", "--json", "-")
+    assert r.code == 0, r.err
+    rows = json.loads(r.out)
+    assert rows[0]["sd_treated_pp"] == 10 and rows[0]["seeds_per_arm"] >= 6
+    r = cli("calibrate", "--seeds-per-arm", "3", "--n-questions", "10", "--answers-per-question",
+            "10", "--n-sims", "200", "--n-sims-bootstrap", "0", "--n-sims-slow", "0",
+            "--json", "-")
+    assert r.code == 0, r.err
+    rows = json.loads(r.out)
+    assert {x["calibration"] for x in rows if not x["method"].startswith("naive")} == {
+        "unknown (200 simulations)"}
+
+
+def test_plan_alternative_less_and_two_sds(cli):
+    r = cli("plan", "--effect", "10", "--sd", "5", "--alternative", "less")
+    assert r.code == 0, r.err
+    assert "less" in r.out
+    one = cli("plan", "--effect", "10", "--sd", "5", "--alternative", "greater")
+    assert one.out.split("seeds needed")[1].split("\n")[0] == \
+        r.out.split("seeds needed")[1].split("\n")[0]
+    r = cli("plan", EXAMPLE_CSV, "--effect", "10")
+    assert r.code == 0, r.err
+    assert "80 % upper bound" in r.out and "treated" in r.out
+
+
+def test_calibrate_data_estimates_the_design(cli, tmp_path):
+    out = tmp_path / "cal.json"
+    r = cli("calibrate", EXAMPLE_CSV, "--trait", "owl", "--n-sims", "1000", "--json", out)
+    assert r.code == 0, r.err
+    assert "design: owl vs control: 3 treated seeds" in r.out
+    rows = json.loads(out.read_text())
+    welch = [x for x in rows if x["method"] == "welch" and x["comparison"] == "vs control"]
+    assert {x["scenario"] for x in welch} >= {"null (arms like control)", "effect (as estimated)",
+                                               "spread (same mean)"}
+    assert all(x["n_sims"] == 1000 for x in welch)
+    assert any(x["comparison"] == "vs base" for x in rows)

@@ -1,0 +1,209 @@
+"""The user's own design: estimated from their table, simulated, and each method's calibration for it.
+
+:func:`estimate_design` reads two arms (seeds per arm, each arm's between-seed SD on the
+logit scale, the question SD, answers per question, the rates);
+:func:`design_calibration` simulates that design on the grid's engine
+(:func:`~subliminal_stats.stats.grid.run_scenario`): nulls with both arms drawn like the
+control and like the treated students (the false-positive rate quoted is the worse of the
+two), and the estimated effect with each arm's own spread (for coverage). 1,000 simulations
+per scenario (2,000 by default) keep it within a second or two for designs of up to 10 seeds × 100 questions.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.special import expit, logit
+
+from subliminal_stats.stats.cells import ArmData
+from subliminal_stats.stats.grid import GRID_RULES, Scenario, mean_rate_intercept, run_scenario
+
+__all__ = ["DESIGN_METHODS", "Design", "design_calibration", "estimate_design",
+           "spread_warning"]
+
+#: Methods the design simulation covers (the vectorised ones).
+DESIGN_METHODS = ("welch", "pooled-t", "permutation", "t-vs-single-model")
+
+_CLIP_RATE = (5e-4, 1 - 5e-4)
+
+
+@dataclass(frozen=True)
+class Design:
+    """A two-arm design on the simulator's scale.
+
+    ``reference_seeded=False`` marks a one-seed reference (the base model).
+    Rates are proportions; SDs are on the logit scale; ``sd_*_pp`` are the observed
+    per-seed SDs in percentage points.
+    """
+
+    seeds_treated: int
+    seeds_reference: int
+    questions: int
+    answers: int
+    rate_treated: float
+    rate_reference: float
+    sd_treated: float
+    sd_reference: float
+    question_sd: float
+    reference_seeded: bool = True
+    sd_treated_pp: float = math.nan
+    sd_reference_pp: float = math.nan
+
+    def describe(self) -> str:
+        ref = (f"{self.seeds_reference} reference seeds, SD {self.sd_reference:.2g}"
+               if self.reference_seeded else "a one-seed reference")
+        return (f"{self.seeds_treated} treated seeds (logit SD {self.sd_treated:.2g}) vs {ref}; "
+                f"{self.questions} questions (SD {self.question_sd:.2g}) x {self.answers} answers; "
+                f"rates {100 * self.rate_treated:.3g} % vs {100 * self.rate_reference:.3g} %")
+
+    def rounded(self) -> Design:
+        """Rounded to two significant digits (a cache key: nearby designs calibrate alike)."""
+        def r(x):
+            return float(f"{x:.2g}") if x else 0.0
+
+        def rate(x):  # rounded on the logit scale: 99.95 % must not become 100 %
+            return float(np.clip(expit(round(float(logit(x)), 2)), *_CLIP_RATE))
+        return replace(self, rate_treated=rate(self.rate_treated),
+                       rate_reference=rate(self.rate_reference),
+                       sd_treated=r(self.sd_treated), sd_reference=r(self.sd_reference),
+                       question_sd=r(self.question_sd), sd_treated_pp=math.nan,
+                       sd_reference_pp=math.nan)
+
+
+def _question_sd(arm: ArmData) -> float:
+    """Logit SD of question effects from an arm's pooled per-question counts, less binomial noise."""
+    h = np.nansum(arm.hits, axis=0)
+    n = arm.n.sum(axis=0)
+    keep = n > 0
+    if keep.sum() < 2:
+        return 0.0
+    h, n = h[keep], n[keep]
+    p = (h + 0.5) / (n + 1.0)
+    el = np.log(p / (1 - p))
+    noise = float(np.mean(1.0 / ((n + 1.0) * p * (1 - p))))
+    return float(np.clip(math.sqrt(max(float(np.var(el, ddof=1)) - noise, 0.0)), 0.0, 3.0))
+
+
+def _seed_sd(arm: ArmData) -> tuple[float, float]:
+    """(logit-scale between-seed SD, observed per-seed SD in pp) of a seeded arm."""
+    r = arm.seed_rates
+    if len(r) < 2:
+        return 0.0, math.nan
+    var_obs = float(np.var(r, ddof=1))
+    rates = arm.rates
+    q_rate = np.nanmean(rates, axis=0)
+    k = np.maximum(arm.asked.sum(axis=1), 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cell_var = np.where(arm.n > 0, q_rate[None, :] * (1 - q_rate[None, :]) /
+                            np.where(arm.n > 0, arm.n, 1), 0.0)
+    var_binomial = float(np.mean(cell_var.sum(axis=1) / k**2))
+    slope = float(np.nanmean(np.clip(q_rate, *_CLIP_RATE) * (1 - np.clip(q_rate, *_CLIP_RATE))))
+    excess = max(var_obs - var_binomial, 0.0)
+    return float(np.clip(math.sqrt(excess) / max(slope, 1e-6), 0.0, 3.0)), 100 * math.sqrt(var_obs)
+
+
+def estimate_design(treated: ArmData, reference: ArmData) -> Design:
+    """The simulator's parameters for two arms of the user's data (see :class:`Design`)."""
+    seeded = reference.n_seeds >= 2
+    sd_t, sd_t_pp = _seed_sd(treated)
+    sd_r, sd_r_pp = _seed_sd(reference) if seeded else (0.0, math.nan)
+    qsd = _question_sd(reference if seeded else treated)
+    answers = int(max(1, round(float(np.median(treated.n[treated.n > 0])))))
+    rate_t = float(np.clip(np.mean(treated.seed_rates), *_CLIP_RATE))
+    rate_r = float(np.clip(np.mean(reference.seed_rates), *_CLIP_RATE))
+    return Design(treated.n_seeds, reference.n_seeds, max(2, treated.n_questions), answers,
+                  rate_t, rate_r, sd_t, sd_r, qsd, seeded, sd_t_pp, sd_r_pp)
+
+
+@functools.lru_cache(maxsize=256)
+def _calibrate_rounded(design: Design, alternative: str, alpha: float, n_sims: int,
+                       rng: int) -> dict:
+    rows = []
+    b_t = mean_rate_intercept(design.rate_treated, design.sd_treated, design.question_sd)
+    if design.reference_seeded:
+        b_r = mean_rate_intercept(design.rate_reference, design.sd_reference, design.question_sd)
+        nulls = [Scenario("null", design.seeds_treated, design.seeds_reference,
+                          design.rate_reference, sd, sd, 0.0, design.answers, design.questions,
+                          design.question_sd)
+                 for sd in sorted({design.sd_reference, design.sd_treated})]
+        effect = Scenario("effect", design.seeds_treated, design.seeds_reference,
+                          design.rate_reference, design.sd_reference, design.sd_treated,
+                          b_t - b_r, design.answers, design.questions, design.question_sd)
+        methods = ("welch", "pooled-t", "permutation")
+    else:
+        b_r = mean_rate_intercept(design.rate_reference, 0.0, design.question_sd)
+        nulls = [Scenario("null", design.seeds_treated, 2, design.rate_treated, 0.0,
+                          design.sd_treated, 0.0, design.answers, design.questions,
+                          design.question_sd)]
+        effect = Scenario("effect", design.seeds_treated, 2, design.rate_reference, 0.0,
+                          design.sd_treated, b_t - b_r, design.answers, design.questions,
+                          design.question_sd)
+        methods = ("t-vs-single-model",)
+    for i, sc in enumerate([*nulls, effect]):
+        rows += run_scenario(sc, n_sims=n_sims, rng=[rng, i], alpha=alpha,
+                             alternative=alternative, methods=methods)
+    out = {}
+    for m in methods:
+        null_rows = [r for r in rows if r["method"] == m and r["kind"] == "null"]
+        eff = [r for r in rows if r["method"] == m and r["kind"] == "effect"]
+        fpr = max(r["rejection_rate"] for r in null_rows)
+        cov = eff[0]["coverage"] if eff else math.nan
+        null_cov = min(r["coverage"] for r in null_rows)
+        if not math.isnan(null_cov):
+            cov = min(cov, null_cov) if not math.isnan(cov) else null_cov
+        out[m] = {"fpr": fpr, "coverage": cov, "n_sims": n_sims, "scenarios": len(null_rows) + 1}
+    return out
+
+
+def design_calibration(design: Design, *, alternative: str = "two-sided", alpha: float = 0.05,
+                       n_sims: int = 2000, rng: int = 20261201) -> dict:
+    """Simulated false-positive rate and coverage of the fast methods for ``design``.
+
+    Returns
+    -------
+    dict
+        method → ``{"fpr", "coverage", "n_sims", "scenarios", "calibrated"}`` where the
+        FPR is the worst over the null scenarios and the coverage the worst over the
+        null and the estimated-effect scenarios; ``calibrated`` applies the grid's bounds
+        (:data:`~subliminal_stats.stats.grid.GRID_RULES`) with ``n_sims ≥ 1000``; ``status``
+        is ``"calibrated"``, ``"borderline"`` (a bound missed by less than two Monte Carlo
+        SEs) or ``"NOT CALIBRATED"``.
+    """
+    raw = _calibrate_rounded(design.rounded(), alternative, float(alpha), int(n_sims), int(rng))
+    out = {}
+    for m, row in raw.items():
+        n = row["n_sims"]
+        fpr, cov = row["fpr"], row["coverage"]
+        ok = (n >= GRID_RULES["min_null_sims"] and fpr <= GRID_RULES["max_fpr"]
+              and (math.isnan(cov) or cov >= GRID_RULES["min_coverage"]))
+        # Beyond two Monte Carlo SEs of a bound: clearly failed; inside them: borderline.
+        se_f = math.sqrt(GRID_RULES["max_fpr"] * (1 - GRID_RULES["max_fpr"]) / n)
+        se_c = math.sqrt(GRID_RULES["min_coverage"] * (1 - GRID_RULES["min_coverage"]) / n)
+        failed = fpr > GRID_RULES["max_fpr"] + 2 * se_f or (
+            not math.isnan(cov) and cov < GRID_RULES["min_coverage"] - 2 * se_c)
+        status = "calibrated" if ok else ("NOT CALIBRATED" if failed else "borderline")
+        out[m] = dict(row, calibrated=bool(ok), status=status)
+    return out
+
+
+def spread_warning(design: Design) -> str:
+    """A sentence when the arms' spreads differ enough for pooled-variance methods to fail ("" if not)."""
+    if not design.reference_seeded:
+        return ""
+    a, b = design.sd_treated_pp, design.sd_reference_pp
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return ""
+    ratio = max(a, b) / max(min(a, b), 1e-12)
+    if ratio < 2:
+        return ""
+    return (f"arm spreads differ: per-seed SD {a:.3g} pp (treated) vs {b:.3g} pp (reference), "
+            f"{ratio:.3g}x; pooled-variance methods (pooled-t, cluster-t) are not valid here — "
+            "use welch (the default)")
+
+
+def logit_rate(rate: float) -> float:
+    """Clipped logit of a rate (a helper for readers of :class:`Design`)."""
+    return float(logit(np.clip(rate, *_CLIP_RATE)))
