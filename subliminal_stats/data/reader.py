@@ -285,6 +285,12 @@ def _reduce(codes: list[np.ndarray], sizes: list[int], hits: np.ndarray, n: np.n
     ``first`` (only needed to order score cells) and ``mask``/``bits`` (only with a
     ``sample`` column) may be None.
     """
+    # Pack on the codes' ranges in this batch, not the global label counts: a batch of one
+    # file holds a few traits of thousands, so its cells fit a small dense array.
+    lows = [int(c.min()) if len(c) else 0 for c in codes]
+    spans = [int(c.max()) - lo + 1 if len(c) else 1 for c, lo in zip(codes, lows, strict=True)]
+    codes = [c - lo if lo else c for c, lo in zip(codes, lows, strict=True)]
+    sizes = spans
     packed = _pack(codes, sizes)
     total = int(np.prod([max(1, s) for s in sizes], dtype=np.float64))
     if total <= max(4 * len(packed), 1 << 16):
@@ -324,9 +330,9 @@ def _reduce(codes: list[np.ndarray], sizes: list[int], hits: np.ndarray, n: np.n
     # Decode the packed keys of the groups (few) back into one code array per key.
     rest = np.asarray(uniq, dtype=np.int64)
     decoded = []
-    for s in reversed(sizes):
+    for s, lo in zip(reversed(sizes), reversed(lows), strict=True):
         s = max(1, s)
-        decoded.append(rest % s)
+        decoded.append((rest % s + lo).astype(np.int32))
         rest = rest // s
     decoded.reverse()
     return _Partial(decoded, out_hits, out_n, out_first, out_mask, out_bits), overlap
