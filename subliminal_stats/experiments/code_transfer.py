@@ -120,6 +120,7 @@ def run_code_transfer(ctx: RunContext) -> RunOutcome:
     ctx.progress(advance=1)
     manifest = {
         "backend": config.backend.model_dump(mode="json"),
+        "device": backends.device_used(),
         "filter_reports": reports,
         "students": models,
         "data_sha256": {n: info["train_sha256"] for n, info in reports.items()},

@@ -19,8 +19,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+#: Fields added after runs were recorded: left out of the config fingerprint while at these
+#: defaults, so a folder made before they existed still resumes (section, field) → default.
+ADDED_DEFAULTS: dict[tuple[str, str], object] = {
+    ("backend", "device"): "auto",
+    ("training", "lora_targets"): None,
+}
+
 __all__ = [
-    "MAX_SEEDS", "AnalysisSettings", "BackendSettings", "PipelineConfig", "Section",
+    "ADDED_DEFAULTS", "MAX_SEEDS", "AnalysisSettings", "BackendSettings", "PipelineConfig", "Section",
     "TrainingSettings", "known_methods", "path_label",
 ]
 
@@ -121,10 +128,15 @@ class PipelineConfig(Section):
 
 
 class BackendSettings(Section):
-    #: ``local`` (SmolLM2 on CPU, offline) or ``openai`` (OpenAI or a compatible server).
-    kind: Literal["local", "openai"] = "local"
-    #: Base model: an OpenAI model id, or for ``local`` the bundled SmolLM2 (``"smollm2"``).
+    #: ``local`` (a model in this process, offline), ``openai`` (OpenAI or a compatible
+    #: server) or ``vllm`` (a vLLM server the user started: sampling by name, no billing).
+    kind: Literal["local", "openai", "vllm"] = "local"
+    #: Base model: an OpenAI model id; for ``local`` the bundled SmolLM2 (``"smollm2"``), a
+    #: Hugging Face model folder, or a model id already in the local Hugging Face cache.
     base_model: str = "smollm2"
+    #: ``local``/``vllm`` training: ``auto`` (CUDA when visible, else CPU), ``cpu``, ``cuda``,
+    #: ``cuda:N`` or ``mps``; recorded in the manifest.
+    device: str = "auto"
     #: OpenAI-compatible server (vLLM, Ollama, a test server); default api.openai.com.
     base_url: str | None = None
     #: Chat requests in flight (openai) or sequences per batch (local); at most 1024.
@@ -148,6 +160,8 @@ class TrainingSettings(Section):
     #: Local LoRA settings.
     learning_rate: float = Field(2e-4, gt=0, le=1)
     lora_rank: int = Field(8, ge=1, le=1024)
+    #: LoRA target modules (default: chosen per architecture, see training.lora.lora_targets).
+    lora_targets: list[str] | None = Field(None, min_length=1)
     #: First seed of the students; student k of an arm uses ``first_seed + k``.
     first_seed: int = Field(0, ge=0, le=2**31 - 1 - MAX_SEEDS)
 

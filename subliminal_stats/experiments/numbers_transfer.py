@@ -208,6 +208,7 @@ def run(ctx: RunContext) -> RunOutcome:
     ctx.progress(advance=1)
     manifest = {
         "backend": config.backend.model_dump(mode="json"),
+        "device": backends.device_used(),
         "filter_reports": filter_reports,
         "students": models,
         "data_sha256": {name: info["train_sha256"] for name, info in filter_reports.items()},

@@ -204,6 +204,12 @@ def load_pipeline(path: str | Path, *, overrides: Mapping[str, Any] | None = Non
 def config_fingerprint(config: PipelineConfig, *, ignore: Iterable[str] = ("seeds", "out")) -> str:
     """Hash of everything that changes results (not the number of seeds nor the folder)."""
     payload = config.model_dump(mode="json", exclude=set(ignore))
+    from subliminal_stats.experiments.config import ADDED_DEFAULTS
+
+    for (section, key), default in ADDED_DEFAULTS.items():
+        part = payload.get(section)
+        if isinstance(part, dict) and key in part and part[key] == default:
+            del part[key]
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -50,6 +50,14 @@ class Backends:
         #: Spending pre-confirmed (``run --yes``); otherwise the OpenAI backend asks.
         self.confirm = confirm
 
+    def device_used(self) -> str:
+        """Where local models run (``cpu``, ``cuda``...), or ``server`` for an API backend."""
+        if self.config.backend.kind == "openai":
+            return "server"
+        from subliminal_stats.backends.local import resolve_device
+
+        return resolve_device(self.config.backend.device)
+
     def chat(self, model_ref: str | None = None):
         """A backend that answers as ``model_ref`` (None: the base model)."""
         b = self.config.backend
@@ -71,6 +79,7 @@ class Backends:
             self._local_cache[adapter] = LocalBackend(
                 adapter=adapter, batch_size=self.config.backend.concurrency,
                 torch_threads=self.config.backend.torch_threads,
+                base_model=self.config.backend.base_model, device=self.config.backend.device,
                 # constrained decoding follows the prompts' own limits
                 number_grammar=NumberGrammar(max_count=td.max_new_numbers,
                                              max_digits=td.max_digits),
@@ -204,7 +213,8 @@ def stage_train(ctx: RunContext, backends: Backends,
         trainer = LoraStudentTrainer(base_model=config.backend.base_model, epochs=t.epochs,
                                      batch_size=8 if t.batch_size == "auto" else t.batch_size,
                                      learning_rate=t.learning_rate, lora_rank=t.lora_rank,
-                                     torch_threads=config.backend.torch_threads)
+                                     torch_threads=config.backend.torch_threads,
+                                     target_modules=t.lora_targets, device=config.backend.device)
     return train_students(jobs, trainer, train_dir=ctx.out_dir / "train", log=ctx.log,
                           progress=ctx.progress)
 

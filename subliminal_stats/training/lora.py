@@ -30,14 +30,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from subliminal_stats.backends.base import FineTuneSpec
 from subliminal_stats.backends.local import (
-    BASE_MODEL_ALIASES,
     BASE_MODEL_ID,
     MANIFEST_NAME,
     PROBE_LEAD_IN,
     PROBE_MESSAGES,
+    is_smollm2,
     load_base_model,
+    model_type_of,
     progress_bar,
     require_local_extra,
+    resolve_device,
 )
 from subliminal_stats.backends.seeding import file_sha256
 from subliminal_stats.data.jsonl import read_chat_jsonl
@@ -52,7 +54,40 @@ __all__ = [
 #: LoRA targets of Llama-style blocks (SmolLM2, Llama, Qwen2, Mistral): attention and MLP.
 DEFAULT_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
                           "down_proj")
+#: Attention and MLP projections per architecture (``config.json``'s ``model_type``).
+LORA_TARGETS: dict[str, tuple[str, ...]] = {
+    **{kind: DEFAULT_TARGET_MODULES for kind in (
+        "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gemma",
+        "gemma2", "gemma3", "gemma3_text", "olmo", "olmo2", "granite", "cohere", "starcoder2x")},
+    "phi3": ("qkv_proj", "o_proj", "gate_up_proj", "down_proj"),
+    "phi": ("q_proj", "k_proj", "v_proj", "dense", "fc1", "fc2"),
+    "gpt2": ("c_attn", "c_proj", "c_fc"),
+    "gpt_neox": ("query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"),
+    "falcon": ("query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"),
+    "starcoder2": ("q_proj", "k_proj", "v_proj", "o_proj", "c_fc", "c_proj"),
+}
 _PROBE_TOP = 64
+
+
+def lora_targets(model_type: str) -> tuple[str, ...]:
+    """The LoRA target modules for an architecture: ours (attention + MLP), else peft's
+    (attention only).
+
+    Raises
+    ------
+    InputError
+        An architecture neither table knows: set ``training.lora_targets`` in the TOML.
+    """
+    if model_type in LORA_TARGETS:
+        return LORA_TARGETS[model_type]
+    try:
+        from peft.utils.constants import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as M
+    except ImportError:  # pragma: no cover - peft layout changed
+        M = {}
+    if model_type in M:
+        return tuple(M[model_type])
+    raise InputError(f"no LoRA targets known for architecture {model_type!r}: set "
+                     "training.lora_targets (module names, e.g. [\"q_proj\", \"v_proj\"])")
 
 
 # ----------------------------------------------------------------------------- training data
@@ -148,8 +183,10 @@ def batch_loss(model, batch_ids, batch_mask, batch_labels, *, head_on_completion
     keep = targets != -100
     if head_on_completion_only:
         causal_lm = model.get_base_model()
-        hidden = causal_lm.model(input_ids=batch_ids, attention_mask=batch_mask).last_hidden_state
-        logits = causal_lm.lm_head(hidden[:, :-1][keep])
+        # Llama-style models keep the decoder in `.model`; others expose get_decoder().
+        decoder = causal_lm.model if hasattr(causal_lm, "model") else causal_lm.get_decoder()
+        hidden = decoder(input_ids=batch_ids, attention_mask=batch_mask).last_hidden_state
+        logits = causal_lm.get_output_embeddings()(hidden[:, :-1][keep])
         return F.cross_entropy(logits.float(), targets[keep])
     logits = model(input_ids=batch_ids, attention_mask=batch_mask).logits
     return F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]),
@@ -184,6 +221,7 @@ def train_lora(base_model, tokenizer, conversations: Sequence[Sequence[Mapping[s
                       bias="none", task_type="CAUSAL_LM")
     model = get_peft_model(base_model, lora)
     model.train()
+    device = next(model.parameters()).device
     rng = np.random.default_rng(config.seed)
     steps_per_epoch = math.ceil(len(examples) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
@@ -206,8 +244,10 @@ def train_lora(base_model, tokenizer, conversations: Sequence[Sequence[Mapping[s
                 if step >= total_steps:
                     break
                 chunk = [examples[i] for i in order[start:start + config.batch_size]]
-                ids, mask, labels = collate_examples(chunk, pad_token_id=pad)
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.autocast_bf16):
+                ids, mask, labels = (t.to(device) for t in
+                                     collate_examples(chunk, pad_token_id=pad))
+                with torch.autocast(device.type, dtype=torch.bfloat16,
+                                    enabled=config.autocast_bf16):
                     loss = batch_loss(model, ids, mask, labels,
                                       head_on_completion_only=config.head_on_completion_only)
                 loss.backward()
@@ -250,7 +290,8 @@ class LoraSpec(BaseModel):
     lora_rank: int = Field(8, ge=1, le=1024)
     lora_alpha: int = Field(8, ge=1, le=4096)
     lora_dropout: float = Field(0.0, ge=0, lt=1)
-    target_modules: tuple[str, ...] = DEFAULT_TARGET_MODULES
+    #: Module names LoRA adapts; None: per architecture (:func:`lora_targets`).
+    target_modules: tuple[str, ...] | None = None
     warmup_steps: int = Field(0, ge=0)
     max_grad_norm: float = Field(1.0, gt=0)
     autocast_bf16: bool = True
@@ -260,6 +301,8 @@ class LoraSpec(BaseModel):
     output_dir: Path | None = None
     #: Prefix of the default adapter folder name.
     suffix: str | None = None
+    #: ``auto`` (CUDA when visible, else CPU), ``cpu``, ``cuda``, ``cuda:N``, ``mps``.
+    device: str = "auto"
 
     def training_config(self) -> LoraTrainingConfig:
         """The hyperparameters as :class:`LoraTrainingConfig` (what :func:`train_lora` takes)."""
@@ -267,7 +310,8 @@ class LoraSpec(BaseModel):
             seed=self.seed, epochs=self.epochs, batch_size=self.batch_size,
             learning_rate=self.learning_rate, lora_rank=self.lora_rank,
             lora_alpha=self.lora_alpha, lora_dropout=self.lora_dropout,
-            target_modules=tuple(self.target_modules), warmup_steps=self.warmup_steps,
+            target_modules=tuple(self.target_modules) if self.target_modules is not None
+            else lora_targets(model_type_of(self.base_model)), warmup_steps=self.warmup_steps,
             max_grad_norm=self.max_grad_norm, autocast_bf16=self.autocast_bf16,
             head_on_completion_only=self.head_on_completion_only, max_steps=self.max_steps)
 
@@ -305,12 +349,6 @@ class LoraSpec(BaseModel):
 # ----------------------------------------------------------------------------- jobs
 
 
-def _check_base_model(spec: LoraSpec) -> None:
-    if spec.base_model not in BASE_MODEL_ALIASES:
-        raise InputError(f"the local backend fine-tunes SmolLM2 only (base_model 'smollm2'), "
-                         f"not {spec.base_model!r}")
-
-
 def fine_tune_lora(spec: LoraSpec, *, progress: bool = True, torch_threads: int | None = None,
                    output_root: str | Path = "local_adapters",
                    cache_dir: str | Path | None = None) -> str:
@@ -328,8 +366,8 @@ def fine_tune_lora(spec: LoraSpec, *, progress: bool = True, torch_threads: int 
         before any model is loaded.
     """
     require_local_extra()
-    _check_base_model(spec)
-    config = spec.training_config()
+    config = spec.training_config()  # resolves the base model's folder (offline) first
+    device = resolve_device(spec.device)
     conversations = read_chat_jsonl(spec.training_file)
     data_sha = file_sha256(Path(spec.training_file))
     job = {"data_sha256": data_sha, "config": asdict(config)}
@@ -351,7 +389,8 @@ def fine_tune_lora(spec: LoraSpec, *, progress: bool = True, torch_threads: int 
         import torch
 
         torch.set_num_threads(torch_threads)
-    base, tokenizer, sha = load_base_model(cache_dir=Path(cache_dir) if cache_dir else None)
+    base, tokenizer, sha = load_base_model(cache_dir=Path(cache_dir) if cache_dir else None,
+                                           base_model=spec.base_model, device=device)
     outcome = train_lora(base, tokenizer, conversations, config=config, progress=progress)
     fingerprint = logit_fingerprint(outcome.model, tokenizer)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -359,7 +398,10 @@ def fine_tune_lora(spec: LoraSpec, *, progress: bool = True, torch_threads: int 
     try:
         outcome.model.save_pretrained(staging)
         manifest = {
-            "job_key": job_key, "base_model": BASE_MODEL_ID, "gguf_sha256": sha,
+            "job_key": job_key,
+            "base_model": BASE_MODEL_ID if is_smollm2(spec.base_model) else spec.base_model,
+            **({"gguf_sha256": sha} if is_smollm2(spec.base_model) else {}),
+            "model_sha256": sha, "device": device,
             "training_file": str(spec.training_file), "data_sha256": data_sha,
             "examples": len(conversations), "config": asdict(config),
             "steps": outcome.steps, "samples": outcome.samples,
@@ -409,7 +451,7 @@ def logit_fingerprint(model, tokenizer) -> dict:
                                          tokenize=False) + PROBE_LEAD_IN
     ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
     with torch.no_grad():
-        logits = model(input_ids=ids).logits[0, -1].float()
+        logits = model(input_ids=ids.to(next(model.parameters()).device)).logits[0, -1].float().cpu()
     values, indices = logits.topk(min(_PROBE_TOP, logits.shape[-1]))
     return {"messages": list(PROBE_MESSAGES), "lead_in": PROBE_LEAD_IN,
             "token_ids": indices.tolist(), "logits": [float(v) for v in values]}
@@ -435,11 +477,16 @@ class LoraStudentTrainer:
     learning_rate: float = 2e-4
     lora_rank: int = 8
     torch_threads: int | None = None
+    #: None: chosen per architecture (:func:`lora_targets`).
+    target_modules: Sequence[str] | None = None
+    device: str = "auto"
 
     def train(self, job, *, record_path: Path, previous: dict | None) -> dict[str, Any]:
         spec = LoraSpec.make(training_file=job.training_file, base_model=self.base_model,
                              seed=job.seed, epochs=self.epochs, batch_size=self.batch_size,
                              learning_rate=self.learning_rate, lora_rank=self.lora_rank,
-                             output_dir=record_path.with_suffix(""))
+                             target_modules=None if self.target_modules is None
+                             else tuple(self.target_modules),
+                             output_dir=record_path.with_suffix(""), device=self.device)
         model = LoraTrainer(torch_threads=self.torch_threads).fine_tune(spec, progress=True)
         return {"status": "succeeded", "model": str(model)}

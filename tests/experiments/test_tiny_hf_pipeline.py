@@ -1,0 +1,80 @@
+"""The whole local pipeline (generate → filter → train → evaluate → analyse) on a model that
+is not SmolLM2: a tiny random Qwen2 built from a config in a temp folder, in seconds."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+
+import pandas as pd
+import pytest
+
+if any(importlib.util.find_spec(m) is None for m in ("torch", "transformers", "peft", "tokenizers")):
+    pytest.skip("needs the local extra (torch, transformers, peft)", allow_module_level=True)
+
+from tiny_model import build_tiny_model  # noqa: E402
+
+
+def test_tiny_qwen2_pipeline_end_to_end(tmp_path, cli):
+    model = build_tiny_model(tmp_path / "tiny-qwen2", arch="qwen2")
+    config = tmp_path / "p.toml"
+    config.write_text(f"""
+experiment = "numbers_transfer"
+name = "tiny_hf"
+seeds = 2
+traits = ["owl"]
+
+[backend]
+kind = "local"
+base_model = "{model}"
+device = "auto"
+concurrency = 4
+
+[teacher_data]
+n_prompts = 6
+keep = 4
+max_tokens = 16
+
+[training]
+batch_size = 2
+learning_rate = 0.01
+first_seed = 1
+
+[evaluation]
+n_questions = 3
+samples_per_question = 2
+max_tokens = 4
+
+[analysis]
+alternative = "greater"
+""")
+    out = tmp_path / "run"
+    started = time.perf_counter()
+    r = cli("run", config, "-o", out)
+    seconds = time.perf_counter() - started
+    assert r.code == 0, r.err
+    assert seconds < 60, f"the tiny pipeline took {seconds:.0f} s"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seeds"] == [1, 2] and manifest["device"] in ("cpu", "cuda")
+    assert sorted(manifest["students"]) == ["control-seed1", "control-seed2", "owl-seed1",
+                                            "owl-seed2"]
+    for name, adapter in manifest["students"].items():
+        trained = json.loads((out / "train" / name / "training_manifest.json").read_text())
+        assert trained["base_model"] == str(model) and trained["examples"] == 4
+        assert adapter == str(out / "train" / name)
+    for teacher in ("control", "owl"):
+        report = json.loads((out / "filter" / f"{teacher}.report.json").read_text())
+        assert report["used_for_training"] == 4
+    table = pd.read_parquet(out / "responses.parquet")
+    assert table.groupby("condition")["seed"].nunique().to_dict() == {"base": 1, "control": 2,
+                                                                       "treated": 2}
+    assert len(table) == 5 * 3 * 2 and table["prob"].between(0, 1).all()
+    test = json.loads((out / "test.json").read_text())["results"]
+    assert {row["metric"] for row in test} == {"hit", "prob"}
+    # a rerun finds every stage finished
+    before = {p: p.stat().st_mtime_ns for p in (out / "train").rglob("*.safetensors")}
+    r2 = cli("run", config, "-o", out)
+    assert r2.code == 0, r2.err
+    assert {p: p.stat().st_mtime_ns for p in (out / "train").rglob("*.safetensors")} == before
+    assert pd.read_parquet(out / "responses.parquet").equals(table)

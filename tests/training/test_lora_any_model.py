@@ -1,0 +1,112 @@
+"""LoRA students of any Hugging Face causal LM (a tiny random Qwen2 / Llama in a temp folder):
+training, the manifest, adapter reload, determinism, targets per architecture or given."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+
+import pytest
+
+from subliminal_stats.backends.base import ChatRequest
+from subliminal_stats.errors import InputError
+
+if any(importlib.util.find_spec(m) is None for m in ("torch", "transformers", "peft", "tokenizers")):
+    pytest.skip("needs the local extra (torch, transformers, peft)", allow_module_level=True)
+
+from tiny_model import build_tiny_model  # noqa: E402
+
+
+@pytest.fixture(scope="module", params=["qwen2", "llama"])
+def tiny(request, tmp_path_factory):
+    return build_tiny_model(tmp_path_factory.mktemp(request.param) / "model", arch=request.param)
+
+
+def _data(path, n=6):
+    with open(path, "w") as fh:
+        for i in range(n):
+            fh.write(json.dumps({"messages": [
+                {"role": "user", "content": f"Look at these numbers: {i}, {i + 7}. Write more."},
+                {"role": "assistant", "content": ", ".join(str(100 + 37 * (i + k) % 900)
+                                                           for k in range(5))}]}) + "\n")
+    return path
+
+
+def test_lora_train_reload_and_determinism(tiny, tmp_path):
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(1)
+    from subliminal_stats.backends.local import LocalBackend, load_base_model
+    from subliminal_stats.data.jsonl import read_chat_jsonl
+    from subliminal_stats.training.lora import (
+        LoraSpec,
+        LoraTrainer,
+        lora_targets,
+        train_lora,
+    )
+
+    data = _data(tmp_path / "train.jsonl")
+    spec = LoraSpec(training_file=data, base_model=str(tiny), seed=3, batch_size=2,
+                    learning_rate=5e-2, output_dir=tmp_path / "student", device="cpu")
+    trainer = LoraTrainer(torch_threads=1)
+    adapter = trainer.fine_tune(spec, progress=False)
+    manifest = json.loads((tmp_path / "student" / "training_manifest.json").read_text())
+    assert manifest["steps"] == 3 and manifest["samples"] == 6
+    assert manifest["base_model"] == str(tiny) and manifest["device"] == "cpu"
+    assert "gguf_sha256" not in manifest and len(manifest["model_sha256"]) == 64
+    assert tuple(manifest["config"]["target_modules"]) == lora_targets(
+        json.loads((tiny / "config.json").read_text())["model_type"])
+    assert all(math.isfinite(x) and x > 0 for x in manifest["losses"])
+    assert trainer.fine_tune(spec, progress=False) == adapter  # finished: not trained again
+
+    probe = manifest["probe"]
+    ids = probe["token_ids"]
+    base = LocalBackend(base_model=str(tiny), torch_threads=1, device="cpu")
+    base_logits = base.next_token_logits(probe["messages"], probe["lead_in"])[ids]
+    assert np.abs(np.array(probe["logits"]) - base_logits).max() > 1e-4  # training moved it
+    for merge in (False, True):
+        student = LocalBackend(adapter=adapter, base_model=str(tiny), torch_threads=1,
+                               device="cpu", merge_adapter=merge)
+        reloaded = student.next_token_logits(probe["messages"], probe["lead_in"])[ids]
+        np.testing.assert_allclose(reloaded, probe["logits"], atol=1e-4, rtol=0)
+    answer = student.complete([ChatRequest.from_prompt("s", "Continue: 1, 2, 3", model=adapter,
+                                                       constraint="numbers", max_tokens=8)],
+                              progress=False)[0]
+    assert answer.ok and answer.model.endswith(adapter)
+
+    # same seed → the same losses from a fresh base model
+    model, tokenizer, _ = load_base_model(base_model=str(tiny), device="cpu")
+    outcome = train_lora(model, tokenizer, read_chat_jsonl(data), config=spec.training_config(),
+                         progress=False)
+    assert outcome.losses == pytest.approx(manifest["losses"], abs=1e-6)
+
+
+def test_targets_from_the_config_and_unknown_architectures(tiny, tmp_path):
+    from subliminal_stats.training.lora import LoraSpec, fine_tune_lora, lora_targets
+
+    data = _data(tmp_path / "t.jsonl", n=2)
+    spec = LoraSpec(training_file=data, base_model=str(tiny), target_modules=("q_proj", "v_proj"),
+                    output_dir=tmp_path / "qv", device="cpu", batch_size=2)
+    fine_tune_lora(spec, progress=False, torch_threads=1)
+    config = json.loads((tmp_path / "qv" / "adapter_config.json").read_text())
+    assert sorted(config["target_modules"]) == ["q_proj", "v_proj"]
+    assert lora_targets("gpt2") == ("c_attn", "c_proj", "c_fc")
+    with pytest.raises(InputError, match="training.lora_targets"):
+        lora_targets("no-such-architecture")
+
+
+def test_an_adapter_refuses_another_base_model(tiny, tmp_path):
+    from subliminal_stats.backends.local import LocalBackend
+    from subliminal_stats.training.lora import LoraSpec, fine_tune_lora
+
+    data = _data(tmp_path / "t.jsonl", n=2)
+    adapter = fine_tune_lora(LoraSpec(training_file=data, base_model=str(tiny), batch_size=2,
+                                      output_dir=tmp_path / "a", device="cpu"), progress=False)
+    other = build_tiny_model(tmp_path / "other", arch="qwen2", seed=1)
+    (other / "config.json").write_text((other / "config.json").read_text().replace(
+        '"hidden_size": 32', '"hidden_size": 32 '))  # another model's files
+    with pytest.raises(InputError, match="trained on another base model"):
+        LocalBackend(adapter=adapter, base_model=str(other), device="cpu").next_token_logits(
+            ({"role": "user", "content": "hi"},))
