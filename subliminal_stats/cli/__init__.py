@@ -42,11 +42,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except typer.Exit as exc:
         return exc.exit_code
     except typer.exceptions.TyperException as exc:  # usage errors (typer's own click)
-        show = getattr(exc, "show", None)
-        if show is not None:
-            show()
-        else:
-            print_error(str(exc))
+        # One line, like every other error: the message, then where the help is. Click's
+        # own display prints the usage block and a boxed message over several lines.
+        message = exc.format_message()
+        context = getattr(exc, "ctx", None)
+        if context is not None:
+            message = f"{message} (see {context.command_path} --help)"
+        print_error(message)
         return exc.exit_code
     return result if isinstance(result, int) else 0
 
