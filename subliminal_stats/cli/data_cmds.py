@@ -122,3 +122,158 @@ def check(
     console.print(table)
     for line in notes:
         err_console.print(f"note: {line}", soft_wrap=True, highlight=False, markup=False)
+
+
+@ingest_app.command(
+    "table",
+    help=(
+        "Convert answers tables (CSV, JSONL, JSON array or Parquet) with a column mapping: "
+        "--map names the source column of each responses column, --set gives constants, "
+        "--name takes labels from file names. lm-evaluation-harness --log_samples files: "
+        "--preset lm-eval (question=doc_id, hit=acc, response=filtered_resps).\n\n"
+        "Example: subliminal-stats ingest table runs/*.csv --name '{condition}_seed{seed}.csv' "
+        "--map question=prompt_id,hit=correct --set trait=owl -o responses.parquet"
+    ),
+)
+def ingest_table(
+    files: Annotated[list[Path], typer.Argument(help="Tables: .csv, .jsonl, .json, .parquet (globs expanded).")],
+    output: Annotated[Path, typer.Option("-o", "--out", "--output", help=_OUT_HELP)],
+    map_: Annotated[Optional[list[str]], typer.Option("--map", help="TARGET=SOURCE column pairs, comma-separated or repeated (e.g. seed=run_id,hit=correct; SOURCE may be dotted: doc.id).")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="COLUMN=VALUE constants (e.g. trait=owl), repeatable.")] = None,
+    where: Annotated[Optional[list[str]], typer.Option(help="Keep rows with COLUMN=VALUE (e.g. filter=strict-match), repeatable.")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help=_NAME_HELP)] = None,
+    preset: Annotated[Optional[str], typer.Option(help="A known mapping: lm-eval.")] = None,
+    run: Annotated[Optional[str], typer.Option(help="Run label of every row (default: the file's 'run' column, else its folder/name).")] = None,
+    lock_timeout: Annotated[float, typer.Option(min=1, max=86400, help=_LOCK_HELP)] = 600.0,
+) -> None:
+    from subliminal_stats.data.tables import ingest_table as run_ingest
+
+    summary = run_ingest(files, output, map=map_, set=set_, where=where, name=name,
+                         preset=preset, run=run, lock_timeout=lock_timeout)
+    _done(summary, "file(s)")
+
+
+@ingest_app.command(
+    "inspect",
+    help=(
+        "Convert inspect_ai evaluation logs (.eval/.json, or folders of them) through "
+        "inspect_ai's own reader (extra 'inspect'): samples → questions, epochs → samples, "
+        "the scorer's C/I (or 0/1) → hit; condition/seed/trait from flags, --name, or the "
+        "log (--map seed=metadata.seed,condition=model).\n\n"
+        "Example: subliminal-stats ingest inspect logs/ --map condition=metadata.condition,"
+        "seed=metadata.seed --trait owl -o responses.parquet"
+    ),
+)
+def ingest_inspect(
+    logs: Annotated[list[Path], typer.Argument(help="inspect_ai logs or folders of logs.")],
+    output: Annotated[Path, typer.Option("-o", "--out", "--output", help=_OUT_HELP)],
+    condition: Annotated[Optional[str], typer.Option(help="Condition label of every log.")] = None,
+    seed: Annotated[Optional[str], typer.Option(help="Seed label (one log).")] = None,
+    trait: Annotated[Optional[str], typer.Option(help="Trait label, e.g. owl.")] = None,
+    scorer: Annotated[Optional[str], typer.Option(help="Scorer whose value is the hit (needed when a log has several).")] = None,
+    threshold: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="For scores that are not 0/1: hit = score ≥ THRESHOLD (the score is kept in a column).")] = None,
+    map_: Annotated[Optional[list[str]], typer.Option("--map", help="LABEL=LOG_FIELD pairs: model, task, run_id, eval_id, metadata.KEY, task_args.KEY, model_args.KEY, sample.metadata.KEY.")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help=_NAME_HELP)] = None,
+    run: Annotated[Optional[str], typer.Option(help="Run label of every row (default: the log file's name).")] = None,
+    experiment: Annotated[str, typer.Option(help="Experiment name stored in every row.")] = "",
+    lock_timeout: Annotated[float, typer.Option(min=1, max=86400, help=_LOCK_HELP)] = 600.0,
+) -> None:
+    from subliminal_stats.data.inspect_logs import ingest_inspect as run_ingest
+
+    summary = run_ingest(logs, output, condition=condition, seed=seed, trait=trait,
+                         scorer=scorer, threshold=threshold, map=map_, name=name, run=run,
+                         experiment=experiment, lock_timeout=lock_timeout)
+    _done(summary, "log(s)")
+
+
+def _print_frame(frame, title: str, json_out, csv_out) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from subliminal_stats.data.outputs import atomic_write, check_output_path, is_stdout
+
+    if json_out is not None:
+        import json
+
+        from subliminal_stats.data.jsonl import json_safe
+
+        if not is_stdout(json_out):
+            check_output_path(json_out)
+        rows = json_safe(frame.astype(object).where(frame.notna(), None).to_dict("records"))
+        atomic_write(json_out, json.dumps(rows, indent=2, default=str) + "\n")
+        if is_stdout(json_out):
+            return
+    if csv_out is not None:
+        if not is_stdout(csv_out):
+            check_output_path(csv_out)
+        atomic_write(csv_out, frame.to_csv(index=False))
+        if is_stdout(csv_out):
+            return
+    table = Table(title=Text(title), title_justify="left")
+    for col in frame.columns:
+        table.add_column(Text(str(col)))
+    def cell(v) -> Text:
+        if v is None or (isinstance(v, float) and v != v):
+            return Text("")
+        text = f"{v:.6g}" if isinstance(v, float) else str(v)
+        # Long fields (seed lists, recorded tests) are cut on screen; --json/--csv keep them.
+        return Text(text if len(text) <= 60 else text[:59] + "…")
+
+    for row in frame.itertuples(index=False):
+        table.add_row(*(cell(v) for v in row))
+    console.print(table)
+
+
+@app.command(
+    "runs",
+    help=(
+        "List run folders (a manifest.json and/or responses table) found in FOLDERS, three "
+        "levels down, with their manifests side by side.\n\nExample: subliminal-stats runs "
+        "runs/ --field kind,seeds,tests"
+    ),
+)
+def runs_cmd(
+    folders: Annotated[Optional[list[Path]], typer.Argument(help="Run folders or folders holding them (default: .).")] = None,
+    field: Annotated[Optional[list[str]], typer.Option(help="Only these manifest fields (comma-separated or repeated).")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the table as JSON here ('-' = stdout).")] = None,
+    csv_out: Annotated[Optional[Path], typer.Option("--csv", help="Write the table as CSV here ('-' = stdout).")] = None,
+) -> None:
+    from subliminal_stats.data.runs import list_runs
+
+    frame = list_runs(folders or None)
+    if field:
+        wanted = [f.strip() for item in field for f in item.split(",") if f.strip()]
+        unknown = [f for f in wanted if f not in frame.columns]
+        if unknown:
+            raise InputError(f"unknown field {', '.join(map(repr, unknown))}: the runs have "
+                             f"{', '.join(frame.columns)}")
+        frame = frame[["run_folder", *[f for f in wanted if f != "run_folder"]]]
+    else:
+        keep = [c for c in ("run_folder", "kind", "answers", "seeds", "started_at",
+                            "wall_seconds", "tests") if c in frame.columns]
+        frame = frame[keep] if json_out is None and csv_out is None else frame
+    _print_frame(frame, f"{len(frame)} run(s)", json_out, csv_out)
+
+
+@app.command(
+    "query",
+    help=(
+        "SQL over run folders with embedded DuckDB (no server): view 'responses' holds every "
+        "run's answers (plus a run_folder column), view 'runs' the manifests.\n\n"
+        "Example: subliminal-stats query \"SELECT run_folder, condition, avg(hit) FROM "
+        "responses GROUP BY ALL ORDER BY ALL\" runs/"
+    ),
+)
+def query_cmd(
+    sql: Annotated[str, typer.Argument(help="One SQL statement (DuckDB dialect).")],
+    folders: Annotated[Optional[list[Path]], typer.Argument(help="Run folders or folders holding them (default: .).")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the result as JSON here ('-' = stdout).")] = None,
+    csv_out: Annotated[Optional[Path], typer.Option("--csv", help="Write the result as CSV here ('-' = stdout).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1_000_000, help="Print at most this many rows (1 to 1,000,000).")] = 200,
+) -> None:
+    from subliminal_stats.data.runs import query
+
+    frame = query(sql, folders or None)
+    shown = frame if (json_out is not None or csv_out is not None) else frame.head(limit)
+    title = f"{len(frame)} row(s)" + (f", first {limit} shown" if len(frame) > limit else "")
+    _print_frame(shown, title, json_out, csv_out)
