@@ -112,7 +112,7 @@ def _verdict(r) -> str:
 def test_cmd(
     data: Annotated[list[Path], typer.Argument(help="Responses table(s): .csv, .parquet or .jsonl.")],
     trait: Annotated[Optional[list[str]], typer.Option(help="Trait to test (repeatable; default: all).")] = None,
-    treated: Annotated[str, typer.Option(help="Condition label of the treated students.")] = "treated",
+    treated: Annotated[Optional[list[str]], typer.Option(help="Condition label of the treated students (repeatable: several conditions against one control, adjusted as one family; default: treated).")] = None,
     control: Annotated[str, typer.Option(help="Condition label of the control students.")] = "control",
     base: Annotated[Optional[str], typer.Option(help="Condition label of the base model (default: 'base' if present).")] = None,
     method: Annotated[Optional[str], typer.Option(help="welch (default, calibrated over the scenario grid), pooled-t, permutation, bootstrap-bca, bootstrap-percentile, lmm, glmm-map, gee-bias-reduced, a comma list, or all. The names printed are the names accepted.")] = None,
@@ -133,12 +133,13 @@ def test_cmd(
     _json_target(json_out, data)
     console = _out(json_out)
     method = method or DEFAULT_METHOD
+    treated = list(dict.fromkeys(treated or ["treated"]))
     from subliminal_stats.stats import cell_counts
 
     df = read_responses(data)
     if experiment is not None:
         df = select(df, experiment=experiment)
-    if base is None and "base" in set(df["condition"]) and "base" not in (treated, control):
+    if base is None and "base" in set(df["condition"]) and "base" not in (*treated, control):
         base = "base"
     if trait:
         unknown = [t for t in trait if t not in set(df["trait"])]
@@ -159,11 +160,12 @@ def test_cmd(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with err_console.status("testing…"):
-            results = compare_metric(df if metric != "hit" else cells, metric, treated=treated,
+            results = compare_metric(df if metric != "hit" else cells, metric,
+                                     treated=treated if len(treated) > 1 else treated[0],
                                      control=control, base=base, method=method,
                                      alternative=alternative, confidence_level=confidence_level,
                                      adjust=adjust, alpha=alpha, resamples=resamples, rng=rng)
-    conditions = [c for c in (base, control, treated) if c is not None]
+    conditions = [c for c in (base, control, *treated) if c is not None]
     summary = summarize(cells[cells["condition"].isin(conditions)],
                         confidence_level=confidence_level)
 
@@ -185,10 +187,10 @@ def test_cmd(
                       != (r.ci_low, r.ci_high) for r in results)
     table = Table(title=f"Treated − reference ({alternative}; p adjusted: "
                         f"{results[0].adjust_method if results else adjust})", title_justify="left")
-    columns = ["trait", "vs", "method", "diff pp", f"{level} CI pp", "p", "p adj", "seeds t/r",
+    columns = ["trait", "treated", "vs", "method", "diff pp", f"{level} CI pp", "p", "p adj", "seeds t/r",
                "odds ratio [CI]", "calibration", "verdict"]
     if adjusted_ci:
-        columns.insert(5, "family-adjusted CI pp")
+        columns.insert(6, "family-adjusted CI pp")
     for col in columns:
         table.add_column(col)
     notes = []
@@ -196,7 +198,7 @@ def test_cmd(
                           [r.estimate_pp for r in results])
     for r in results:
         marker = "" if r.calibrated else " *"
-        cells_row = [r.trait, r.control, r.method + marker,
+        cells_row = [r.trait, r.treated, r.control, r.method + marker,
                      _fmt(r.estimate_pp, pp=True, decimals=places),
                      f"[{_fmt(r.ci_low_pp, pp=True, decimals=places)}, "
                      f"{_fmt(r.ci_high_pp, pp=True, decimals=places)}]",
@@ -206,11 +208,11 @@ def test_cmd(
                      f"{_fmt(r.odds_ratio_ci_high)}]",
                      _calibration_cell(r), _verdict(r)]
         if adjusted_ci:
-            cells_row.insert(5, f"[{_fmt(100 * r.ci_low_adjusted, pp=True, decimals=places)}, "
+            cells_row.insert(6, f"[{_fmt(100 * r.ci_low_adjusted, pp=True, decimals=places)}, "
                                 f"{_fmt(100 * r.ci_high_adjusted, pp=True, decimals=places)}]")
         table.add_row(*cells_row)
         for w in r.warnings:
-            line = f"{r.trait} vs {r.control}, {r.method}: {w}"
+            line = f"{r.trait} {r.treated} vs {r.control}, {r.method}: {w}"
             if line not in notes:
                 notes.append(line)
     console.print(table)

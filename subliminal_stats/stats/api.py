@@ -315,7 +315,7 @@ def compare(
     df: pd.DataFrame,
     *,
     traits: Sequence[str] | str | None = None,
-    treated: str = "treated",
+    treated: str | Sequence[str] = "treated",
     control: str = "control",
     base: str | None = None,
     method: str | Sequence[str] = DEFAULT_METHOD,
@@ -336,8 +336,11 @@ def compare(
     traits : str or sequence of str, optional
         Traits to test (default: every trait in the table). Each must have
         answers for ``treated`` and ``control``.
-    treated, control : str
-        Condition labels.
+    treated : str or sequence of str
+        Condition label(s) of the treated arm(s). Several labels compare each with the one
+        control (and base); the multiplicity family then spans traits × treated arms.
+    control : str
+        Condition label of the control students.
     base : str, optional
         Label of the base model; adds treated vs base (one seed: treated as a
         noisy constant with a question-clustered SE).
@@ -404,13 +407,18 @@ def compare(
     if mixing:
         warnings.warn(mixing, stacklevel=2)
     cells = cell_counts(df)
-    if treated == control:
-        raise InputError(f"--treated and --control are both {treated!r}; name two different arms")
-    _check_label(cells, treated, "treated")
+    treated_labels = [treated] if isinstance(treated, str) else list(dict.fromkeys(treated))
+    if not treated_labels:
+        raise InputError("name at least one treated arm (--treated LABEL)")
+    for label in treated_labels:
+        if label == control:
+            raise InputError(f"--treated and --control are both {label!r}; name two different "
+                             "arms")
+        _check_label(cells, label, "treated")
     _check_label(cells, control, "control")
     if base is not None:
         _check_label(cells, base, "base")
-        if base in (treated, control):
+        if base in (*treated_labels, control):
             raise InputError(f"--base {base!r} is also the treated or control arm")
     all_traits = list(pd.unique(cells["trait"]))
     if traits is None:
@@ -426,10 +434,10 @@ def compare(
     results: list[ComparisonResult] = []
     families: list[tuple] = []
     by_trait = split_by_trait(cells)
-    for trait in traits:
+    for trait, treated_label in ((t, lab) for t in traits for lab in treated_labels):
         tcells = by_trait[trait]
         questions = tcells.questions
-        arm_t = arm_data(tcells, trait=trait, condition=treated, questions=questions)
+        arm_t = arm_data(tcells, trait=trait, condition=treated_label, questions=questions)
         arm_c = arm_data(tcells, trait=trait, condition=control, questions=questions)
         references = [arm_c]
         if base is not None:
@@ -663,11 +671,17 @@ def _adjust(results: list[ComparisonResult], family_keys, adjust: str) -> list:
         p = [results[i].p_value for i in idx]
         adjusted, label = A.adjust_pvalues(p, method=adjust)
         n_tests = int(np.isfinite(p).sum())
-        traits = [results[i].trait for i in idx]
-        name = label if adjust == "none" else f"{label} across {n_tests} trait(s)"
-        family = (f"{label} over {n_tests} test(s): traits {', '.join(map(str, traits))} × "
-                  f"treated {comparison} × {method}" if adjust != "none"
-                  else f"none (each test alone: {comparison}, {method})")
+        traits = list(dict.fromkeys(results[i].trait for i in idx))
+        arms = list(dict.fromkeys(results[i].treated for i in idx))
+        if len(arms) == 1:
+            name = label if adjust == "none" else f"{label} across {n_tests} trait(s)"
+            members = f"traits {', '.join(map(str, traits))} × treated {arms[0]!r}"
+        else:
+            name = label if adjust == "none" else f"{label} across {n_tests} comparison(s)"
+            members = (f"traits {', '.join(map(str, traits))} × treated arms "
+                       f"{', '.join(map(repr, arms))}")
+        family = (f"{label} over {n_tests} test(s): {members} × {comparison} × {method}"
+                  if adjust != "none" else f"none (each test alone: {comparison}, {method})")
         for i, pa in zip(idx, adjusted, strict=True):
             r = results[i].with_adjustment(pa, name)
             upd = {"family": family}

@@ -39,7 +39,8 @@ def test_cli_metric_prob_equals_pooled_t_on_seed_means(tmp_path, cli):
     df, probs = _table()
     path = tmp_path / "r.csv"
     df.to_csv(path, index=False)
-    r = cli("test", path, "--metric", "prob", "--json", tmp_path / "out.json")
+    r = cli("test", path, "--metric", "prob", "--method", "pooled-t", "--json",
+            tmp_path / "out.json")
     assert r.code == 0, r.err
     row = json.loads((tmp_path / "out.json").read_text())[0]
     treated = [np.mean(v) for (c, _), v in probs.items() if c == "treated"]
