@@ -102,10 +102,13 @@ class PairDiagnosis:
         if self.distinguishable:
             line += " by " + ", ".join(self.by_what)
         if self.detector is not None:
-            top = self.detector.content.rows[-1]
-            fmt = self.detector.format.rows[-1]
-            line += (f"; detector AUROC {top.auroc:.3f} at K = {top.k} "
-                     f"(format only {fmt.auroc:.3f})")
+            # the largest bag size both classes could fill
+            pairs = [(c, f) for c, f in zip(self.detector.content.rows, self.detector.format.rows,
+                                            strict=True) if np.isfinite(c.auroc)]
+            if pairs:
+                top, fmt = pairs[-1]
+                line += (f"; detector AUROC {top.auroc:.3f} at K = {top.k} "
+                         f"(format only {fmt.auroc:.3f})")
             if self.format_distinguishable:
                 line += "; the format alone differs (separators, counts, lengths)"
         return line

