@@ -402,11 +402,13 @@ def lookup(method: str, comparison: str, seeds_per_arm: float):
     return {"seeds_per_arm": nearest, "fpr": rejection, "coverage": coverage, "n_sims": n_sims}
 
 
-def write_table(path=None, *, n_sims: int = 1000, rng: int = 20261201, progress=None):
+def write_table(path=None, *, n_sims: int = 1000, rng: int = 20261201, progress=None,
+                scenarios=None):
     """Simulate the scenario grid and store it as ``GRID_CSV`` in ``calibration_table.py``.
 
     The other tables of the module (``TABLE``, ``MIXED_FPR``) are kept as they are. With
-    ``path``, a copy of the module with the new grid is written there instead.
+    ``path``, a copy of the module with the new grid is written there instead;
+    ``scenarios`` (default: the whole grid) restricts it, e.g. for a quick check.
 
     Returns
     -------
@@ -417,7 +419,7 @@ def write_table(path=None, *, n_sims: int = 1000, rng: int = 20261201, progress=
     from subliminal_stats.data.outputs import atomic_write
     from subliminal_stats.stats.grid import GRID_COLUMNS, grid_summary, run_grid
 
-    frame = run_grid(n_sims=n_sims, rng=rng, progress=progress)
+    frame = run_grid(scenarios, n_sims=n_sims, rng=rng, progress=progress)
     module = Path(__file__).with_name("calibration_table.py")
     text = module.read_text(encoding="utf-8")
     marker = "#: The scenario grid"

@@ -6,7 +6,7 @@ logit scale, the question SD, answers per question, the rates);
 (:func:`~subliminal_stats.stats.grid.run_scenario`): nulls with both arms drawn like the
 control and like the treated students (the false-positive rate quoted is the worse of the
 two), and the estimated effect with each arm's own spread (for coverage). 1,000 simulations
-per scenario (2,000 by default) keep it within a second or two for designs of up to 10 seeds × 100 questions.
+per scenario (the least that may be called calibrated) keep it under a second for designs of up to 10 seeds × 100 questions.
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def _calibrate_rounded(design: Design, alternative: str, alpha: float, n_sims: i
 
 
 def design_calibration(design: Design, *, alternative: str = "two-sided", alpha: float = 0.05,
-                       n_sims: int = 2000, rng: int = 20261201) -> dict:
+                       n_sims: int = 1000, rng: int = 20261201) -> dict:
     """Simulated false-positive rate and coverage of the fast methods for ``design``.
 
     Returns

@@ -135,13 +135,19 @@ def run_scenario(sc: Scenario, *, n_sims: int = 1000, rng=None, alpha: float = 0
         b_t = b_c + sc.effect
     arms = (ArmSpec("control", b_c, sc.seeds_control, seed_sd=sc.seed_sd),
             ArmSpec("treated", b_t, sc.seeds_treated, seed_sd=sc.treated_sd))
+    base_methods = set(methods) & {"t-vs-single-model", "clustered-vs-single-model"}
+    # Identical arms: the true difference is exactly 0, and no quadrature is needed unless
+    # the base model is matched to the treated arm's true rate.
+    need_truth = sc.kind != "null" or bool(base_methods)
     sim = simulate_cells(n_sims=n_sims, arms=arms, n_questions=sc.questions,
-                         answers_per_question=sc.answers, question_sd=sc.question_sd, rng=rng)
+                         answers_per_question=sc.answers, question_sd=sc.question_sd, rng=rng,
+                         truth=need_truth)
     n = sc.answers
     t_rates, c_rates = sim.seed_rates("treated"), sim.seed_rates("control")
-    truth = sim.true_mean["treated"] - sim.true_mean["control"]
     if sc.kind == "null":
-        truth = np.zeros(n_sims)  # identical arms: the difference is exactly 0
+        truth = np.zeros(n_sims)
+    else:
+        truth = sim.true_mean["treated"] - sim.true_mean["control"]
     base = dict(sc.as_dict(), n_sims=int(n_sims))
     rows = []
 

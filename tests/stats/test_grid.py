@@ -126,3 +126,26 @@ def test_spread_row_is_reported_unbound(grid):
     assert summary.loc[("vs control", "welch"), "spread_worst_fpr"] < \
         summary.loc[("vs control", "pooled-t"), "spread_worst_fpr"]
     assert isinstance(Scenario("spread", 3, 3, 0.1, 0.1, 0.3, 0.0, 50, 50).label, str)
+
+
+def test_write_table_keeps_the_other_tables(tmp_path):
+    from subliminal_stats.stats import calibration_table
+    from subliminal_stats.stats.calibration import write_table
+
+    scenarios = default_scenarios()[:2]
+    path, summary = write_table(tmp_path / "table.py", n_sims=1000, rng=7, scenarios=scenarios)
+    namespace: dict = {}
+    exec(compile((tmp_path / "table.py").read_text(), path, "exec"), namespace)
+    for name in ("TABLE", "MIXED_FPR"):
+        new, old = namespace[name], getattr(calibration_table, name)
+        assert new.keys() == old.keys()
+        for key in old:  # NaN coverage (p-only methods) compares unequal to itself
+            assert np.allclose(new[key], old[key], equal_nan=True), key
+    import io
+
+    import pandas as pd
+
+    frame = pd.read_csv(io.StringIO(namespace["GRID_CSV"]), keep_default_na=False,
+                        na_values=[""])
+    assert len(frame) == 2 * 10 and set(frame["kind"]) == {"null"}
+    assert set(summary["method"]) >= {"welch", "pooled-t"}
