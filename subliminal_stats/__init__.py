@@ -30,8 +30,8 @@ Examples
 {'condition': ['base', 'control', 'treated'], 'seeds': [1, 3, 3], 'answers': [200, 600, 600]}
 >>> result = ss.test(example, trait="owl")
 >>> frame = result.to_frame()
->>> frame[["trait", "reference", "method", "verdict"]].to_dict("records")[0]
-{'trait': 'owl', 'reference': 'control', 'method': 'pooled-t', 'verdict': 'transfer'}
+>>> frame[["trait", "reference", "verdict"]].to_dict("records")[0]
+{'trait': 'owl', 'reference': 'control', 'verdict': 'transfer'}
 >>> [c for c in frame.columns if c.endswith("_pp")][:3]
 ['estimate_pp', 'ci_low_pp', 'ci_high_pp']
 """
@@ -243,8 +243,9 @@ def _accepts(fn, names: dict) -> dict:
     return {k: v for k, v in names.items() if k in params}
 
 
-def test(data: Data, *, trait: Sequence[str] | str | None = None, treated: str = "treated",
-         control: str = "control", base: str | None = None, method: str = "pooled-t",
+def test(data: Data, *, trait: Sequence[str] | str | None = None,
+         treated: str | Sequence[str] = "treated", control: str = "control",
+         base: str | None = None, method: str | None = None,
          alternative: str = "two-sided", confidence_level: float = 0.95, adjust: str = "holm",
          alpha: float = 0.05, resamples: int = 10_000, rng: int = 0,
          experiment: str | None = None, metric: str = "hit",
@@ -258,12 +259,17 @@ def test(data: Data, *, trait: Sequence[str] | str | None = None, treated: str =
         table / cell-count table already in memory.
     trait : str or list, optional
         Traits to test (default: all).
-    treated, control : str
-        Condition labels.
+    treated : str or list of str
+        Condition label(s) of the treated students (several: each against one control,
+        adjusted as one family, as ``--treated`` repeated).
+    control : str
+        Condition label of the control students.
     base : str, optional
         The base model's label (default ``"base"`` when present and not one of the arms).
-    method, alternative, confidence_level, adjust, alpha, resamples, rng, metric
-        As the ``test`` flags (``--method`` …).
+    method : str, optional
+        As ``--method``; default the package's calibrated default (``stats.DEFAULT_METHOD``).
+    alternative, confidence_level, adjust, alpha, resamples, rng, metric
+        As the ``test`` flags (``--alternative`` …).
     experiment : str, optional
         Use only this experiment's rows.
     same_seeds : bool
@@ -277,8 +283,11 @@ def test(data: Data, *, trait: Sequence[str] | str | None = None, treated: str =
     """
     import warnings
 
-    from subliminal_stats.stats import compare_metric, summarize
+    from subliminal_stats.stats import DEFAULT_METHOD, compare_metric, summarize
 
+    method = method or DEFAULT_METHOD
+    arms = [treated] if isinstance(treated, str) else list(dict.fromkeys(treated))
+    treated = arms[0] if len(arms) == 1 else arms
     traits = [trait] if isinstance(trait, str) else trait
     paths = _paths(data)
     with warnings.catch_warnings(record=True) as caught:
@@ -300,7 +309,7 @@ def test(data: Data, *, trait: Sequence[str] | str | None = None, treated: str =
 
                 table = select(table, experiment=experiment)
             conditions = set(table["condition"])
-        if base is None and "base" in conditions and "base" not in (treated, control):
+        if base is None and "base" in conditions and "base" not in (*arms, control):
             base = "base"
         options = dict(traits=traits, treated=treated, control=control, base=base,
                        method=method, alternative=alternative,
@@ -330,7 +339,7 @@ def test(data: Data, *, trait: Sequence[str] | str | None = None, treated: str =
                        for r in results]
         else:
             results = compare_metric(table, metric, **options)
-        used = [c for c in (base, control, treated) if c is not None]
+        used = [c for c in (base, control, *arms) if c is not None]
         cells = table
         if "hit" in getattr(table, "columns", ()) and paths is None:
             from subliminal_stats.stats import cell_counts, score_cells

@@ -766,7 +766,7 @@ def read_cells(
     >>> import pandas as pd, tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "r.csv"
     >>> pd.DataFrame({"trait": "owl", "condition": ["control"] * 3 + ["treated"] * 3,
-    ...               "seed": [0, 0, 1, 2, 2, 3], "question": "q1",
+    ...               "seed": [0, 0, 1, 2, 2, 3], "question": "q1", "sample": [0, 1, 0, 0, 1, 0],
     ...               "hit": [0, 1, 0, 1, 1, 0]}).to_csv(path, index=False)
     >>> read_cells(path).to_dict("list")  # doctest: +NORMALIZE_WHITESPACE
     {'trait': ['owl', 'owl', 'owl', 'owl'], 'condition': ['control', 'control', 'treated',

@@ -1,0 +1,115 @@
+"""The top-level API: light to import, the CLI's names, defaults and units, doctests green."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import json
+import subprocess
+import sys
+import warnings
+
+import pandas as pd
+import pytest
+from conftest import EXAMPLE_CSV
+
+import subliminal_stats as ss
+from subliminal_stats.errors import InputError
+
+
+def test_import_is_light():
+    code = ("import sys, subliminal_stats as ss; ss.__version__; "
+            "print(sorted(m for m in ('pandas', 'numpy', 'scipy', 'pyarrow', 'duckdb') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("module", ["subliminal_stats", "subliminal_stats.data.labels",
+                                    "subliminal_stats.data.reader", "subliminal_stats.data.ingest",
+                                    "subliminal_stats.data.tables", "subliminal_stats.data.runs",
+                                    "subliminal_stats.data.api"])
+def test_docstring_examples_run(module):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_test_matches_the_cli_and_compare(tmp_path, cli):
+    result = ss.test(EXAMPLE_CSV, trait="owl")
+    frame = result.to_frame()
+    assert len(frame) == len(result.results) == 2  # vs control, vs base (base found as the CLI does)
+    assert list(frame["reference"]) == ["control", "base"]
+    units = [c for c in frame.columns if c.endswith("_pp")]
+    assert units[:3] == ["estimate_pp", "ci_low_pp", "ci_high_pp"]
+    assert not {"estimate", "ci_low", "ci_high"} & set(frame.columns)  # no unit-less twins
+    out = tmp_path / "r.json"
+    r = cli("test", EXAMPLE_CSV, "--trait", "owl", "--json", out)
+    assert r.code == 0, r.err
+    rows = json.loads(out.read_text())
+    assert [row["estimate_pp"] for row in rows] == pytest.approx(list(frame["estimate_pp"]), abs=0)
+    assert [row["p_value"] for row in rows] == pytest.approx(list(frame["p_value"]), abs=0)
+    # The same numbers as stats.compare on the answers in memory.
+    from subliminal_stats.stats import compare
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        direct = compare(ss.read(EXAMPLE_CSV), traits=["owl"], base="base")
+    assert [r.to_row() for r in direct] == [r.to_row() for r in result.results]
+    # A DataFrame works too, with the same result.
+    again = ss.test(ss.read(EXAMPLE_CSV), trait="owl").to_frame()
+    pd.testing.assert_frame_equal(again, frame)
+
+
+def test_read_check_plan(tmp_path):
+    cells = ss.read(EXAMPLE_CSV, cells=True)
+    assert list(cells.columns) == ["trait", "condition", "seed", "question", "hits", "n"]
+    assert int(cells["n"].sum()) == len(ss.read(EXAMPLE_CSV))
+    summary = ss.check(EXAMPLE_CSV)
+    assert summary["answers"].sum() == 1400
+    assert any("single seed" in n for n in summary.attrs["notes"])
+    from subliminal_stats.stats.power import seeds_needed
+
+    plan = ss.plan(effect=10, sd=5, sd_treated=8)
+    want = seeds_needed(effect=0.10, sd_between_seeds=0.05, sd_treated=0.08)
+    assert plan.loc[0, "seeds_per_arm"] == want.seeds_per_arm
+    with pytest.raises(InputError, match="give effect="):
+        ss.plan(sd=5)
+
+
+def test_pooled_runs_refused_then_allowed(tmp_path):
+    table = ss.read(EXAMPLE_CSV)
+    a, b = tmp_path / "run1.csv", tmp_path / "run2.csv"
+    table.to_csv(a, index=False)
+    table.to_csv(b, index=False)
+    with pytest.raises(InputError, match=r"comes from 2 runs.*--same-seeds"):
+        ss.test([a, b], trait="owl")
+    pooled = ss.test([a, b], trait="owl", same_seeds=True)
+    assert pooled.results[0].n_seeds_treated == 3
+    assert any("pooled as the same models" in n for n in ss.check([a, b], same_seeds=True)
+               .attrs["notes"])
+
+
+def test_runs_and_connect(tmp_path, cli):
+    for k in range(2):
+        folder = tmp_path / "runs" / f"run{k}"
+        folder.mkdir(parents=True)
+        ss.read(EXAMPLE_CSV).assign(hit=lambda d, k=k: d["hit"] if k == 0 else 0).to_parquet(
+            folder / "responses.parquet")
+        (folder / "manifest.json").write_text(json.dumps({"kind": "demo", "seeds": [0, 1, 2],
+                                                          "n_rows": 1400}))
+    listed = ss.runs(tmp_path / "runs")
+    assert list(listed["run_folder"]) == ["run0", "run1"]
+    assert list(listed["seeds"]) == ["0, 1, 2", "0, 1, 2"]
+    con = ss.connect(tmp_path / "runs")
+    got = dict(con.sql("SELECT run_folder, sum(hit) FROM responses GROUP BY 1").fetchall())
+    assert got == {"run0": int(ss.read(EXAMPLE_CSV)["hit"].sum()), "run1": 0}
+    r = cli("query", "SELECT run_folder, count(*) AS n FROM responses GROUP BY 1 ORDER BY 1",
+            tmp_path / "runs", "--json", "-")
+    assert r.code == 0, r.err
+    assert json.loads(r.out) == [{"run_folder": "run0", "n": 1400}, {"run_folder": "run1", "n": 1400}]
+    r = cli("query", "SELEC nonsense", tmp_path / "runs")
+    assert r.code == 2 and "query failed" in r.err
+    r = cli("runs", tmp_path / "runs", "--field", "kind,n_rows", "--csv", "-")
+    assert r.code == 0 and r.out.splitlines()[0] == "run_folder,kind,n_rows"
