@@ -44,6 +44,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 DEFAULT_KEY = "sk-test-SECRET123"
 
@@ -180,6 +181,16 @@ class FakeOpenAIServer:
                 if route.startswith(prefix) and queue:
                     return queue.popleft()
         return None
+
+    # -- vLLM-style model listing (the plain fake serves any model name) ---------------
+    def serves(self, model: str) -> bool:
+        return True
+
+    def model_listing(self) -> dict:
+        return {"object": "list", "data": []}
+
+    def load_lora_adapter(self, body: dict) -> tuple[int, object]:
+        return 404, "no route POST /v1/load_lora_adapter"
 
     def chat_completion(self, body: dict) -> dict:
         item = _item_of(body)
@@ -378,10 +389,15 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         if self._apply_fault(self.fake.next_route_fault(f"POST {path}")):
             return
+        if path == "/v1/load_lora_adapter":
+            status, payload = self.fake.load_lora_adapter(json.loads(raw))
+            return self._send(status, payload) if status == 200 else self._error(status, payload)
         if path == "/v1/chat/completions":
             body = json.loads(raw)
             with self.fake.lock:
                 self.fake.chat_bodies.append(body)
+            if not self.fake.serves(body.get("model", "")):
+                return self._error(404, f"The model `{body.get('model')}` does not exist.")
             fault = self.fake.next_item_fault(_item_of(body))
             if self._apply_fault(fault):
                 return
@@ -453,6 +469,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         if self._apply_fault(self.fake.next_route_fault(f"GET {path}")):
             return
+        if path == "/v1/models":
+            return self._send(200, self.fake.model_listing())
         if m := re.fullmatch(r"/v1/files/([\w-]+)/content", path):
             record = self.fake.files.get(m.group(1))
             if record is None:
@@ -474,6 +492,44 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, _public(job))
         else:
             self._error(404, f"no route GET {path}")
+
+
+class FakeVLLMServer(FakeOpenAIServer):
+    """Mimics a ``vllm serve MODEL --enable-lora`` server: ``GET /v1/models`` lists the base
+    model and the loaded adapters (``root`` = adapter path, ``parent`` = base), ``POST
+    /v1/load_lora_adapter`` (runtime LoRA updating) adds one, and a chat request naming a model
+    it does not serve is a 404, as in vLLM. ``adapter_loads`` counts load calls."""
+
+    def __init__(self, served_model: str, **kwargs):
+        super().__init__(**kwargs)
+        self.served_model = served_model
+        self.adapters: dict[str, str] = {}
+        self.adapter_loads: list[dict] = []
+
+    def serves(self, model: str) -> bool:
+        with self.lock:
+            return model == self.served_model or model in self.adapters
+
+    def model_listing(self) -> dict:
+        with self.lock:
+            rows = [{"id": self.served_model, "object": "model", "owned_by": "vllm",
+                     "root": self.served_model, "parent": None}]
+            rows += [{"id": name, "object": "model", "owned_by": "vllm", "root": path,
+                      "parent": self.served_model} for name, path in self.adapters.items()]
+        return {"object": "list", "data": rows}
+
+    def load_lora_adapter(self, body: dict) -> tuple[int, object]:
+        name, path = body.get("lora_name"), body.get("lora_path")
+        with self.lock:
+            self.adapter_loads.append(dict(body))
+            if not name or not path:
+                return 400, "lora_name and lora_path are required"
+            if name in self.adapters:
+                return 400, f"The lora adapter '{name}' has already been loaded."
+            if not Path(path, "adapter_config.json").is_file():
+                return 400, f"No adapter found for {path}"
+            self.adapters[name] = path
+        return 200, f"Success: LoRA adapter '{name}' added successfully."
 
 
 def _public(record: dict) -> dict:

@@ -17,13 +17,14 @@ from __future__ import annotations
 import unicodedata
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 #: Fields added after runs were recorded: left out of the config fingerprint while at these
 #: defaults, so a folder made before they existed still resumes (section, field) → default.
 ADDED_DEFAULTS: dict[tuple[str, str], object] = {
     ("backend", "device"): "auto",
     ("training", "lora_targets"): None,
+    ("backend", "local_model"): None,
 }
 
 __all__ = [
@@ -150,6 +151,19 @@ class BackendSettings(Section):
     #: Whether the server bills (asks for --yes before spending); default: True for
     #: api.openai.com, False for a custom ``base_url`` (a local vLLM/Ollama server).
     billed: bool | None = None
+    #: ``vllm``: the served model's local copy (folder or cached Hugging Face id) that LoRA
+    #: students are trained from; default ``base_model``.
+    local_model: str | None = None
+
+    @model_validator(mode="after")
+    def _vllm_needs_a_server(self) -> BackendSettings:
+        if self.kind == "vllm":
+            if not self.base_url:
+                raise ValueError("backend.kind = \"vllm\" needs backend.base_url, e.g. "
+                                 "\"http://localhost:8000/v1\" (start vllm serve yourself)")
+            if self.billed:
+                raise ValueError("a vLLM server you started does not bill: remove billed")
+        return self
 
 
 class TrainingSettings(Section):

@@ -58,9 +58,32 @@ class Backends:
 
         return resolve_device(self.config.backend.device)
 
+    def model_name(self, model_ref: str | None = None) -> str:
+        """The ``model`` of requests to ``model_ref`` (None: the base model). For ``vllm`` a
+        student adapter is asked by its served name ``<run name>-<student>``; elsewhere the
+        reference is the name (an ``ft:`` id or an adapter folder)."""
+        b = self.config.backend
+        if model_ref is None:
+            return b.base_model
+        if b.kind == "vllm":
+            return f"{self.config.label}-{Path(model_ref).name}"
+        return model_ref
+
     def chat(self, model_ref: str | None = None):
         """A backend that answers as ``model_ref`` (None: the base model)."""
         b = self.config.backend
+        if b.kind == "vllm":
+            from subliminal_stats.backends.openai_backend import OpenAIBackend
+            from subliminal_stats.backends.vllm import VLLMServer
+
+            server = VLLMServer(b.base_url)
+            if model_ref is None:
+                server.check_base(b.base_model)
+            else:  # a local LoRA student, loaded into the server under its name once
+                server.ensure_adapter(self.model_name(model_ref), model_ref)
+            return OpenAIBackend(self.model_name(model_ref), base_url=b.base_url,
+                                 concurrency=b.concurrency, poll_interval=b.poll_interval,
+                                 billed=False, confirm=True)
         if b.kind == "openai":
             from subliminal_stats.backends.openai_backend import OpenAIBackend
 
@@ -210,7 +233,9 @@ def stage_train(ctx: RunContext, backends: Backends,
     else:
         from subliminal_stats.training.lora import LoraStudentTrainer
 
-        trainer = LoraStudentTrainer(base_model=config.backend.base_model, epochs=t.epochs,
+        # vllm: students are LoRA adapters trained here from the served model's local copy
+        trainer = LoraStudentTrainer(base_model=getattr(config.backend, "local_model", None)
+                                     or config.backend.base_model, epochs=t.epochs,
                                      batch_size=8 if t.batch_size == "auto" else t.batch_size,
                                      learning_rate=t.learning_rate, lora_rank=t.lora_rank,
                                      torch_threads=config.backend.torch_threads,
@@ -238,7 +263,7 @@ def stage_evaluate(ctx: RunContext, backends: Backends, models: dict[str, str]) 
     for condition, seed, model_ref in entries:
         path = ctx.out_dir / "evaluate" / f"{condition.replace(':', '-')}-{seed}.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
-        model = model_ref or config.backend.base_model
+        model = backends.model_name(model_ref)
         requests = eval_requests(model=model, condition=condition, seed=seed, questions=questions,
                                  samples_per_question=ev.samples_per_question,
                                  temperature=ev.temperature, max_tokens=ev.max_tokens,
@@ -280,7 +305,7 @@ def probe_stage(ctx: RunContext, backends: Backends, condition: str, seed: str,
         else:
             # Chat API: first answer token's top_logprobs (see evaluation.probe).
             method = "first answer token (top_logprobs)"
-            model = model_ref or config.backend.base_model
+            model = backends.model_name(model_ref)
             requests = probe_requests(questions, model=model, prefix=f"probe|{condition}|{seed}")
             store = CompletionStore(path.with_suffix(".jsonl"))
             generate(requests, backend, store)

@@ -67,7 +67,8 @@ def test_fine_tune_refuses_bad_specs_before_loading_the_model(tmp_path, monkeypa
                                         learnin_rate=1e-3), progress=False)
     with pytest.raises(InputError, match="learning_rate"):
         LoraSpec.make(training_file=data, learning_rate=-1.0)
-    with pytest.raises(InputError, match="fine-tunes SmolLM2 only"):
+    # (was "fine-tunes SmolLM2 only": any local Hugging Face model is now accepted, issue 18)
+    with pytest.raises(InputError, match="gpt-4.1-nano.*neither a model folder nor in the local"):
         trainer.fine_tune(FineTuneSpec(training_file=data, base_model="gpt-4.1-nano"),
                           progress=False)
     occupied = tmp_path / "occupied"
