@@ -862,9 +862,8 @@ def _finish(state: _State, *, experiment, traits, same_seeds, merged) -> pd.Data
                 f"trait {t!r} condition {c!r} seed {s!r} comes from {len(runs)} runs "
                 f"({', '.join(map(repr, runs[:3]))}; {n_bad} such seeds): seeds with the same "
                 "label in different runs are different trained models, and pooling them "
-                "would count too few seeds — give each run's seeds distinct labels (e.g. "
-                "ingest with --name '{condition}_seed{seed}…' and distinct seeds, or a 'run' "
-                "column), or pass --same-seeds (same_seeds=True) if they are the same models")
+                f"would count too few seeds — relabel one run's seeds (e.g. '{runs[-1]}-{s}'), "
+                "or pass --same-seeds (same_seeds=True) if they are the same trained models")
     # Sum over run and experiment: one row per (trait, condition, seed, question).
     key4 = [codes[idx[k]] for k in KEYS]
     sizes4 = [len(regs[k]) for k in KEYS]
