@@ -209,12 +209,18 @@ def _t_comparison(method, trait, treated: ArmData, reference: ArmData, *, altern
                   confidence_level, alpha, comparison):
     notes = []
     if treated.n_seeds >= 2 and reference.n_seeds >= 2:
-        fn = A.pooled_t if method == "pooled-t" else A.welch_t
-        res = fn(treated.seed_rates, reference.seed_rates, alternative=alternative,
-                 confidence_level=confidence_level)
+        if method == "pooled-t":
+            res = A.pooled_t(treated.seed_rates, reference.seed_rates, alternative=alternative,
+                             confidence_level=confidence_level)
+            detail = "Student t (pooled variance) on per-seed rates, df = n1 + n2 - 2"
+        else:
+            rule = "hsu" if method == "welch-hsu" else "capped"
+            res = A.welch_t(treated.seed_rates, reference.seed_rates, alternative=alternative,
+                            confidence_level=confidence_level, df_rule=rule)
+            detail = ("Welch t on per-seed rates, Hsu's df = min(n1, n2) - 1" if rule == "hsu"
+                      else "Welch t on per-seed rates, Satterthwaite df (at most "
+                           "2 (min seeds - 1))")
         name = method
-        detail = ("Student t (pooled variance) on per-seed rates, df = n1 + n2 - 2"
-                  if method == "pooled-t" else "Welch t on per-seed rates, Satterthwaite df")
     else:
         seeded, single = (treated, reference) if treated.n_seeds >= 2 else (reference, treated)
         flip = seeded is reference
@@ -458,8 +464,9 @@ def compare(
                     "one arm (and 2 in each for the default test): train more students")
             common = _common_warnings(arm_t, ref)
             for m in methods:
-                if m == "welch" and "pooled-t" in methods and min(arm_t.n_seeds, ref.n_seeds) < 2:
-                    continue  # against a one-seed arm both t methods are the same test
+                t_methods = [x for x in methods if x in ("welch", "welch-hsu", "pooled-t")]
+                if m in t_methods and m != t_methods[0] and min(arm_t.n_seeds, ref.n_seeds) < 2:
+                    continue  # against a one-seed arm the t methods are the same test
                 result = _run_method(m, trait, arm_t, ref, reps_cache, mixed, tcells,
                                      alternative=alternative, confidence_level=confidence_level,
                                      alpha=alpha, n_resamples=resamples, rng=rng)
@@ -540,7 +547,7 @@ def _common_warnings(arm_t: ArmData, ref: ArmData) -> list[str]:
 def _run_method(m, trait, arm_t, ref, reps_cache, mixed, cells, *, alternative, confidence_level,
                 alpha, n_resamples, rng):
     single = min(arm_t.n_seeds, ref.n_seeds) < 2
-    if m in ("pooled-t", "welch"):
+    if m in ("pooled-t", "welch", "welch-hsu"):
         return _t_comparison(m, trait, arm_t, ref, alternative=alternative,
                              confidence_level=confidence_level, alpha=alpha,
                              comparison=None)
@@ -588,7 +595,7 @@ def _decorate(result: ComparisonResult, m, comparison, arm_t, ref, common, *, al
     name = result.method
     seeded_t = arm_t if arm_t.n_seeds >= 2 else ref
     single = min(arm_t.n_seeds, ref.n_seeds) < 2
-    if name in ("welch", "pooled-t", "permutation", "t-vs-single-model"):
+    if name in ("welch", "welch-hsu", "pooled-t", "permutation", "t-vs-single-model"):
         design = (estimate_design(seeded_t, ref if seeded_t is arm_t else arm_t))
         table = design_calibration(design, alternative=alternative,
                                    alpha=round(1 - confidence_level, 10))
@@ -688,7 +695,8 @@ def _adjust(results: list[ComparisonResult], family_keys, adjust: str) -> list:
             if math.isfinite(r.min_p):
                 upd["min_p_adjusted"] = (min(1.0, r.min_p * n_tests) if adjust == "holm"
                                          else r.min_p)
-            if r.method in ("welch", "pooled-t", "t-vs-single-model") and math.isfinite(r.df) \
+            if r.method in ("welch", "welch-hsu", "pooled-t", "t-vs-single-model") \
+                    and math.isfinite(r.df) \
                     and math.isfinite(r.statistic) and r.p_value > 0:
                 ratio = pa / r.p_value if math.isfinite(pa) and pa > 0 else 1.0
                 level = 1 - (1 - r.confidence_level) / max(ratio, 1.0)

@@ -25,7 +25,7 @@ __all__ = ["DESIGN_METHODS", "Design", "design_calibration", "estimate_design",
            "spread_warning"]
 
 #: Methods the design simulation covers (the vectorised ones).
-DESIGN_METHODS = ("welch", "pooled-t", "permutation", "t-vs-single-model")
+DESIGN_METHODS = ("welch", "welch-hsu", "pooled-t", "permutation", "t-vs-single-model")
 
 _CLIP_RATE = (5e-4, 1 - 5e-4)
 
@@ -132,7 +132,7 @@ def _calibrate_rounded(design: Design, alternative: str, alpha: float, n_sims: i
         effect = Scenario("effect", design.seeds_treated, design.seeds_reference,
                           design.rate_reference, design.sd_reference, design.sd_treated,
                           b_t - b_r, design.answers, design.questions, design.question_sd)
-        methods = ("welch", "pooled-t", "permutation")
+        methods = ("welch", "welch-hsu", "pooled-t", "permutation")
     else:
         b_r = mean_rate_intercept(design.rate_reference, 0.0, design.question_sd)
         nulls = [Scenario("null", design.seeds_treated, 2, design.rate_treated, 0.0,

@@ -57,6 +57,9 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("pooled-t", "Student t (pooled variance) on per-seed rates, df = n1 + n2 − 2 "
            "(under-covers when the treated seeds spread more than the controls)", "seed",
            scores=True),
+    Method("welch-hsu", "Welch t with Hsu's df = min(n1, n2) − 1: valid for any variance ratio, "
+           "conservative (the close alternative to the default on the grid)", "seed",
+           scores=True),
     Method("permutation", "exact permutation of seed labels (Monte Carlo when > 20,000 "
            "relabellings)", "seed", scores=True),
     Method("bootstrap-bca", "two-level bootstrap (seeds, then questions), BCa interval — "
@@ -73,8 +76,6 @@ METHODS: dict[str, Method] = {m.name: m for m in (
            "what welch and pooled-t run against a one-seed arm", "single", scores=True),
     Method("welch-satterthwaite", "Welch t with the plain Satterthwaite df (no cap): liberal "
            "when an arm has 2 seeds", "reference", offered=False),
-    Method("welch-hsu", "Welch t with Hsu's min(n1, n2) − 1 df: valid, very conservative",
-           "reference", offered=False),
     Method("clustered-vs-single-model", "former base comparison: the one-seed model as a noisy "
            "constant with a question-clustered SE (counts question spread the shared questions "
            "cancel)", "reference", offered=False),
