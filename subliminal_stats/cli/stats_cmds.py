@@ -516,6 +516,17 @@ def _write_grid(console, *, n_sims, rng, out, json_out) -> None:
                       _pct_mc(getattr(r, "spread_worst_fpr", math.nan), 0),
                       "yes" if r.calibrated else "NO")
     console.print(table)
+    from subliminal_stats.stats import DEFAULT_METHOD
+    from subliminal_stats.stats.grid import close_rows, grid_frame
+
+    if out is None:
+        near = close_rows(grid_frame(), DEFAULT_METHOD)
+        console.print(f"{DEFAULT_METHOD}: {int((near['kind'] == 'null').sum())} null cells above "
+                      f"5.5 % and {int((near['kind'] == 'effect').sum())} effect cells below "
+                      "94.5 % coverage (the rows where the choice is close; "
+                      "grid.close_rows lists them). 'calibrated' needs every cell inside the "
+                      "bounds: heavily skewed treated arms (logit SD ≥ 1) defeat every t "
+                      "interval on 2–10 seeds.", soft_wrap=True)
     if json_out is not None:
         _emit_json(json_out, summary.to_dict(orient="records"), f"{len(summary)} rows")
 
