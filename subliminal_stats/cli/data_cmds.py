@@ -75,7 +75,7 @@ def ingest_authors(
     from subliminal_stats.data.ingest import ingest_authors as run_ingest
 
     if seed is not None and seed_from_name_pattern is not None:
-        raise InputError("give one of --seed or --seed-from-name, not both")
+        raise InputError("give exactly one of --seed or --seed-from-name (not both)")
     summary = run_ingest(files, output, condition=condition, trait=trait, seed=seed, name=name,
                          seed_from_name_pattern=seed_from_name_pattern, target=target,
                          synonyms=synonym or (), exclusions=exclude or (), first_word=first_word,

@@ -12,6 +12,7 @@ import pandas as pd
 from subliminal_stats.data.jsonl import json_safe
 from subliminal_stats.data.outputs import atomic_write, check_output_path, is_stdout
 from subliminal_stats.data.reader import read_cells, runs_note
+from subliminal_stats.data.schema import select
 from subliminal_stats.errors import InputError
 
 __all__ = ["check_table", "summarise_cells"]
@@ -55,15 +56,13 @@ def check_table(
     paths = [data] if isinstance(data, (str, Path)) else list(data)
     if json_out is not None and not is_stdout(json_out):
         check_output_path(json_out, inputs=paths)
-    cells = read_cells(paths, experiment=experiment, traits=traits, same_seeds=same_seeds)
-    if conditions:
-        present = set(cells["condition"])
-        unknown = [c for c in conditions if c not in present]
-        if unknown:
-            known = ", ".join(sorted(map(str, present))[:12])
-            raise InputError(f"unknown condition label {', '.join(map(repr, unknown))}: the "
-                             f"data has {known}")
-        cells = cells[cells["condition"].isin(list(conditions))]
+    cells = read_cells(paths, experiment=experiment, same_seeds=same_seeds)
+    if traits or conditions:
+        # Every label is checked against the whole table first (a typo is reported as a
+        # typo, not as an empty selection), as schema.select does for answers.
+        attrs = dict(cells.attrs)
+        cells = select(cells, traits=traits or None, conditions=conditions or None)
+        cells.attrs = attrs
     summary = summarise_cells(cells)
     summary.attrs = dict(cells.attrs)
     notes = []

@@ -349,6 +349,9 @@ def plan_files(files: Sequence[str | Path], *, given: dict[str, str | None], nam
     Refused: a label missing for a file; one fixed ``--seed`` for several files; two files
     with the same (trait, condition, seed) — they would be one model counted twice.
     """
+    for key, value in given.items():
+        if value is not None and not str(value).strip():
+            raise InputError(f"--{key} is required and must not be empty")
     paths = expand_inputs(files)
     pattern = NamePattern(name) if name else None
     if given.get("seed") is not None and len(paths) > 1 and run is None:

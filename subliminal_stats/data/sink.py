@@ -183,7 +183,7 @@ def append_rows(
     out = check_output_path(out, inputs=inputs)
     suffix = out.suffix.lower()
     if suffix not in _OUT_SUFFIXES:
-        raise InputError(f"output {out}: unknown table type '{suffix or '(none)'}'; "
+        raise InputError(f"output {out}: unknown file type '{suffix or '(none)'}'; "
                          "use .parquet, .csv or .jsonl")
     summary = AppendSummary(out)
     with output_lock(out, lock_timeout):
