@@ -13,7 +13,6 @@ from subliminal_stats.data.jsonl import json_safe
 from subliminal_stats.data.outputs import atomic_write, check_output_path, is_stdout
 from subliminal_stats.data.reader import read_cells, runs_note
 from subliminal_stats.data.schema import select
-from subliminal_stats.errors import InputError
 
 __all__ = ["check_table", "summarise_cells"]
 
