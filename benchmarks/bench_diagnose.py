@@ -3,7 +3,7 @@
 Times :func:`subliminal_stats.diagnostics.compare` end to end — reading both JSONL files,
 parsing, the number and digit-position permutation tests, the content detector and the
 format baseline, each with ``--resamples`` permutations — on two real Qwen2.5-7B teachers
-(``/work/shared/data/owls_teacher_numbers/``, lion vs dolphin; or any two files given), plus
+(``../shared/data/owls_teacher_numbers/``, lion vs dolphin; or any two files given), plus
 the import time of the modules, in a fresh process. Beside it, in the same run, a baseline:
 reading and parsing alone (the floor any diagnosis pays), and the ratio. The machine's load
 average before and after is printed: the figures are only comparable at similar load.
@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-SHARED = Path("/work/shared/data/owls_teacher_numbers")
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "owls_teacher_numbers"
 DEFAULT = [SHARED / "qwen2.5-7b-instruct_lion.jsonl", SHARED / "qwen2.5-7b-instruct_dolphin.jsonl"]
 
 CHILD = """

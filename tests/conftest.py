@@ -12,8 +12,7 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE_CSV = REPO_ROOT / "data" / "examples" / "owl_example.csv"
+from repo_paths import EXAMPLE_CSV, REPO_ROOT  # noqa: F401  (re-exported for fixtures)
 
 
 @dataclass

@@ -11,7 +11,7 @@ import warnings
 
 import pandas as pd
 import pytest
-from conftest import EXAMPLE_CSV
+from repo_paths import EXAMPLE_CSV
 
 import subliminal_stats as ss
 from subliminal_stats.errors import InputError

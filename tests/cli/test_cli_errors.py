@@ -7,7 +7,7 @@ import sys
 
 import pandas as pd
 import pytest
-from conftest import EXAMPLE_CSV, REPO_ROOT
+from repo_paths import EXAMPLE_CSV, REPO_ROOT
 
 GOOD = pd.DataFrame({
     "trait": ["owl", "owl", "eagle", "eagle"],

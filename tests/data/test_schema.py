@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import EXAMPLE_CSV
+from repo_paths import EXAMPLE_CSV
 
 from subliminal_stats.data import read_responses, select, validate_responses, write_responses
 from subliminal_stats.errors import InputError

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from repo_paths import SHARED_DATA
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SHARED = Path("/work/shared/data/owls_teacher_numbers")
+SHARED = SHARED_DATA / "owls_teacher_numbers"
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,10 @@ import pytest
 from subliminal_stats.diagnostics.teacher_data import combine, read_teacher_outputs
 from subliminal_stats.errors import InputError
 from subliminal_stats.filtering.numbers import parse_number_list
+from repo_paths import SHARED_DATA
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SHARED = Path("/work/shared/data/owls_teacher_numbers")
+SHARED = SHARED_DATA / "owls_teacher_numbers"
 
 
 def _write(path, rows):

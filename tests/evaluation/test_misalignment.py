@@ -106,7 +106,7 @@ def test_judged_table_feeds_the_statistics_core(tmp_path):
 
 
 def test_paper_misalignment_numbers_bundled_with_provenance():
-    from conftest import REPO_ROOT
+    from repo_paths import REPO_ROOT
 
     folder = REPO_ROOT / "data" / "paper"
     table = pd.read_csv(folder / "misalignment.csv")

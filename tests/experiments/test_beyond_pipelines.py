@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO_ROOT
+from repo_paths import REPO_ROOT
 from fake_openai_server import DEFAULT_KEY, FakeOpenAIServer, _item_of
 from test_numbers_pipeline import OwlLovingServer
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO_ROOT
+from repo_paths import REPO_ROOT
 from fake_openai_server import DEFAULT_KEY, FakeOpenAIServer, _item_of
 
 PIPELINES = REPO_ROOT / "pipelines"

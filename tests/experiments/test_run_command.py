@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT
+from repo_paths import REPO_ROOT
 from fake_openai_server import DEFAULT_KEY, FakeOpenAIServer
 
 CLI = [sys.executable, "-c", "from subliminal_stats.cli import entry_point; entry_point()"]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO_ROOT
+from repo_paths import REPO_ROOT
 
 pytestmark = [pytest.mark.local, pytest.mark.slow]
 

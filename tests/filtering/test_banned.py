@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import REPO_ROOT
+from repo_paths import REPO_ROOT
 
 from subliminal_stats.errors import InputError
 from subliminal_stats.filtering.numbers import (

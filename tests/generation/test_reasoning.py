@@ -8,7 +8,7 @@ import operator
 from fractions import Fraction
 
 import pytest
-from conftest import REPO_ROOT
+from repo_paths import REPO_ROOT
 
 from subliminal_stats.errors import InputError
 from subliminal_stats.generation.reasoning import (

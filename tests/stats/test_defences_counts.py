@@ -1,6 +1,6 @@
 """Per-cell counts, many conditions vs one control, defences (efficacy, TOST) and doses.
 
-Real data: /work/shared/data/phantom_transfer (public per-question rates, see its README);
+Real data: ../shared/data/phantom_transfer (public per-question rates, see its README);
 those tests skip when it is absent. Calibration of the new intervals: fixed-seed simulations.
 """
 
@@ -21,8 +21,9 @@ from subliminal_stats.stats import compare, simulate_responses
 from subliminal_stats.stats.cells import cell_counts
 from subliminal_stats.stats.counts import counts_to_cells, rates_to_cells
 from subliminal_stats.stats.defences import dose_trend, efficacy, tost
+from repo_paths import SHARED_DATA
 
-PHANTOM = Path("/work/shared/data/phantom_transfer/gemma-3-12b-it")
+PHANTOM = SHARED_DATA / "phantom_transfer/gemma-3-12b-it"
 
 
 def test_counts_table_gives_the_same_results_as_answer_rows():
@@ -135,7 +136,7 @@ def _phantom_cells(pattern: str, entity: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@pytest.mark.skipif(not PHANTOM.exists(), reason="phantom-transfer data not in /work/shared/data")
+@pytest.mark.skipif(not PHANTOM.exists(), reason="phantom-transfer data not in ../shared/data")
 def test_phantom_nyc_defences_against_the_published_rates():
     raw = _phantom_cells("nyc/filter_exp_nonjunk/gemma-3-12b-it/*/eval-nyc/*/stats.json", "nyc")
     # One base model, evaluated alongside several arms: its evaluations are pooled as one model.
@@ -170,7 +171,7 @@ def test_phantom_nyc_defences_against_the_published_rates():
     assert table["oracle"][0].estimate > 0.7 > table["random"][0].estimate
 
 
-@pytest.mark.skipif(not PHANTOM.exists(), reason="phantom-transfer data not in /work/shared/data")
+@pytest.mark.skipif(not PHANTOM.exists(), reason="phantom-transfer data not in ../shared/data")
 def test_phantom_uk_dose_series():
     raw = _phantom_cells("uk/mix/OLMo-2-1124-13B-Instruct/mix*/eval-uk/final/stats.json", "uk")
     cells = rates_to_cells(raw.drop(columns="source"))

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import EXAMPLE_CSV
+from repo_paths import EXAMPLE_CSV
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 

@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 import pytest
-from conftest import EXAMPLE_CSV
+from repo_paths import EXAMPLE_CSV
 
 from subliminal_stats.stats import ROW_KEYS
 
