@@ -66,6 +66,11 @@ def run(
         "--out", "-o", help="Run folder (overrides the file's out).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate everything and print the plan; run nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Confirm the printed cost estimate of paid API work (OpenAI) without asking.")] = False,
+    executor: Annotated[str, typer.Option(
+        help="serial (default) or ray: train students and evaluate models as Ray tasks "
+             "(needs the ray extra).")] = "serial",
+    address: Annotated[Optional[str], typer.Option(
+        help="Ray cluster address (e.g. auto or ray://head:10001); default: a local Ray.")] = None,
 ) -> None:
     from subliminal_stats.bundled import pipeline_config
     from subliminal_stats.data.jsonl import write_json
@@ -83,6 +88,9 @@ def run(
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out {out_dir} is a file; give a folder")
     seed_list = config.seed_list()
+    from subliminal_stats.experiments.executors import make_executor
+
+    pool = make_executor(executor, address=address)  # a missing Ray fails here, before work
     if dry_run:
         console.print(f"{pipeline}: valid ({runner.kind})", highlight=False, markup=False,
                       soft_wrap=True)
@@ -126,7 +134,7 @@ def run(
         progress.console.print(message, highlight=False, soft_wrap=True, markup=False)
 
     ctx = RunContext(config=config, config_path=Path(pipeline), out_dir=out_dir, seeds=seed_list,
-                     confirm=yes,
+                     confirm=yes, executor=None if pool.name == "serial" else pool,
                      progress=on_progress, log=log)
     try:
         # The folder lock comes before any request, job or write of the runner.
@@ -134,6 +142,7 @@ def run(
             outcome = runner.run(ctx)
             manifest = _manifest(runner, config, pipeline, seed_list, outcome, started_at, t0,
                                  __version__)
+            manifest["executor"] = pool.name
             write_json(out_dir / "manifest.json", manifest)
     except KeyboardInterrupt:
         err_console.print(

@@ -60,6 +60,9 @@ class RunContext:
     log: Callable[[str], None] = field(default=lambda message: None)
     #: Spending is pre-confirmed (``run --yes``); otherwise paid backends ask first.
     confirm: bool = False
+    #: Where independent jobs run (students, models to evaluate): None = here, serially;
+    #: or an :mod:`~subliminal_stats.experiments.executors` executor (``run --executor ray``).
+    executor: Any = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from subliminal_stats.judge.client import LLMJudge
 from subliminal_stats.training.students import student_jobs, train_students
 
 __all__ = [
-    "Backends", "analyse_traits", "assemble", "file_sha256", "generate_into", "keep_enough",
+    "Backends", "EvaluationTask", "analyse_traits", "evaluate_model", "assemble", "file_sha256", "generate_into", "keep_enough",
     "make_judge", "open_run", "probe_stage", "question_source", "read_json", "resolve_path", "results_in_order",
     "stage_evaluate", "stage_train", "student_names", "trait_teachers", "write_training_file",
 ]
@@ -241,47 +242,83 @@ def stage_train(ctx: RunContext, backends: Backends,
                                      torch_threads=config.backend.torch_threads,
                                      target_modules=t.lora_targets, device=config.backend.device)
     return train_students(jobs, trainer, train_dir=ctx.out_dir / "train", log=ctx.log,
-                          progress=ctx.progress)
+                          progress=ctx.progress, executor=ctx.executor)
 
 
 # ----------------------------------------------------------------------------- evaluate
 
 
 def stage_evaluate(ctx: RunContext, backends: Backends, models: dict[str, str]) -> pd.DataFrame:
-    """The base model and every student answer the preference questions (and the probe)."""
+    """The base model and every student answer the preference questions (and the probe).
+
+    With ``ctx.executor`` (e.g. Ray) the models are evaluated as parallel tasks; each one
+    resumes from its own store, so the table is the serial run's.
+    """
+    config = ctx.config
+    entries = [("base", "base", None)] + [
+        ("control" if arm == "control" else f"treated:{arm}", str(seed), models[f"{arm}-seed{seed}"])
+        for arm, seed in student_names(config)
+    ]
+    if ctx.executor is None:
+        frames = []
+        for entry in entries:
+            frames.append(evaluate_model(ctx, backends, *entry))
+            ctx.progress(advance=1)
+        return pd.concat(frames, ignore_index=True)
+    ctx.log(f"evaluate: {len(entries)} model(s) as {ctx.executor.name} tasks")
+    local = config.backend.kind == "local"
+    on_gpu = local and backends.device_used().startswith("cuda")
+    task = EvaluationTask(config, ctx.config_path, ctx.out_dir, ctx.confirm)
+    frames = ctx.executor.map(task, entries, num_gpus=1 if on_gpu else 0,
+                              num_cpus=config.backend.torch_threads if local else 1)
+    ctx.progress(advance=len(entries))
+    return pd.concat(frames, ignore_index=True)
+
+
+def evaluate_model(ctx: RunContext, backends: Backends, condition: str, seed: str,
+                   model_ref: str | None) -> pd.DataFrame:
+    """One model's answers (``evaluate/<condition>-<seed>.jsonl``, resumable) as table rows."""
     from subliminal_stats.words import TargetMatcher
 
     config = ctx.config
     ev = config.evaluation
     questions = load_questions(question_source(ctx, ev.questions), limit=ev.n_questions)
     matchers = {t: TargetMatcher(t, first_word=ev.first_word) for t in config.traits}
-    entries = [("base", "base", None)] + [
-        ("control" if arm == "control" else f"treated:{arm}", str(seed), models[f"{arm}-seed{seed}"])
-        for arm, seed in student_names(config)
-    ]
-    frames = []
-    for condition, seed, model_ref in entries:
-        path = ctx.out_dir / "evaluate" / f"{condition.replace(':', '-')}-{seed}.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        model = backends.model_name(model_ref)
-        requests = eval_requests(model=model, condition=condition, seed=seed, questions=questions,
-                                 samples_per_question=ev.samples_per_question,
-                                 temperature=ev.temperature, max_tokens=ev.max_tokens,
-                                 base_seed=ev.sampling_seed)
-        store = CompletionStore(path)
-        if len(store.done_ids() & {r.custom_id for r in requests}) < len(requests):
-            ctx.log(f"evaluate: {condition} seed {seed}")
-            generate(requests, backends.chat(model_ref), store)
-        wanted = {r.custom_id for r in requests}
-        results = [r for r in store.results() if r.custom_id in wanted]
-        table = responses_from_results(results, questions=questions, matchers=matchers,
-                                       experiment=config.label)
-        if ev.probe:
-            probes = probe_stage(ctx, backends, condition, seed, model_ref, questions)
-            table = table.merge(probes, on=["trait", "question"], how="left")
-        frames.append(table)
-        ctx.progress(advance=1)
-    return pd.concat(frames, ignore_index=True)
+    path = ctx.out_dir / "evaluate" / f"{condition.replace(':', '-')}-{seed}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = backends.model_name(model_ref)
+    requests = eval_requests(model=model, condition=condition, seed=seed, questions=questions,
+                             samples_per_question=ev.samples_per_question,
+                             temperature=ev.temperature, max_tokens=ev.max_tokens,
+                             base_seed=ev.sampling_seed)
+    store = CompletionStore(path)
+    if len(store.done_ids() & {r.custom_id for r in requests}) < len(requests):
+        ctx.log(f"evaluate: {condition} seed {seed}")
+        generate(requests, backends.chat(model_ref), store)
+    wanted = {r.custom_id for r in requests}
+    results = [r for r in store.results() if r.custom_id in wanted]
+    table = responses_from_results(results, questions=questions, matchers=matchers,
+                                   experiment=config.label)
+    if ev.probe:
+        probes = probe_stage(ctx, backends, condition, seed, model_ref, questions)
+        table = table.merge(probes, on=["trait", "question"], how="left")
+    return table
+
+
+@dataclass(frozen=True)
+class EvaluationTask:
+    """:func:`evaluate_model` as a picklable task (an executor ships it to its workers)."""
+
+    config: Any
+    config_path: Path
+    out_dir: Path
+    confirm: bool = False
+
+    def __call__(self, entry: tuple[str, str, str | None]) -> pd.DataFrame:
+        ctx = RunContext(config=self.config, config_path=self.config_path, out_dir=self.out_dir,
+                         seeds=self.config.seed_list(), confirm=self.confirm)
+        return evaluate_model(ctx, Backends(self.config, self.out_dir, ctx.log,
+                                            confirm=self.confirm), *entry)
 
 
 def probe_stage(ctx: RunContext, backends: Backends, condition: str, seed: str,

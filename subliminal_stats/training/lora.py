@@ -480,6 +480,13 @@ class LoraStudentTrainer:
     #: None: chosen per architecture (:func:`lora_targets`).
     target_modules: Sequence[str] | None = None
     device: str = "auto"
+    #: Students are independent: an executor may train them in parallel.
+    parallel = True
+
+    def resources(self) -> dict[str, float]:
+        """Per-task resources for an executor: one GPU when training on CUDA."""
+        on_gpu = resolve_device(self.device).startswith("cuda")
+        return {"num_gpus": 1 if on_gpu else 0, "num_cpus": self.torch_threads or 1}
 
     def train(self, job, *, record_path: Path, previous: dict | None) -> dict[str, Any]:
         spec = LoraSpec.make(training_file=job.training_file, base_model=self.base_model,
