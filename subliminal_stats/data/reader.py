@@ -195,8 +195,8 @@ def _factor(col) -> tuple[np.ndarray, list, bool]:
         indices = enc.indices
         if indices.null_count:
             indices = pc.fill_null(indices, -1)
-        return (indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False),
-                enc.dictionary.to_pylist(), textual)
+        # int32 indices as they come: numpy gathers with them as fast, and no copy is made.
+        return (indices.to_numpy(zero_copy_only=False), enc.dictionary.to_pylist(), textual)
     textual = not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col))
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
     return codes.astype(np.int64, copy=False), list(uniques), textual
@@ -319,11 +319,18 @@ def _reduce(codes: list[np.ndarray], sizes: list[int], hits: np.ndarray, n: np.n
         # set as its terms together exactly when no two terms share a bit (a carry always
         # loses one), so summing (in two exact 32-bit halves) both merges the masks and
         # finds a repeated sample.
-        lo = np.bincount(group, weights=(mask & np.uint64(0xFFFFFFFF)).astype(np.float64),
-                         minlength=k).astype(np.uint64)
-        hi = np.bincount(group, weights=(mask >> np.uint64(32)).astype(np.float64),
-                         minlength=k).astype(np.uint64)
-        out_bits = np.bincount(group, weights=bits, minlength=k).astype(np.int64)
+        if int(mask.max(initial=0)) < 2**32:  # samples below 32: one half is enough
+            lo = np.bincount(group, weights=mask.astype(np.float64), minlength=k).astype(np.uint64)
+            hi = np.zeros(k, dtype=np.uint64)
+        else:
+            lo = np.bincount(group, weights=(mask & np.uint64(0xFFFFFFFF)).astype(np.float64),
+                             minlength=k).astype(np.uint64)
+            hi = np.bincount(group, weights=(mask >> np.uint64(32)).astype(np.float64),
+                             minlength=k).astype(np.uint64)
+        if n is None and bits is not None and len(bits) and bits.min() == 1:
+            out_bits = out_n  # one sample bit per answer row: the bits are the row counts
+        else:
+            out_bits = np.bincount(group, weights=bits, minlength=k).astype(np.int64)
         overlap = (np.bitwise_count(lo).astype(np.int64)
                    + np.bitwise_count(hi).astype(np.int64)) != out_bits
         out_mask = lo | (hi << np.uint64(32))
