@@ -88,14 +88,18 @@ def _t_tail_power(nc: float, dof: float, alpha: float, alternative: str) -> floa
         nc = -nc
     two = alternative == "two-sided"
     crit = float(stats.t.ppf(1.0 - (alpha / 2.0 if two else alpha), dof))
-    value = float(stats.nct.sf(crit, dof, nc) + (stats.nct.cdf(-crit, dof, nc) if two else 0.0))
-    # scipy's noncentral t is NaN far in its tails and was seen to be wrong near 1 df
-    # (power falling from 0.49 to 0.003 as the effect grew, 2 seeds, one SD 0): there, and
-    # whenever it is not a probability, the direct integral is used.
-    if dof < 3 or not 0.0 <= value <= 1.0:
-        check = _nct_sf(crit, dof, nc) + (_nct_sf(crit, dof, -nc) if two else 0.0)
-        if not (math.isfinite(value) and abs(value - check) < 1e-5):
-            value = check
+    upper = float(stats.nct.sf(crit, dof, nc))
+    lower = 0.0
+    if two:
+        # scipy's nct.cdf is wrong far in the left tail (e.g. −0.5 at 1 df, nc ≈ 10: power
+        # fell from 0.49 to 0.003 as the effect grew); its mirror sf(c, −nc) is accurate.
+        lower = float(stats.nct.cdf(-crit, dof, nc))
+        mirror = float(stats.nct.sf(crit, dof, -nc))
+        if not (math.isfinite(lower) and abs(lower - mirror) < 1e-9):
+            lower = mirror
+    value = upper + lower
+    if not 0.0 <= value <= 1.0 + 1e-12:  # NaN far in the tails: the direct integral
+        value = _nct_sf(crit, dof, nc) + (_nct_sf(crit, dof, -nc) if two else 0.0)
     return float(min(1.0, max(0.0, value)))
 
 
