@@ -59,8 +59,10 @@ def test_stored_verdict_is_reproduced(bundle, metric):
     stored = [r for r in manifest["test"] if r["metric"] == metric]
     assert stored, f"the run stored no {metric} test"
     alternative = manifest["config"]["analysis"]["alternative"]
+    # the run's own method (the package default has since moved to welch)
+    method = manifest["config"]["analysis"]["method"]
     fresh = compare_metric(table, metric, treated="treated", control="control", base="base",
-                           alternative=alternative)
+                           alternative=alternative, method=method)
     assert [(r["control"], r["method"]) for r in stored] == [(r.control, r.method) for r in fresh]
     for old, new in zip(stored, fresh, strict=True):
         assert old["estimate_pp"] == pytest.approx(new.estimate_pp, abs=1e-9)
@@ -78,7 +80,8 @@ def test_cli_prints_the_probe_with_enough_decimals(bundle, cli):
     per_seed = table.groupby(["condition", "seed"])["prob"].mean()
     t, c = per_seed["treated"].to_numpy(), per_seed["control"].to_numpy()
     ci = sps.ttest_ind(t, c).confidence_interval(0.95)
-    r = cli("test", RUN / "responses.parquet", "--metric", "prob")
+    # pooled-t: the interval scipy's ttest_ind gives (the default has since moved to welch)
+    r = cli("test", RUN / "responses.parquet", "--metric", "prob", "--method", "pooled-t")
     assert r.code == 0, r.err
     expected = f"{100 * (t.mean() - c.mean()):.3f}"
     assert f"│ {expected} " in r.out
