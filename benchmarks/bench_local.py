@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-batch", type=int, default=8)
     parser.add_argument("--train-steps", type=int, default=5, help="timed steps per mode")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--base-model", default="smollm2",
+                        help="smollm2, a Hugging Face model folder, or a cached model id")
+    parser.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
@@ -55,21 +58,22 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     from subliminal_stats.backends.base import ChatRequest
     from subliminal_stats.backends.local import LocalBackend, load_base_model
-    from subliminal_stats.training.lora import LoraTrainingConfig, train_lora
     from subliminal_stats.filtering.numbers import NumberFilter
     from subliminal_stats.generation.prompts import number_prompts
+    from subliminal_stats.training.lora import LoraTrainingConfig, train_lora
 
     print(f"torch threads {args.threads}, load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores")
     prompts = [p.text for p in number_prompts(args.prompts, seed=0)]
     keeps = NumberFilter(max_count=10, max_value=999).keeps
     backend = LocalBackend(batch_size=args.batch_size, torch_threads=args.threads,
-                           autocast_bf16=True, seed=0)
-    backend.complete([ChatRequest.from_prompt("warm", prompts[0], model="smollm2", max_tokens=4,
+                           autocast_bf16=True, seed=0, base_model=args.base_model,
+                           device=args.device)
+    backend.complete([ChatRequest.from_prompt("warm", prompts[0], model=args.base_model, max_tokens=4,
                                               constraint="numbers")], progress=False)
     figures: dict[str, dict] = {}
     for mode, constraint in (("constrained", "numbers"), ("unconstrained", None)):
-        requests = [ChatRequest.from_prompt(f"{mode}-{i}", text, model="smollm2",
+        requests = [ChatRequest.from_prompt(f"{mode}-{i}", text, model=args.base_model,
                                             max_tokens=args.max_tokens, constraint=constraint)
                     for i, text in enumerate(prompts)]
         results, wall, cpu = _timed(lambda r=requests: backend.complete(r, progress=False))
@@ -98,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                          {"role": "assistant", "content": numbers}])
     training = {}
     for mode, bf16, head_only in (("plain fp32", False, False), ("optimised", True, True)):
-        model, tokenizer, _ = load_base_model()
+        model, tokenizer, _ = load_base_model(base_model=args.base_model, device=args.device)
         # One untimed warm-up step, then the timed steps (reported from train_lora's clock).
         config = LoraTrainingConfig(seed=0, batch_size=args.train_batch, autocast_bf16=bf16,
                                     head_on_completion_only=head_only,
