@@ -335,7 +335,8 @@ def test(data: Data, *, trait: Sequence[str] | str | None = None,
             from dataclasses import replace
 
             nan = float("nan")
-            results = [replace(r, odds_ratio=nan, odds_ratio_ci_low=nan, odds_ratio_ci_high=nan)
+            results = [replace(r, odds_ratio=nan, odds_ratio_ci_low=nan, odds_ratio_ci_high=nan,
+                               method_detail=f"{r.method_detail} on mean {metric}")
                        for r in results]
         else:
             results = compare_metric(table, metric, **options)

@@ -62,6 +62,21 @@ def test_test_matches_the_cli_and_compare(tmp_path, cli):
     pd.testing.assert_frame_equal(again, frame)
 
 
+def test_score_metric_from_files_equals_in_memory(tmp_path):
+    import numpy as np
+
+    from subliminal_stats.stats import simulate_responses
+
+    df = simulate_responses(seeds_per_arm=4, n_questions=10, answers_per_question=5, rng=2)
+    df["prob"] = np.random.default_rng(1).random(len(df)) * 0.3
+    df.to_parquet(tmp_path / "s.parquet")
+    streamed = ss.test(tmp_path / "s.parquet", metric="prob").to_frame()
+    in_memory = ss.test(ss.read(tmp_path / "s.parquet"), metric="prob").to_frame()
+    # Score sums differ from pandas' compensated sums by rounding only.
+    pd.testing.assert_frame_equal(streamed, in_memory, check_exact=False, rtol=1e-12)
+    assert streamed["odds_ratio"].isna().all()
+
+
 def test_read_check_plan(tmp_path):
     cells = ss.read(EXAMPLE_CSV, cells=True)
     assert list(cells.columns) == ["trait", "condition", "seed", "question", "hits", "n"]
