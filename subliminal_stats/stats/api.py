@@ -695,7 +695,10 @@ def _adjust(results: list[ComparisonResult], family_keys, adjust: str) -> list:
             if math.isfinite(r.min_p):
                 upd["min_p_adjusted"] = (min(1.0, r.min_p * n_tests) if adjust == "holm"
                                          else r.min_p)
-            if r.method in ("welch", "welch-hsu", "pooled-t", "t-vs-single-model") \
+            unadjusted = not (math.isfinite(pa) and pa > r.p_value)
+            if unadjusted:
+                upd.update(ci_low_adjusted=r.ci_low, ci_high_adjusted=r.ci_high)
+            elif r.method in ("welch", "welch-hsu", "pooled-t", "t-vs-single-model") \
                     and math.isfinite(r.df) \
                     and math.isfinite(r.statistic) and r.p_value > 0:
                 ratio = pa / r.p_value if math.isfinite(pa) and pa > 0 else 1.0
@@ -703,8 +706,6 @@ def _adjust(results: list[ComparisonResult], family_keys, adjust: str) -> list:
                 res = A.t_inference(r.estimate, r.estimate / r.statistic if r.statistic else 0.0,
                                     r.df, alternative=r.alternative, confidence_level=level)
                 upd.update(ci_low_adjusted=float(res.ci_low), ci_high_adjusted=float(res.ci_high))
-            elif not math.isfinite(pa) or pa == r.p_value:
-                upd.update(ci_low_adjusted=r.ci_low, ci_high_adjusted=r.ci_high)
             r = replace(r, **upd)
             if math.isfinite(r.ci_low_adjusted) or math.isfinite(r.ci_high_adjusted):
                 excludes = r.ci_low_adjusted > 0 or r.ci_high_adjusted < 0

@@ -196,7 +196,14 @@ def spread_warning(design: Design) -> str:
     a, b = design.sd_treated_pp, design.sd_reference_pp
     if not (math.isfinite(a) and math.isfinite(b)):
         return ""
-    ratio = max(a, b) / max(min(a, b), 1e-12)
+    if max(a, b) == 0:
+        return ""
+    if min(a, b) == 0:
+        which = "treated" if a == 0 else "reference"
+        return (f"arm spreads differ: every {which} seed has the same rate (per-seed SD 0 pp) "
+                f"while the other arm's spread {max(a, b):.3g} pp; pooled-variance methods "
+                "(pooled-t, cluster-t) are not valid here — use welch (the default)")
+    ratio = max(a, b) / min(a, b)
     if ratio < 2:
         return ""
     return (f"arm spreads differ: per-seed SD {a:.3g} pp (treated) vs {b:.3g} pp (reference), "
