@@ -372,8 +372,10 @@ def plan(data: Data = None, *, effect: float | None = None, seeds: int | None = 
     Returns
     -------
     pandas.DataFrame
-        One row per question asked: ``question, sd_treated_pp, sd_control_pp, effect_pp,
-        seeds_per_arm, power``.
+        One row per question asked and set of SDs (as ``plan --json``): ``question, sds,
+        sd_treated_pp, sd_control_pp, effect_pp, seeds_per_arm, power`` (``seeds_exact``
+        for seeds needed). With pilot data, a second set of rows at the SDs' 80 % upper
+        bounds, as the command prints.
 
     Examples
     --------
@@ -393,27 +395,47 @@ def plan(data: Data = None, *, effect: float | None = None, seeds: int | None = 
         raise InputError("give effect= (seeds needed) or seeds= (detectable effect), or both")
     if sd is None and data is None:
         raise InputError("give the between-seed SD with sd= (pp), or pilot data to estimate it")
+    if sd is not None and data is not None:
+        raise InputError("give either sd=/sd_treated= or pilot data, not both")
+    if sd_treated is not None and sd is None:
+        raise InputError("sd_treated= needs sd= (the control arm's SD) beside it")
+    sd_sets = []
     if sd is not None:
-        sd_c = sd / 100
-        sd_t = (sd if sd_treated is None else sd_treated) / 100
+        sd_sets.append(("point estimate", (sd if sd_treated is None else sd_treated) / 100,
+                        sd / 100))
     else:
+        # As the command: each arm's SD from the pilot seeds (the pooled SD where an arm has
+        # too few), then the same plan at the SDs' 80 % upper bounds.
+        from subliminal_stats.stats.power import estimate_arm_sds, sd_upper_bound
+
         table = read(data)
-        pooled, _dof, _where = estimate_between_seed_sd(
-            table, **_accepts(estimate_between_seed_sd, {"trait": trait, "metric": metric}))
-        sd_c = sd_t = pooled
+        pooled, dof, _where = estimate_between_seed_sd(table, trait=trait, metric=metric)
+        arms = estimate_arm_sds(table, treated=treated, control=control, trait=trait,
+                                metric=metric)
+        sd_c, dof_c = arms["control"] if arms.get("control") else (pooled, dof)
+        sd_t, dof_t = arms["treated"] if arms.get("treated") else (pooled, dof)
+        if sd_c <= 0 and sd_t <= 0:
+            raise InputError("both arms' seeds share one rate in the pilot data (between-seed "
+                             "SD 0): pass sd=, or plan on a score that varies (metric='prob')")
+        sd_sets.append(("point estimate", sd_t, sd_c))
+        sd_sets.append(("80 % upper bound of the SDs",
+                        sd_upper_bound(sd_t, dof_t) if sd_t > 0 else 0.0,
+                        sd_upper_bound(sd_c, dof_c) if sd_c > 0 else 0.0))
     rows = []
-    if effect is not None:
-        p = seeds_needed(effect=effect / 100, sd_between_seeds=sd_c, sd_treated=sd_t,
-                         power=power, alpha=alpha, alternative=alternative)
-        rows.append({"question": "seeds needed", "sd_treated_pp": 100 * sd_t,
-                     "sd_control_pp": 100 * sd_c, "effect_pp": effect,
-                     "seeds_per_arm": p.seeds_per_arm, "power": p.power})
-    if seeds is not None:
-        p = detectable_effect(seeds_per_arm=seeds, sd_between_seeds=sd_c, sd_treated=sd_t,
-                              power=power, alpha=alpha, alternative=alternative)
-        rows.append({"question": "detectable effect", "sd_treated_pp": 100 * sd_t,
-                     "sd_control_pp": 100 * sd_c, "effect_pp": p.effect_pp,
-                     "seeds_per_arm": seeds, "power": power})
+    for label, s_t, s_c in sd_sets:
+        if effect is not None:
+            p = seeds_needed(effect=effect / 100, sd_between_seeds=s_c, sd_treated=s_t,
+                             power=power, alpha=alpha, alternative=alternative)
+            rows.append({"question": "seeds needed", "sds": label, "sd_treated_pp": 100 * s_t,
+                         "sd_control_pp": 100 * s_c, "effect_pp": effect,
+                         "seeds_per_arm": p.seeds_per_arm, "seeds_exact": p.seeds_exact,
+                         "power": p.power})
+        if seeds is not None:
+            p = detectable_effect(seeds_per_arm=seeds, sd_between_seeds=s_c, sd_treated=s_t,
+                                  power=power, alpha=alpha, alternative=alternative)
+            rows.append({"question": "detectable effect", "sds": label,
+                         "sd_treated_pp": 100 * s_t, "sd_control_pp": 100 * s_c,
+                         "effect_pp": p.effect_pp, "seeds_per_arm": seeds, "power": power})
     return pd.DataFrame(rows)
 
 

@@ -93,6 +93,16 @@ def test_read_check_plan(tmp_path):
         ss.plan(sd=5)
 
 
+def test_plan_from_pilot_data_equals_the_cli(tmp_path, cli):
+    out = tmp_path / "p.json"
+    r = cli("plan", EXAMPLE_CSV, "--effect", "10", "--seeds", "5", "--json", out)
+    assert r.code == 0, r.err
+    want = json.loads(out.read_text())
+    got = ss.plan(EXAMPLE_CSV, effect=10, seeds=5).to_dict("records")
+    got = [{k: v for k, v in row.items() if not (isinstance(v, float) and v != v)} for row in got]
+    assert got == want
+
+
 def test_pooled_runs_refused_then_allowed(tmp_path):
     table = ss.read(EXAMPLE_CSV)
     a, b = tmp_path / "run1.csv", tmp_path / "run2.csv"
