@@ -832,7 +832,7 @@ def _read_state(state_file) -> dict:
 
 
 def _write_state(state_file, state: dict) -> None:
-    path = Path(state_file)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(state, indent=1), encoding="utf-8")
-    os.replace(tmp, path)  # atomic: an interruption leaves the old or the new state
+    from subliminal_stats.data.outputs import atomic_write
+
+    # atomic, unique temporary name: an interruption leaves the old or the new state
+    atomic_write(Path(state_file), json.dumps(state, indent=1))

@@ -82,12 +82,34 @@ def path_label(value: str, what: str = "label") -> str:
 
 def known_methods() -> tuple[str, ...]:
     """The statistics core's method names (what ``analysis.method`` may be)."""
-    from subliminal_stats import stats
+    try:
+        from subliminal_stats.stats.methods import offered_methods
+    except ImportError:  # before the stats registry existed
+        from subliminal_stats import stats
 
-    registry = getattr(stats, "METHODS", None)  # the method registry, once stats has one
-    if registry is not None:
-        return tuple(registry)
-    return tuple(stats.METHOD_DESCRIPTIONS)
+        return tuple(stats.METHOD_DESCRIPTIONS)
+    return (*offered_methods(), "t-vs-single-model")
+
+
+def check_method(value: str) -> str:
+    """``value`` if the statistics core offers it (aliases such as ``glmm`` accepted)."""
+    try:
+        from subliminal_stats.stats.methods import resolve_method
+    except ImportError:
+        resolve_method = None
+    if resolve_method is not None:
+        from subliminal_stats.errors import InputError
+
+        try:
+            resolve_method(value)
+        except InputError:
+            pass
+        else:
+            if value.strip():
+                return value
+    elif value in known_methods():
+        return value
+    raise ValueError(f"unknown method {value!r}; known: {', '.join(known_methods())}")
 
 
 class PipelineConfig(Section):
@@ -207,7 +229,4 @@ class AnalysisSettings(Section):
     @field_validator("method")
     @classmethod
     def _known(cls, value: str) -> str:
-        methods = known_methods()
-        if value not in methods:
-            raise ValueError(f"unknown method {value!r}; known: {', '.join(methods)}")
-        return value
+        return check_method(value)

@@ -264,15 +264,17 @@ class SeedParts:
 
     def save(self, seed: int, frame: pd.DataFrame, *, seconds: float) -> Path:
         """Write one seed's rows atomically (a partial part never counts as done)."""
+        import io
+
+        from subliminal_stats.data.outputs import atomic_write
+
         path = self.part_path(seed)
-        tmp = path.with_name(path.name + ".tmp")
-        frame.to_parquet(tmp, index=False, compression="zstd")
-        tmp.replace(path)
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False, compression="zstd")
+        atomic_write(path, buffer.getvalue())
         timing = self.seconds()
         timing[str(seed)] = round(float(seconds), 4)
-        tmp_t = self._timing.with_name(self._timing.name + ".tmp")
-        tmp_t.write_text(json.dumps(timing, sort_keys=True))
-        tmp_t.replace(self._timing)
+        atomic_write(self._timing, json.dumps(timing, sort_keys=True))
         return path
 
     def seconds(self) -> dict[str, float]:

@@ -18,6 +18,7 @@ from subliminal_stats.backends.base import ChatRequest
 from subliminal_stats.backends.seeding import file_sha256
 from subliminal_stats.backends.store import CompletionStore, generate
 from subliminal_stats.data.jsonl import write_json
+from subliminal_stats.data.outputs import atomic_write
 from subliminal_stats.data.schema import validate_responses
 from subliminal_stats.errors import InputError
 from subliminal_stats.evaluation.evaluate import eval_requests, responses_from_results
@@ -155,9 +156,7 @@ def write_training_file(ctx: RunContext, name: str, pairs: Sequence[tuple[str, s
     lines = [json.dumps({"messages": [{"role": "user", "content": user},
                                       {"role": "assistant", "content": answer}]})
              for user, answer in pairs]
-    tmp = train.with_name(train.name + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(train)
+    atomic_write(train, "\n".join(lines) + "\n")
     info = {**info, "used_for_training": len(pairs), "train_file": train.name,
             "train_sha256": file_sha256(train)}
     write_json(ctx.out_dir / "filter" / f"{name}.report.json", info)
