@@ -63,6 +63,7 @@ from subliminal_stats.experiments.stages import (
     resolve_path,
     results_in_order,
     stage_train,
+    student_names,
     write_training_file,
 )
 from subliminal_stats.filtering.judge_screens import alignment_screen
@@ -81,8 +82,8 @@ MISALIGNED = "misaligned"
 
 
 def misalignment_students(config: MisalignmentBase) -> list[tuple[str, int]]:
-    seeds = config.seed_list()
-    return [(t.name, s) for t in config.teachers for s in seeds]
+    """(teacher, seed) of every student: ``seeds`` students per teacher."""
+    return student_names(config, [t.name for t in config.teachers])
 
 
 def stage_teachers(ctx: RunContext, backends: Backends) -> dict[str, dict[str, Any]]:
