@@ -27,8 +27,15 @@ ADDED_DEFAULTS: dict[tuple[str, str], object] = {
     ("backend", "local_model"): None,
 }
 
+#: Fields renamed after runs were recorded: fingerprinted under their old names, so a folder
+#: made before the rename still resumes. (section, new name) → old name.
+RENAMED_FIELDS: dict[tuple[str, str], str] = {
+    ("teacher", "learning_rate"): "lr",  # mlp_digits: API names = config names
+    ("student", "learning_rate"): "lr",
+}
+
 __all__ = [
-    "ADDED_DEFAULTS", "MAX_SEEDS", "AnalysisSettings", "BackendSettings", "PipelineConfig", "Section",
+    "ADDED_DEFAULTS", "RENAMED_FIELDS", "MAX_SEEDS", "AnalysisSettings", "BackendSettings", "PipelineConfig", "Section",
     "TrainingSettings", "known_methods", "path_label",
 ]
 

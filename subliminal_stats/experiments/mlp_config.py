@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from subliminal_stats.errors import InputError
 from subliminal_stats.experiments.config import PipelineConfig, Section
@@ -32,13 +32,17 @@ class ModelSection(Section):
 class TeacherSection(Section):
     epochs: int = Field(5, ge=0, le=10_000)
     batch_size: int = Field(1024, ge=1, le=1_000_000)
-    lr: float = Field(3e-4, gt=0)
+    #: Adam learning rate (``lr`` accepted, the older name).
+    learning_rate: float = Field(3e-4, gt=0, le=10,
+                                 validation_alias=AliasChoices("learning_rate", "lr"))
 
 
 class StudentSection(Section):
     epochs: int = Field(5, ge=0, le=10_000)
     batch_size: int = Field(1024, ge=1, le=1_000_000)
-    lr: float = Field(3e-4, gt=0)
+    #: Adam learning rate (``lr`` accepted, the older name).
+    learning_rate: float = Field(3e-4, gt=0, le=10,
+                                 validation_alias=AliasChoices("learning_rate", "lr"))
     noise: Literal["uniform", "normal", "shuffled_pixels"] = "uniform"
     noise_per_epoch: int | None = Field(None, ge=1, le=10_000_000)
     temperature: float = Field(1.0, gt=0)

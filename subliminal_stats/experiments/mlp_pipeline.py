@@ -8,8 +8,8 @@ The pipeline file (see ``pipelines/mlp_digits.toml``)::
 
     [data]       source = "digits" | "mnist_idx", path, test_fraction, split_seed, train_limit, test_limit
     [model]      hidden = [256, 256], n_aux = 3
-    [teacher]    epochs, batch_size, lr
-    [student]    epochs, batch_size, lr, noise, noise_per_epoch, temperature
+    [teacher]    epochs, batch_size, learning_rate
+    [student]    epochs, batch_size, learning_rate, noise, noise_per_epoch, temperature
 
 Torch is imported only when the pipeline runs (not for ``--dry-run``).
 """
@@ -57,10 +57,10 @@ def settings_from_config(config: MLPPipelineConfig):
         n_aux=config.model.n_aux,
         teacher_epochs=config.teacher.epochs,
         teacher_batch_size=config.teacher.batch_size,
-        teacher_lr=config.teacher.lr,
+        teacher_lr=config.teacher.learning_rate,
         student_epochs=config.student.epochs,
         student_batch_size=config.student.batch_size,
-        student_lr=config.student.lr,
+        student_lr=config.student.learning_rate,
         noise_per_epoch=config.student.noise_per_epoch,
         noise=config.student.noise,
         temperature=config.student.temperature,
@@ -85,9 +85,9 @@ def describe(config: MLPPipelineConfig, seeds: tuple[int, ...], out_dir: Path) -
         "6 conditions evaluated on the test images",
         f"data: {config.data.source}" + (f" from {config.data.path}" if config.data.path else ""),
         f"model: inputs-{'-'.join(map(str, config.model.hidden))}-(classes+{config.model.n_aux}), "
-        f"teacher {config.teacher.epochs} epochs (batch {config.teacher.batch_size}, lr {config.teacher.lr}), "
+        f"teacher {config.teacher.epochs} epochs (batch {config.teacher.batch_size}, lr {config.teacher.learning_rate}), "
         f"students {config.student.epochs} epochs of {config.student.noise} noise "
-        f"(batch {config.student.batch_size}, lr {config.student.lr})",
+        f"(batch {config.student.batch_size}, lr {config.student.learning_rate})",
         f"seeds: {len(seeds)} ({len(done)} already finished in {out_dir}, {len(todo)} to run "
         f"in {len(_blocks(todo, config.seeds_per_block))} block(s) of ≤ {config.seeds_per_block})",
         f"output: {out_dir / 'responses.parquet'}, {out_dir / 'manifest.json'}",

@@ -207,12 +207,16 @@ def load_pipeline(path: str | Path, *, overrides: Mapping[str, Any] | None = Non
 def config_fingerprint(config: PipelineConfig, *, ignore: Iterable[str] = ("seeds", "out")) -> str:
     """Hash of everything that changes results (not the number of seeds nor the folder)."""
     payload = config.model_dump(mode="json", exclude=set(ignore))
-    from subliminal_stats.experiments.config import ADDED_DEFAULTS
+    from subliminal_stats.experiments.config import ADDED_DEFAULTS, RENAMED_FIELDS
 
     for (section, key), default in ADDED_DEFAULTS.items():
         part = payload.get(section)
         if isinstance(part, dict) and key in part and part[key] == default:
             del part[key]
+    for (section, key), old in RENAMED_FIELDS.items():
+        part = payload.get(section)
+        if isinstance(part, dict) and key in part and old not in part:
+            part[old] = part.pop(key)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -218,7 +218,7 @@ def test_mnist_idx_pipeline_runs_on_small_idx_files(cli, tmp_path):
     text = (REPO / "pipelines" / "mlp_mnist.toml").read_text()
     text = text.replace('path = "data/mnist"', f'path = "{folder}"').replace(
         "hidden = [256, 256]", "hidden = [16]").replace("batch_size = 1024", "batch_size = 50").replace(
-        "lr = 3e-4", "lr = 1e-2")
+        "learning_rate = 3e-4", "learning_rate = 1e-2")
     toml = tmp_path / "mnist.toml"
     toml.write_text(text)
     res = cli("run", toml, "--seeds", "2", "--out", tmp_path / "run")
