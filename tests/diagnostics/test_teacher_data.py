@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from repo_paths import SHARED_DATA
 
 from subliminal_stats.diagnostics.teacher_data import combine, read_teacher_outputs
 from subliminal_stats.errors import InputError
 from subliminal_stats.filtering.numbers import parse_number_list
-from repo_paths import SHARED_DATA
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED = SHARED_DATA / "owls_teacher_numbers"
