@@ -16,6 +16,7 @@ import typer
 # `--help` stays fast.
 from subliminal_stats.cli import (  # noqa: F401, E402
     data_cmds,
+    diagnose_cmds,
     generation_cmds,
     report_cmds,
     run_cmds,

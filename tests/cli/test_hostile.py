@@ -176,7 +176,7 @@ CASES = [
     Case("calibrate-json-is-folder", lambda d: ["calibrate", "--n-sims", "1000", "--json", d / "folder"],
          2, r"folder"),
     Case("test-json-stdout", lambda d: ["test", d / "d.csv", "--json", "-"], 0, "",
-         lambda d, r: (not (d / "-").exists()) or pytest.fail("wrote a file named '-'"),
+         lambda d, r: (not (d / "-").exists()) or pytest.fail("wrote a file named '-'"),  # cwd = d
          out=r'"estimate_pp"'),
     # --- unreadable or wrong files ---------------------------------------------------------
     Case("missing-file", lambda d: ["test", d / "missing.csv"], 2, r"not found|no such|does not exist"),
@@ -332,7 +332,8 @@ def test_catalogue_is_large_enough():
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_hostile_case(cli, folder, case: Case):
+def test_hostile_case(cli, folder, monkeypatch, case: Case):
+    monkeypatch.chdir(folder)  # a stray relative write lands in the case's folder, not the checkout
     if case.setup is not None:
         case.setup(folder)
     result = cli(*case.args(folder))
