@@ -21,8 +21,12 @@ from scipy.special import expit, logit
 from subliminal_stats.stats.cells import ArmData
 from subliminal_stats.stats.grid import GRID_RULES, Scenario, mean_rate_intercept, run_scenario
 
-__all__ = ["DESIGN_METHODS", "Design", "design_calibration", "estimate_design",
-           "spread_warning"]
+__all__ = ["DESIGN_METHODS", "DESIGN_SIMULATION_LIMIT", "Design", "design_calibration",
+           "estimate_design", "grid_calibration", "spread_warning"]
+
+#: With more designs than this in one call (e.g. hundreds of traits), ``calibration="auto"``
+#: reads the nearest cells of the shipped grid instead of simulating each design (~1 s each).
+DESIGN_SIMULATION_LIMIT = 4
 
 #: Methods the design simulation covers (the vectorised ones).
 DESIGN_METHODS = ("welch", "welch-hsu", "pooled-t", "permutation", "t-vs-single-model")
@@ -186,6 +190,79 @@ def design_calibration(design: Design, *, alternative: str = "two-sided", alpha:
             not math.isnan(cov) and cov < GRID_RULES["min_coverage"] - 2 * se_c)
         status = "calibrated" if ok else ("NOT CALIBRATED" if failed else "borderline")
         out[m] = dict(row, calibrated=bool(ok), status=status)
+    return out
+
+
+def _nearest(values, target: float, *, log: bool = False) -> float:
+    values = np.asarray(sorted(set(values)), dtype=float)
+    if log:
+        return float(values[np.argmin(np.abs(np.log(values) - math.log(max(target, 1e-9))))])
+    return float(values[np.argmin(np.abs(values - target))])
+
+
+@functools.lru_cache(maxsize=1)
+def _grid():
+    from subliminal_stats.stats.grid import grid_frame
+
+    return grid_frame()
+
+
+def grid_calibration(design: Design, *, alternative: str = "two-sided",
+                     alpha: float = 0.05) -> dict:
+    """The fast methods' calibration for ``design`` read from the nearest shipped grid cells.
+
+    No simulation: the worst false-positive rate over the null cells nearest to the design
+    (its seed counts, rate on the logit scale, answers and questions on the log scale, and
+    each arm's between-seed SD), and the worst coverage over the nearest effect cells. Same
+    keys as :func:`design_calibration`, plus ``source = "grid"`` and the cells' ``label``.
+    The grid was simulated two-sided at α = 0.05; other settings return ``{}`` (unknown).
+    """
+    frame = _grid()
+    if frame.empty or alternative != "two-sided" or abs(alpha - 0.05) > 1e-9:
+        return {}
+    comparison = "vs control" if design.reference_seeded else "vs base"
+    g = frame[frame["comparison"] == comparison]
+    pairs = sorted({(int(a), int(b)) for a, b in zip(g["seeds_treated"], g["seeds_control"])})
+    ref_seeds = design.seeds_reference if design.reference_seeded else 2
+    pair = min(pairs, key=lambda ab: (math.log(ab[0] / design.seeds_treated)) ** 2
+               + (math.log(ab[1] / ref_seeds)) ** 2)
+    g = g[(g["seeds_treated"] == pair[0]) & (g["seeds_control"] == pair[1])]
+    null, effect = g[g["kind"] == "null"], g[g["kind"] == "effect"]
+    rate = float(logit(np.clip(design.rate_reference, *_CLIP_RATE)))
+    near_rate = null["rate"].iloc[np.argmin(np.abs(logit(null["rate"].to_numpy()) - rate))]
+    answers = _nearest(null["answers"], design.answers, log=True)
+    questions = _nearest(null["questions"], design.questions, log=True)
+    sds = {_nearest(null["seed_sd"], sd) for sd in (design.sd_reference, design.sd_treated)
+           if design.reference_seeded or sd > 0} or {float(null["seed_sd"].min())}
+    null = null[(null["rate"] == near_rate) & (null["answers"] == answers)
+                & (null["questions"] == questions) & (null["seed_sd"].isin(sds))]
+    ratio = (design.sd_treated / design.sd_reference if design.reference_seeded
+             and design.sd_reference > 0 else 1.0)
+    eff_sd = _nearest(effect["seed_sd"], design.sd_reference if design.reference_seeded
+                      else design.sd_treated)
+    eff_ratio = _nearest(effect["treated_sd"] / effect["seed_sd"], ratio, log=True)
+    shift = abs(float(logit(np.clip(design.rate_treated, *_CLIP_RATE))) - rate)
+    effect = effect[(effect["seed_sd"] == eff_sd)
+                    & np.isclose(effect["treated_sd"] / effect["seed_sd"], eff_ratio)]
+    if len(effect):
+        eff_rate = effect["rate"].iloc[np.argmin(np.abs(logit(effect["rate"].to_numpy()) - rate))]
+        effect = effect[(effect["rate"] == eff_rate)
+                        & (effect["effect"] == _nearest(effect["effect"], shift))]
+    label = (f"nearest shipped grid cells: {pair[0]}v{pair[1]} seeds, rate {100 * near_rate:g} %, "
+             f"{questions:g}q x {answers:g}, seed SD {'/'.join(f'{x:g}' for x in sorted(sds))}")
+    out = {}
+    for m in DESIGN_METHODS:
+        nm, em = null[null["method"] == m], effect[effect["method"] == m]
+        if nm.empty:
+            continue
+        n = int(nm["n_sims"].min())
+        fpr = float(nm["rejection_rate"].max())
+        cov = float(em["coverage"].min()) if len(em) else math.nan
+        ok = (n >= GRID_RULES["min_null_sims"] and fpr <= GRID_RULES["max_fpr"]
+              and (math.isnan(cov) or cov >= GRID_RULES["min_coverage"]))
+        out[m] = {"fpr": fpr, "coverage": cov, "n_sims": n, "scenarios": len(nm) + len(em),
+                  "calibrated": bool(ok), "status": "calibrated" if ok else "NOT CALIBRATED",
+                  "source": "grid", "label": label}
     return out
 
 
