@@ -50,7 +50,7 @@ def diagnose(
     resamples: Annotated[int, typer.Option(min=99, max=100_000, help="Permutations per test (99 to 100,000).")] = 1000,
     alternative: Annotated[str, typer.Option(help="Frequency tests: two-sided, greater (A's share above B's) or less.")] = "two-sided",
     alpha: Annotated[float, typer.Option(min=0.0001, max=0.5, help="Level of the verdict (0.0001 to 0.5).")] = 0.05,
-    rng: Annotated[int, typer.Option("--rng", help="Random seed.")] = 0,
+    rng: Annotated[int, typer.Option("--rng", min=0, help="Random seed.")] = 0,
     bag_size: Annotated[Optional[list[int]], typer.Option("--bag-size", min=1, max=4096, help="Bag size K of the detector (repeatable; default 1, 8, 16, 64; at most 4,096).")] = None,
     ngram: Annotated[int, typer.Option(min=1, max=3, help="Longest number n-gram the detector reads (1 to 3).")] = 1,
     detector: Annotated[bool, typer.Option("--detector/--no-detector", help="Run the classifier detector and the format baseline.")] = True,

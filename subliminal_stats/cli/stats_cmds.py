@@ -121,10 +121,11 @@ def test_cmd(
     adjust: Annotated[str, typer.Option(help="Multiplicity adjustment across traits: holm, bh or none (the family is printed).")] = "holm",
     alpha: Annotated[float, typer.Option(help="Significance level applied to the adjusted p.")] = 0.05,
     resamples: Annotated[int, typer.Option(min=100, max=1_000_000, help="Bootstrap resamples (100 to 1,000,000).")] = 10_000,
-    rng: Annotated[int, typer.Option("--rng", help="Random seed for bootstrap / Monte Carlo permutations.")] = 0,
+    rng: Annotated[int, typer.Option("--rng", min=0, help="Random seed for bootstrap / Monte Carlo permutations.")] = 0,
     experiment: Annotated[Optional[str], typer.Option(help="Use only the rows of this experiment.")] = None,
     metric: Annotated[str, typer.Option(help="What to test: hit (sampled answers) or a score column in [0, 1], e.g. prob (the probability probe).")] = "hit",
     json_out: Annotated[Optional[Path], typer.Option("--json", help=_JSON_HELP)] = None,
+    same_seeds: Annotated[bool, typer.Option("--same-seeds", help="Seeds with the same labels in different runs are the same trained models (pool them); by default such tables are refused.")] = False,
 ) -> None:
     from subliminal_stats.data.schema import read_responses, select
     from subliminal_stats.stats import DEFAULT_METHOD, compare_metric, summarize
@@ -132,33 +133,43 @@ def test_cmd(
     _check_alternative(alternative)
     _json_target(json_out, data)
     console = _out(json_out)
-    method = method or DEFAULT_METHOD
+    method = DEFAULT_METHOD if method is None else method  # "" is refused, not the default
     treated = list(dict.fromkeys(treated or ["treated"]))
-    from subliminal_stats.stats import cell_counts
-
-    df = read_responses(data)
-    if experiment is not None:
-        df = select(df, experiment=experiment)
-    if base is None and "base" in set(df["condition"]) and "base" not in (*treated, control):
-        base = "base"
-    if trait:
-        unknown = [t for t in trait if t not in set(df["trait"])]
-        if unknown:
-            raise InputError(f"unknown trait label {', '.join(map(repr, unknown))}: the data has "
-                             f"{', '.join(sorted(map(str, df['trait'].unique())))}")
-        df = df[df["trait"].isin(trait)]
-    from subliminal_stats.stats.api import experiment_mixing_note
-
-    mixing = experiment_mixing_note(df)
-    # Reduce the answers once; the test and the summary below both work on cells.
-    if metric == "hit":
-        cells = cell_counts(df)
-    else:
-        from subliminal_stats.stats import score_cells
-
-        cells = score_cells(df, metric)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        if metric == "hit":
+            # Streamed straight to per-cell counts: memory grows with cells, not answers;
+            # label spellings merged and runs pooled are said below.
+            from subliminal_stats.data.reader import read_cells, runs_note
+
+            cells = df = read_cells(data, experiment=experiment, traits=trait or None,
+                                    same_seeds=same_seeds)
+            experiments = [e for e in cells.attrs.get("experiments") or [] if e is not None]
+            mixing = "" if experiment is not None or len(experiments) <= 1 else (
+                f"the table holds {len(experiments)} experiments "
+                f"({', '.join(map(repr, map(str, experiments[:4])))}); answers with the same "
+                "trait, condition and seed labels are pooled across them — select one "
+                "experiment (--experiment) if they are different runs")
+            pooled = runs_note(cells)
+            if pooled:
+                warnings.warn(pooled, stacklevel=1)
+        else:
+            df = read_responses(data)
+            if experiment is not None:
+                df = select(df, experiment=experiment)
+            if trait:
+                unknown = [t for t in trait if t not in set(df["trait"])]
+                if unknown:
+                    raise InputError(f"unknown trait label {', '.join(map(repr, unknown))}: the "
+                                     f"data has {', '.join(sorted(map(str, df['trait'].unique())))}")
+                df = df[df["trait"].isin(trait)]
+            from subliminal_stats.stats import score_cells
+            from subliminal_stats.stats.api import experiment_mixing_note
+
+            mixing = experiment_mixing_note(df)
+            cells = score_cells(df, metric)
+        if base is None and "base" in set(df["condition"]) and "base" not in (*treated, control):
+            base = "base"
         with err_console.status("testing…"):
             results = compare_metric(df if metric != "hit" else cells, metric,
                                      treated=treated if len(treated) > 1 else treated[0],
@@ -390,7 +401,7 @@ def calibrate_cmd(
     base: Annotated[bool, typer.Option("--base/--no-base", "--include-base/--no-include-base", help="Also calibrate treated vs a single base model.")] = True,
     write_table: Annotated[bool, typer.Option("--write-table", help="Simulate the whole scenario grid and write it into the package's calibration table (or -o).")] = False,
     out: Annotated[Optional[Path], typer.Option("-o", "--out", help="With --write-table: write the table module here instead of the package.")] = None,
-    rng: Annotated[int, typer.Option("--rng", help="Random seed.")] = 0,
+    rng: Annotated[int, typer.Option("--rng", min=0, help="Random seed.")] = 0,
     json_out: Annotated[Optional[Path], typer.Option("--json", help=_JSON_HELP)] = None,
 ) -> None:
     _check_alternative(alternative)

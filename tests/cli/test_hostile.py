@@ -154,7 +154,11 @@ CASES = [
     Case("test-json-is-input", lambda d: ["test", d / "in.jsonl", "--json", d / "in.jsonl"],
          2, r"also an input", unchanged("in.jsonl")),
     Case("test-json-is-folder", lambda d: ["test", d / "d.csv", "--json", d / "folder"], 2, r"folder"),
-    Case("test-json-special-file", lambda d: ["test", d / "d.csv", "--json", "/dev/zero"], 2, r"not a regular file"),
+    # A named pipe stands for every special file (never a real device: a failed check
+    # would replace it with a regular file).
+    Case("test-json-special-file", lambda d: ["test", d / "d.csv", "--json", d / "pipe"], 2,
+         r"not a regular file", lambda d, r: d.joinpath("pipe").is_fifo() or pytest.fail("replaced"),
+         setup=lambda d: os.mkfifo(d / "pipe")),
     Case("test-json-parent-is-file", lambda d: ["test", d / "d.csv", "--json", d / "keep.txt" / "r.json"],
          2, r"is a file", unchanged("keep.txt", "precious\n")),
     Case("ingest-output-is-input", lambda d: ["ingest", "authors", d / "a.jsonl", "--condition", "treated",
