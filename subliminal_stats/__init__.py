@@ -50,7 +50,7 @@ from subliminal_stats.errors import InputError
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__version__ = "0.1.0"
+from subliminal_stats.version import __version__  # noqa: E402  (one place)
 
 #: Names loaded on first use: ``ss.read_cells`` etc.
 _LAZY = {

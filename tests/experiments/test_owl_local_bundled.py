@@ -66,6 +66,11 @@ def test_stored_verdict_is_reproduced(bundle, metric):
     assert [(r["control"], r["method"]) for r in stored] == [(r.control, r.method) for r in fresh]
     for old, new in zip(stored, fresh, strict=True):
         assert old["estimate_pp"] == pytest.approx(new.estimate_pp, abs=1e-9)
+        if old["control"] == "base":
+            # The one-seed base comparison was recalibrated on purpose (question-paired, the
+            # base's sampling variance added; see the run's README): same estimate, new p,
+            # checked in tests/stats against its known answer.
+            continue
         if old["p_value"] is None or old["p_value"] != old["p_value"]:  # NaN: zero spread
             assert new.p_value != new.p_value
         else:
