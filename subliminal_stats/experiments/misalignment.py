@@ -68,6 +68,7 @@ from subliminal_stats.experiments.stages import (
 )
 from subliminal_stats.filtering.judge_screens import alignment_screen
 from subliminal_stats.filtering.numbers import NumberFilter, filter_completions, load_banned_numbers
+from subliminal_stats.stats.verdicts import verdict_of
 from subliminal_stats.generation.prompts import number_prompts
 from subliminal_stats.judge.templates import load_judge_prompt
 
@@ -295,7 +296,7 @@ def analyse_misalignment(config: MisalignmentBase, table: pd.DataFrame
             lines.append(head + f"{row['estimate_pp']:+.3g} pp; no test")
             continue
         p_adj = row.get("p_adjusted_controls", row["p_value"])
-        verdict = "transfer detected" if p_adj < alpha else "no significant transfer"
+        verdict = verdict_of(p=p_adj, estimate=row["estimate_pp"], alpha=alpha)
         lines.append(head + f"{row['estimate_pp']:+.3g} pp [{row['ci_low_pp']:.3g}, "
                      f"{row['ci_high_pp']:.3g}], p = {row['p_value']:.3g}"
                      + (f" (Holm over controls {p_adj:.3g})" if "p_adjusted_controls" in row else "")

@@ -398,7 +398,7 @@ def analyse_traits(config, table: pd.DataFrame) -> tuple[list[str], list[dict]]:
                 why = next((w for w in r.warnings if "n/a" in w or "undefined" in w), r.warnings[0])
                 lines.append(head + f"{r.estimate_pp:+.3g} pp; no test: {why}")
                 continue
-            verdict = "transfer detected" if r.significant else "no significant transfer"
+            verdict = r.verdict  # the one wording (stats.verdicts) used by every output
             lines.append(head + f"{r.estimate_pp:+.3g} pp [{r.ci_low_pp:.3g}, {r.ci_high_pp:.3g}], "
                          f"p = {r.p_value:.3g} → {verdict}")
     return lines, rows

@@ -332,7 +332,7 @@ def test_misalignment_numbers_end_to_end_on_loopback(tmp_path, cli, monkeypatch)
         assert row["n_seeds_treated"] == 3 and row["n_seeds_control"] == 3
         assert row["p_value"] <= row["p_adjusted_controls"] < 0.05
     assert "base" in rows
-    assert "transfer detected" in r.out
+    assert "→ transfer" in r.out  # the one verdict wording (stats.verdicts)
     by_condition = {row["condition"]: row for row in judge["by_condition"]}
     assert sum(row["kept"] for row in by_condition.values()) == len(table)
     assert f"treated {by_condition['treated']['kept']}/144" in " ".join(r.out.split())

@@ -161,7 +161,7 @@ def test_openai_pipeline_end_to_end_on_loopback(tmp_path, cli, monkeypatch):
     hit_vs_control = by_metric[("hit", "control")]
     assert hit_vs_control["n_seeds_treated"] == 3 and hit_vs_control["n_seeds_control"] == 3
     assert hit_vs_control["p_value"] < 0.05 and hit_vs_control["estimate_pp"] > 20
-    assert "transfer detected" in r.out
+    assert "→ transfer" in r.out  # the one verdict wording (stats.verdicts)
     # the probe: every treated question 0.5 vs 0.1 → +40 pp exactly
     assert by_metric[("prob", "control")]["estimate_pp"] == pytest.approx(40.0)
 
