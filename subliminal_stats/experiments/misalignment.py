@@ -68,9 +68,9 @@ from subliminal_stats.experiments.stages import (
 )
 from subliminal_stats.filtering.judge_screens import alignment_screen
 from subliminal_stats.filtering.numbers import NumberFilter, filter_completions, load_banned_numbers
-from subliminal_stats.stats.verdicts import verdict_of
 from subliminal_stats.generation.prompts import number_prompts
 from subliminal_stats.judge.templates import load_judge_prompt
+from subliminal_stats.stats.verdicts import verdict_of
 
 __all__ = [
     "MISALIGNED", "CotTransferConfig", "MisalignmentNumbersConfig", "analyse_misalignment",

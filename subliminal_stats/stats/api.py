@@ -658,9 +658,9 @@ def _decorate(result: ComparisonResult, m, comparison, arm_t, ref, common, *, al
             updates.update(calibrated=False, simulated_fpr=math.nan,
                            simulated_coverage=math.nan,
                            calibration="unknown (not simulated for this design)")
-            notes.append(f"calibration unknown for this design: the shipped grid covers "
-                         f"two-sided tests at α = 0.05; rerun with fewer traits or "
-                         f"`subliminal-stats calibrate DATA` to simulate it")
+            notes.append("calibration unknown for this design: the shipped grid covers "
+                         "two-sided tests at α = 0.05; rerun with fewer traits or "
+                         "`subliminal-stats calibrate DATA` to simulate it")
         if not single:
             warn = spread_warning(design)
             if warn and warn not in notes:

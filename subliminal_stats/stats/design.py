@@ -222,7 +222,7 @@ def grid_calibration(design: Design, *, alternative: str = "two-sided",
         return {}
     comparison = "vs control" if design.reference_seeded else "vs base"
     g = frame[frame["comparison"] == comparison]
-    pairs = sorted({(int(a), int(b)) for a, b in zip(g["seeds_treated"], g["seeds_control"])})
+    pairs = sorted({(int(a), int(b)) for a, b in zip(g["seeds_treated"], g["seeds_control"], strict=True)})
     ref_seeds = design.seeds_reference if design.reference_seeded else 2
     pair = min(pairs, key=lambda ab: (math.log(ab[0] / design.seeds_treated)) ** 2
                + (math.log(ab[1] / ref_seeds)) ** 2)

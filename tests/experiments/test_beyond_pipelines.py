@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from repo_paths import REPO_ROOT
 from fake_openai_server import DEFAULT_KEY, FakeOpenAIServer, _item_of
+from repo_paths import REPO_ROOT
 from test_numbers_pipeline import OwlLovingServer
 
 from subliminal_stats.evaluation.questions import misalignment_questions

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from repo_paths import REPO_ROOT
 from fake_openai_server import DEFAULT_KEY, FakeOpenAIServer, _item_of
+from repo_paths import REPO_ROOT
 
 PIPELINES = REPO_ROOT / "pipelines"
 

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from repo_paths import REPO_ROOT
 from fake_openai_server import DEFAULT_KEY, FakeOpenAIServer
+from repo_paths import REPO_ROOT
 
 CLI = [sys.executable, "-c", "from subliminal_stats.cli import entry_point; entry_point()"]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from repo_paths import SHARED_DATA
 
 from subliminal_stats.errors import InputError
 from subliminal_stats.stats import arrays as A
@@ -21,7 +22,6 @@ from subliminal_stats.stats import compare, simulate_responses
 from subliminal_stats.stats.cells import cell_counts
 from subliminal_stats.stats.counts import counts_to_cells, rates_to_cells
 from subliminal_stats.stats.defences import dose_trend, efficacy, tost
-from repo_paths import SHARED_DATA
 
 PHANTOM = SHARED_DATA / "phantom_transfer/gemma-3-12b-it"
 
