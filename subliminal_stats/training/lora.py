@@ -34,6 +34,7 @@ from subliminal_stats.backends.local import (
     MANIFEST_NAME,
     PROBE_LEAD_IN,
     PROBE_MESSAGES,
+    fast_bf16,
     is_smollm2,
     load_base_model,
     model_type_of,
@@ -238,6 +239,8 @@ def train_lora(base_model, tokenizer, conversations: Sequence[Sequence[Mapping[s
     started = time.perf_counter()
     try:
         step = 0
+        # bf16 autocast only where the hardware runs it natively (backends.local.fast_bf16).
+        use_bf16 = config.autocast_bf16 and fast_bf16(str(device))
         for _epoch in range(config.epochs):
             order = rng.permutation(len(examples))
             for start in range(0, len(order), config.batch_size):
@@ -247,7 +250,7 @@ def train_lora(base_model, tokenizer, conversations: Sequence[Sequence[Mapping[s
                 ids, mask, labels = (t.to(device) for t in
                                      collate_examples(chunk, pad_token_id=pad))
                 with torch.autocast(device.type, dtype=torch.bfloat16,
-                                    enabled=config.autocast_bf16):
+                                    enabled=use_bf16):
                     loss = batch_loss(model, ids, mask, labels,
                                       head_on_completion_only=config.head_on_completion_only)
                 loss.backward()
