@@ -14,16 +14,14 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from subliminal_stats.errors import InputError
 from subliminal_stats.stats.model_design import (
     ModelDesign,
-    arm_without_variation,
     captured_warnings,
     check_options,
     coefficient_t,
     log_odds_result,
     mixed_calibration,
-    prepare_cells,
+    prepare_log_odds_cells,
 )
 from subliminal_stats.stats.results import ComparisonResult
 
@@ -112,12 +110,7 @@ def fit_gee(cells: pd.DataFrame, *, treated: str, control: str, trait: str | Non
     -------
     GeeFit
     """
-    design = prepare_cells(cells, trait=trait, treated=treated, control=control)
-    problem = arm_without_variation(design)
-    if problem:
-        raise InputError(
-            f"{problem}: the log-odds difference is infinite; use the LMM or Welch test instead"
-        )
+    design = prepare_log_odds_cells(cells, trait=trait, treated=treated, control=control)
     return fit_gee_design(design)
 
 
@@ -153,12 +146,7 @@ def gee_comparison(
         ``method="gee-bias-reduced"``, with the odds ratio and its interval.
     """
     check_options(alternative, confidence_level)
-    design = prepare_cells(cells, trait=trait, treated=treated, control=control)
-    problem = arm_without_variation(design)
-    if problem:
-        raise InputError(
-            f"{problem}: the log-odds difference is infinite; use the LMM or Welch test instead"
-        )
+    design = prepare_log_odds_cells(cells, trait=trait, treated=treated, control=control)
     fit = fit_gee_design(design)
     df = design.df_between_seeds
     statistic, p, low, high = coefficient_t(

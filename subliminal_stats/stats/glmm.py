@@ -15,16 +15,14 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from subliminal_stats.errors import InputError
 from subliminal_stats.stats.model_design import (
     ModelDesign,
-    arm_without_variation,
     captured_warnings,
     check_options,
     coefficient_t,
     fpr_lookup,
     log_odds_result,
-    prepare_cells,
+    prepare_log_odds_cells,
 )
 from subliminal_stats.stats.results import ComparisonResult
 
@@ -218,12 +216,7 @@ def fit_glmm_map(
     -------
     GlmmMapFit
     """
-    design = prepare_cells(cells, trait=trait, treated=treated, control=control)
-    problem = arm_without_variation(design)
-    if problem:
-        raise InputError(
-            f"{problem}: the log-odds difference is infinite; use the LMM or Welch test instead"
-        )
+    design = prepare_log_odds_cells(cells, trait=trait, treated=treated, control=control)
     return fit_glmm_design(design)
 
 
@@ -264,12 +257,7 @@ def glmm_comparison(
         ``method="glmm-map"`` with odds ratio and its interval.
     """
     check_options(alternative, confidence_level)
-    design = prepare_cells(cells, trait=trait, treated=treated, control=control)
-    problem = arm_without_variation(design)
-    if problem:
-        raise InputError(
-            f"{problem}: the log-odds difference is infinite; use the LMM or Welch test instead"
-        )
+    design = prepare_log_odds_cells(cells, trait=trait, treated=treated, control=control)
     fit = fit_glmm_design(design)
     df = design.df_between_seeds
     statistic, p, low, high = coefficient_t(

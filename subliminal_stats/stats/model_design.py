@@ -138,6 +138,18 @@ def prepare_cells(
     )
 
 
+def prepare_log_odds_cells(cells, *, trait, treated, control) -> ModelDesign:
+    """:func:`prepare_cells` for the log-odds models (GLMM, GEE): an arm whose answers are
+    all misses or all hits is an :class:`InputError` (its log-odds are infinite)."""
+    design = prepare_cells(cells, trait=trait, treated=treated, control=control)
+    problem = arm_without_variation(design)
+    if problem:
+        raise InputError(
+            f"{problem}: the log-odds difference is infinite; use the LMM or Welch test instead"
+        )
+    return design
+
+
 def arm_without_variation(design: ModelDesign) -> str | None:
     """Name an arm whose answers are all misses or all hits (log-odds undefined)."""
     totals = design.frame.groupby("condition")[["hits", "n"]].sum()
