@@ -5,7 +5,6 @@ Each room of the package has its own command module (``data_cmds``,
 work on one does not touch the others.
 """
 
-from __future__ import annotations
 
 import sys
 

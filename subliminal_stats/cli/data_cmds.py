@@ -4,7 +4,6 @@ Only typer, rich and the standard library at module level: the heavy readers loa
 each command, so ``subliminal-stats --help`` starts fast.
 """
 
-from __future__ import annotations
 
 import warnings
 from pathlib import Path

@@ -1,6 +1,5 @@
 """Teacher-data diagnostics: ``diagnose``."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Optional

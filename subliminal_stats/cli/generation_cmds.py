@@ -4,7 +4,6 @@ Only typer, rich and the standard library load at import time (``--help`` stays 
 the filters load inside the command.
 """
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Optional

@@ -1,6 +1,5 @@
 """Report commands: ``report paper|trait``, ``export`` and ``demo``."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Optional

@@ -8,7 +8,6 @@ writes the manifest. ``PIPELINE`` is a TOML file or the name of a bundled config
 load at import time.
 """
 
-from __future__ import annotations
 
 import platform
 import time

@@ -1,6 +1,5 @@
 """Statistics commands: ``test``, ``plan`` and ``calibrate``."""
 
-from __future__ import annotations
 
 import math
 import warnings
