@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from subliminal_stats.cli._app import app, err_console
+from subliminal_stats.cli._app import app, emit_table, err_console
 from subliminal_stats.cli._app import console as _terminal_console
 from subliminal_stats.errors import InputError
 
@@ -181,31 +181,26 @@ def test_cmd(
 
     level = f"{100 * confidence_level:g}%"
     what = "Trait rate" if metric == "hit" else f"Mean {metric}"
-    s_table = Table(title=f"{what} per arm (per-seed means)", title_justify="left")
-    for col in ("trait", "condition", "seeds", "answers", "rate %", f"{level} CI %", "interval"):
-        s_table.add_column(col, justify="right" if col in ("seeds", "answers", "rate %") else "left")
+    s_columns = ["trait", "condition", "seeds", "answers", "rate %", f"{level} CI %", "interval"]
     places = _pp_decimals(100 * summary["ci_low"], 100 * summary["ci_high"])
-    for row in summary.itertuples():
-        s_table.add_row(row.trait, row.condition, str(row.n_seeds), str(row.n_answers),
-                        _fmt(100 * row.mean, pp=True, decimals=places),
-                        f"[{_fmt(100 * row.ci_low, pp=True, decimals=places)}, "
-                        f"{_fmt(100 * row.ci_high, pp=True, decimals=places)}]",
-                        row.interval)
-    console.print(s_table)
+    s_rows = [[row.trait, row.condition, str(row.n_seeds), str(row.n_answers),
+               _fmt(100 * row.mean, pp=True, decimals=places),
+               f"[{_fmt(100 * row.ci_low, pp=True, decimals=places)}, "
+               f"{_fmt(100 * row.ci_high, pp=True, decimals=places)}]",
+               row.interval] for row in summary.itertuples()]
+    emit_table(console, f"{what} per arm (per-seed means)", s_columns, s_rows,
+               right=("seeds", "answers", "rate %"))
 
     adjusted_ci = any(math.isfinite(r.ci_low_adjusted) and (r.ci_low_adjusted, r.ci_high_adjusted)
                       != (r.ci_low, r.ci_high) for r in results)
-    table = Table(title=f"Treated − reference ({alternative}; p adjusted: "
-                        f"{results[0].adjust_method if results else adjust})", title_justify="left")
     columns = ["trait", "treated", "vs", "method", "diff pp", f"{level} CI pp", "p", "p adj", "seeds t/r",
                "odds ratio [CI]", "calibration", "verdict"]
     if adjusted_ci:
         columns.insert(6, "family-adjusted CI pp")
-    for col in columns:
-        table.add_column(col)
     notes = []
     places = _pp_decimals([r.ci_low_pp for r in results], [r.ci_high_pp for r in results],
                           [r.estimate_pp for r in results])
+    rows = []
     for r in results:
         marker = "" if r.calibrated else " *"
         cells_row = [r.trait, r.treated, r.control, r.method + marker,
@@ -220,12 +215,13 @@ def test_cmd(
         if adjusted_ci:
             cells_row.insert(6, f"[{_fmt(100 * r.ci_low_adjusted, pp=True, decimals=places)}, "
                                 f"{_fmt(100 * r.ci_high_adjusted, pp=True, decimals=places)}]")
-        table.add_row(*cells_row)
+        rows.append(cells_row)
         for w in r.warnings:
             line = f"{r.trait} {r.treated} vs {r.control}, {r.method}: {w}"
             if line not in notes:
                 notes.append(line)
-    console.print(table)
+    emit_table(console, f"Treated − reference ({alternative}; p adjusted: "
+                        f"{results[0].adjust_method if results else adjust})", columns, rows)
     for family in dict.fromkeys(r.family for r in results if r.family):
         console.print(f"multiplicity family: {family}", soft_wrap=True, highlight=False,
                       markup=False)

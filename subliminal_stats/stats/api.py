@@ -448,7 +448,8 @@ def compare(
     if unknown:
         raise InputError(f"unknown trait label {', '.join(map(repr, unknown))}: the data has "
                          f"{', '.join(map(repr, sorted(map(str, all_traits))))}")
-    mixed = mixed_functions()
+    # The mixed models (statsmodels, scipy.optimize) load only when one is asked for.
+    mixed = mixed_functions() if any(METHODS[m].kind == "model" for m in methods) else {}
 
     results: list[ComparisonResult] = []
     families: list[tuple] = []

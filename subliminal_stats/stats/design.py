@@ -207,6 +207,63 @@ def _grid():
     return grid_frame()
 
 
+@functools.lru_cache(maxsize=1)
+def _grid_index() -> dict:
+    """The shipped grid split once by comparison and seed pair (hundreds of traits look it up)."""
+    frame = _grid()
+    index: dict = {}
+    for comparison, g in frame.groupby("comparison", sort=False):
+        pairs = {}
+        for (a, b), cell in g.groupby(["seeds_treated", "seeds_control"], sort=False):
+            null, effect = cell[cell["kind"] == "null"], cell[cell["kind"] == "effect"]
+            effect = effect.assign(sd_ratio=effect["treated_sd"] / effect["seed_sd"])
+            pairs[(int(a), int(b))] = {
+                "null": null, "effect": effect,
+                "null_logit_rates": logit(np.sort(null["rate"].unique())),
+                "null_rates": np.sort(null["rate"].unique()),
+                "answers": np.sort(null["answers"].unique()),
+                "questions": np.sort(null["questions"].unique()),
+                "seed_sd": np.sort(null["seed_sd"].unique()),
+                "effect_seed_sd": np.sort(effect["seed_sd"].unique()),
+                "effect_sd_ratio": np.sort(effect["sd_ratio"].unique()),
+                # (seed SD, SD ratio) → {rate: sorted effects}, for exact nearest-cell picks
+                "effect_cells": {
+                    (float(sd), float(r)): {float(rate): np.sort(sub["effect"].unique())
+                                            for rate, sub in grp.groupby("rate")}
+                    for (sd, r), grp in effect.groupby(["seed_sd", "sd_ratio"])},
+            }
+        index[comparison] = pairs
+    return index
+
+
+def _nearest_sorted(values: np.ndarray, target: float, *, log: bool = False) -> float:
+    if log:
+        return float(values[np.argmin(np.abs(np.log(values) - math.log(max(target, 1e-9))))])
+    return float(values[np.argmin(np.abs(values - target))])
+
+
+@functools.lru_cache(maxsize=4096)
+def _grid_cells(comparison: str, pair: tuple, near_rate: float, answers: float, questions: float,
+                sds: tuple, eff_sd: float, eff_ratio: float, eff_rate: float, eff_shift: float) -> tuple:
+    """(label, method rows) for one choice of nearest cells; designs that round alike share it."""
+    entry = _grid_index()[comparison][pair]
+    null, effect = entry["null"], entry["effect"]
+    null = null[(null["rate"] == near_rate) & (null["answers"] == answers)
+                & (null["questions"] == questions) & (null["seed_sd"].isin(sds))]
+    effect = effect[(effect["seed_sd"] == eff_sd) & np.isclose(effect["sd_ratio"], eff_ratio)
+                    & (effect["rate"] == eff_rate) & (effect["effect"] == eff_shift)]
+    label = (f"nearest shipped grid cells: {pair[0]}v{pair[1]} seeds, rate {100 * near_rate:g} %, "
+             f"{questions:g}q x {answers:g}, seed SD {'/'.join(f'{x:g}' for x in sorted(sds))}")
+    rows = []
+    for m in DESIGN_METHODS:
+        nm, em = null[null["method"] == m], effect[effect["method"] == m]
+        if nm.empty:
+            continue
+        rows.append((m, int(nm["n_sims"].min()), float(nm["rejection_rate"].max()),
+                     float(em["coverage"].min()) if len(em) else math.nan, len(nm) + len(em)))
+    return label, tuple(rows)
+
+
 def grid_calibration(design: Design, *, alternative: str = "two-sided",
                      alpha: float = 0.05) -> dict:
     """The fast methods' calibration for ``design`` read from the nearest shipped grid cells.
@@ -217,50 +274,45 @@ def grid_calibration(design: Design, *, alternative: str = "two-sided",
     keys as :func:`design_calibration`, plus ``source = "grid"`` and the cells' ``label``.
     The grid was simulated two-sided at α = 0.05; other settings return ``{}`` (unknown).
     """
-    frame = _grid()
-    if frame.empty or alternative != "two-sided" or abs(alpha - 0.05) > 1e-9:
+    if _grid().empty or alternative != "two-sided" or abs(alpha - 0.05) > 1e-9:
         return {}
     comparison = "vs control" if design.reference_seeded else "vs base"
-    g = frame[frame["comparison"] == comparison]
-    pairs = sorted({(int(a), int(b)) for a, b in zip(g["seeds_treated"], g["seeds_control"], strict=True)})
+    pairs = _grid_index().get(comparison, {})
+    if not pairs:
+        return {}
     ref_seeds = design.seeds_reference if design.reference_seeded else 2
-    pair = min(pairs, key=lambda ab: (math.log(ab[0] / design.seeds_treated)) ** 2
+    pair = min(sorted(pairs), key=lambda ab: (math.log(ab[0] / design.seeds_treated)) ** 2
                + (math.log(ab[1] / ref_seeds)) ** 2)
-    g = g[(g["seeds_treated"] == pair[0]) & (g["seeds_control"] == pair[1])]
-    null, effect = g[g["kind"] == "null"], g[g["kind"] == "effect"]
+    entry = pairs[pair]
     rate = float(logit(np.clip(design.rate_reference, *_CLIP_RATE)))
-    near_rate = null["rate"].iloc[np.argmin(np.abs(logit(null["rate"].to_numpy()) - rate))]
-    answers = _nearest(null["answers"], design.answers, log=True)
-    questions = _nearest(null["questions"], design.questions, log=True)
-    sds = {_nearest(null["seed_sd"], sd) for sd in (design.sd_reference, design.sd_treated)
-           if design.reference_seeded or sd > 0} or {float(null["seed_sd"].min())}
-    null = null[(null["rate"] == near_rate) & (null["answers"] == answers)
-                & (null["questions"] == questions) & (null["seed_sd"].isin(sds))]
+    near_rate = float(entry["null_rates"][np.argmin(np.abs(entry["null_logit_rates"] - rate))])
+    answers = _nearest_sorted(entry["answers"], design.answers, log=True)
+    questions = _nearest_sorted(entry["questions"], design.questions, log=True)
+    sds = {_nearest_sorted(entry["seed_sd"], sd) for sd in (design.sd_reference, design.sd_treated)
+           if design.reference_seeded or sd > 0} or {float(entry["seed_sd"].min())}
     ratio = (design.sd_treated / design.sd_reference if design.reference_seeded
              and design.sd_reference > 0 else 1.0)
-    eff_sd = _nearest(effect["seed_sd"], design.sd_reference if design.reference_seeded
-                      else design.sd_treated)
-    eff_ratio = _nearest(effect["treated_sd"] / effect["seed_sd"], ratio, log=True)
+    eff_sd = (_nearest_sorted(entry["effect_seed_sd"], design.sd_reference if design.reference_seeded
+                              else design.sd_treated) if len(entry["effect_seed_sd"]) else math.nan)
+    eff_ratio = (_nearest_sorted(entry["effect_sd_ratio"], ratio, log=True)
+                 if len(entry["effect_sd_ratio"]) else math.nan)
     shift = abs(float(logit(np.clip(design.rate_treated, *_CLIP_RATE))) - rate)
-    effect = effect[(effect["seed_sd"] == eff_sd)
-                    & np.isclose(effect["treated_sd"] / effect["seed_sd"], eff_ratio)]
-    if len(effect):
-        eff_rate = effect["rate"].iloc[np.argmin(np.abs(logit(effect["rate"].to_numpy()) - rate))]
-        effect = effect[(effect["rate"] == eff_rate)
-                        & (effect["effect"] == _nearest(effect["effect"], shift))]
-    label = (f"nearest shipped grid cells: {pair[0]}v{pair[1]} seeds, rate {100 * near_rate:g} %, "
-             f"{questions:g}q x {answers:g}, seed SD {'/'.join(f'{x:g}' for x in sorted(sds))}")
+    eff_rate = eff_shift = math.nan
+    cells = next((v for (sd, r), v in entry["effect_cells"].items()
+                  if sd == eff_sd and math.isclose(r, eff_ratio, rel_tol=1e-9)), {})
+    if cells:
+        rates = np.array(sorted(cells))
+        eff_rate = float(rates[np.argmin(np.abs(logit(rates) - rate))])
+        eff_shift = _nearest_sorted(cells[eff_rate], shift)
+    # Every continuous input is snapped to a grid value first, so designs that pick the same
+    # cells (hundreds of traits) share one cached lookup.
+    label, rows = _grid_cells(comparison, pair, near_rate, answers, questions, tuple(sorted(sds)),
+                              eff_sd, eff_ratio, eff_rate, eff_shift)
     out = {}
-    for m in DESIGN_METHODS:
-        nm, em = null[null["method"] == m], effect[effect["method"] == m]
-        if nm.empty:
-            continue
-        n = int(nm["n_sims"].min())
-        fpr = float(nm["rejection_rate"].max())
-        cov = float(em["coverage"].min()) if len(em) else math.nan
+    for m, n, fpr, cov, scenarios in rows:
         ok = (n >= GRID_RULES["min_null_sims"] and fpr <= GRID_RULES["max_fpr"]
               and (math.isnan(cov) or cov >= GRID_RULES["min_coverage"]))
-        out[m] = {"fpr": fpr, "coverage": cov, "n_sims": n, "scenarios": len(nm) + len(em),
+        out[m] = {"fpr": fpr, "coverage": cov, "n_sims": n, "scenarios": scenarios,
                   "calibrated": bool(ok), "status": "calibrated" if ok else "NOT CALIBRATED",
                   "source": "grid", "label": label}
     return out
