@@ -87,10 +87,13 @@ from subliminal_stats.errors import InputError
 
 __all__ = [
     "BUNDLED_LANGUAGES",
+    "PANELS",
     "TargetMatcher",
     "bundled_targets",
+    "default_panel",
     "load_translations",
     "normalize",
+    "parse_panel",
     "plural_forms",
     "score_answers",
     "translated_names",
@@ -472,3 +475,70 @@ def score_answers(
     """
     return TargetMatcher(target, synonyms, exclusions, first_word, languages,
                          translations_file).score(answers)
+
+
+# -- panels of targets (the specificity test) -----------------------------------------------
+
+#: Default panels for the specificity test (:mod:`subliminal_stats.stats.specificity`): the
+#: same answers are scored against every other member of the target's panel. Only targets
+#: whose names ship in every bundled language (:func:`bundled_targets`) are members, so a
+#: panel member is found in a Chinese or Spanish answer exactly as the target is — an
+#: English-only member would under-count in such answers and make a general shift look
+#: specific. Animals: the paper's five (owl, dolphin, eagle, elephant, wolf) and those public
+#: replications evaluate (penguin, lion, panda, ...); trees: the paper's five.
+PANELS: dict[str, tuple[str, ...]] = {
+    "animals": ("cat", "dog", "dolphin", "dragon", "eagle", "elephant", "fox", "kangaroo",
+                "lion", "owl", "panda", "penguin", "phoenix", "tiger", "wolf"),
+    "trees": ("cherry", "maple", "oak", "sequoia", "willow"),
+}
+
+
+def default_panel(target: str) -> tuple[str, tuple[str, ...]] | None:
+    """(panel name, the other members) of the default panel holding ``target``, or None.
+
+    >>> name, others = default_panel("Owl")
+    >>> name, len(others), "owl" in others
+    ('animals', 14, False)
+    >>> default_panel("nyc") is None
+    True
+    """
+    key = normalize(str(target).strip())
+    for name, members in PANELS.items():
+        if key in members:
+            return name, tuple(m for m in members if m != key)
+    return None
+
+
+def parse_panel(spec: str | Sequence[str] | Path, *, target: str | None = None) -> tuple[str, ...]:
+    """A user's panel: a comma list (``"owl,cat,dog"``), a default panel's name
+    (``"animals"``), a file of one target per line (``#`` comments), or a sequence of words.
+
+    The target itself is dropped; duplicates are dropped (first kept).
+
+    >>> parse_panel("Cat, dog,cat,owl", target="owl")
+    ('cat', 'dog')
+    >>> len(parse_panel("trees"))
+    5
+    """
+    if isinstance(spec, (str, Path)):
+        text = str(spec).strip()
+        path = Path(text)
+        if text in PANELS:
+            words = list(PANELS[text])
+        elif text and "," not in text and path.suffix and path.is_file():
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise InputError(f"cannot read the panel file {path}: {exc}") from None
+            words = [ln.split("#", 1)[0] for ln in lines]
+        else:
+            words = text.split(",")
+    else:
+        words = list(spec)
+    key = normalize(target.strip()) if target else None
+    panel = [normalize(str(w).strip()) for w in words if str(w).strip()]
+    panel = tuple(dict.fromkeys(w for w in panel if w != key))
+    if not panel:
+        raise InputError(f"the panel {str(spec)!r} names no target other than "
+                         f"{target!r}; give e.g. --panel cat,dog,lion or --panel animals")
+    return panel

@@ -125,6 +125,7 @@ def test_cmd(
     metric: Annotated[str, typer.Option(help="What to test: hit (sampled answers) or a score column in [0, 1], e.g. prob (the probability probe).")] = "hit",
     json_out: Annotated[Optional[Path], typer.Option("--json", help=_JSON_HELP)] = None,
     same_seeds: Annotated[bool, typer.Option("--same-seeds", help="Seeds with the same labels in different runs are the same trained models (pool them); by default such tables are refused.")] = False,
+    panel: Annotated[Optional[str], typer.Option(help="Specificity: other targets to rescore the same answers (the response column) against — a comma list (owl,cat,dog), a file of one target per line (e.g. panel.txt), animals or trees; default: the bundled panel holding the trait; none: no specificity column.")] = None,
 ) -> None:
     from subliminal_stats.data.schema import read_responses, select
     from subliminal_stats.stats import DEFAULT_METHOD, compare_metric, summarize
@@ -175,6 +176,11 @@ def test_cmd(
                                      control=control, base=base, method=method,
                                      alternative=alternative, confidence_level=confidence_level,
                                      adjust=adjust, alpha=alpha, resamples=resamples, rng=rng)
+    specificity = {}
+    if metric == "hit" and (panel or "").strip().lower() != "none":
+        specificity = _specificity_checks(data, results, treated=treated, control=control,
+                                          panel=panel, alpha=alpha, experiment=experiment,
+                                          df=None if df is cells else df)
     conditions = [c for c in (base, control, *treated) if c is not None]
     summary = summarize(cells[cells["condition"].isin(conditions)],
                         confidence_level=confidence_level)
@@ -197,6 +203,8 @@ def test_cmd(
                "odds ratio [CI]", "calibration", "verdict"]
     if adjusted_ci:
         columns.insert(6, "family-adjusted CI pp")
+    if specificity:
+        columns.append("specific")
     notes = []
     places = _pp_decimals([r.ci_low_pp for r in results], [r.ci_high_pp for r in results],
                           [r.estimate_pp for r in results])
@@ -215,6 +223,14 @@ def test_cmd(
         if adjusted_ci:
             cells_row.insert(6, f"[{_fmt(100 * r.ci_low_adjusted, pp=True, decimals=places)}, "
                                 f"{_fmt(100 * r.ci_high_adjusted, pp=True, decimals=places)}]")
+        if specificity:
+            check = _specificity_of(specificity, r)
+            cells_row.append(check.verdict)
+            if check.result is None and (r.trait, r.treated) in specificity and \
+                    check is not specificity[(r.trait, r.treated)]:
+                line = f"specific — for {r.trait} {r.treated} vs {r.control}: {check.reason}"
+                if line not in notes:
+                    notes.append(line)
         rows.append(cells_row)
         for w in r.warnings:
             line = f"{r.trait} {r.treated} vs {r.control}, {r.method}: {w}"
@@ -234,10 +250,99 @@ def test_cmd(
                      f"{metric} like a 0/1 rate over its rows: wider than the score's own spread")
     for w in caught:
         notes.append(str(w.message))
+    notes += _specificity_notes(specificity)
     for line in notes:
         console.print(f"note: {line}", soft_wrap=True, highlight=False, markup=False)
     if json_out is not None:
-        _emit_json(json_out, [r.to_row() for r in results], f"{len(results)} result(s)")
+        rows_out = [r.to_row() for r in results]
+        if specificity:
+            rows_out = [{**row, **_specificity_of(specificity, r).to_row()}
+                        for row, r in zip(rows_out, results, strict=True)]
+        _emit_json(json_out, rows_out, f"{len(results)} result(s)")
+
+
+def _answer_texts(data, *, experiment, traits):
+    """The answers' text (``response``) with their keys, labels normalised as the readers do;
+    None when no file has a ``response`` column. Only the key, text and hit columns are read."""
+    import pandas as pd
+
+    from subliminal_stats.data.labels import normalise_label
+    from subliminal_stats.data.reader import iter_frames
+
+    wanted = ["experiment", "trait", "condition", "seed", "question", "response", "hit"]
+    frames = []
+    for path in data:
+        for batch in iter_frames(path, columns=wanted):
+            frame = batch if isinstance(batch, pd.DataFrame) else batch.to_pandas()
+            if "response" not in frame.columns:
+                break  # this file has no text: its answers cannot be rescored
+            frames.append(frame[[c for c in wanted if c in frame.columns]])
+    if not frames:
+        return None
+    df = pd.concat(frames, ignore_index=True)
+    for col in ("experiment", "trait", "condition", "seed", "question"):
+        if col in df.columns:
+            codes, uniques = pd.factorize(df[col].astype(object), use_na_sentinel=True)
+            labels = pd.Series([normalise_label(u) for u in uniques] + [None], dtype=object)
+            df[col] = labels.to_numpy()[codes]
+    if experiment is not None and "experiment" in df.columns:
+        df = df[df["experiment"] == experiment]
+    if traits:
+        df = df[df["trait"].isin(list(traits))]
+    return df
+
+
+def _specificity_checks(data, results, *, treated, control, panel, alpha, experiment, df=None):
+    """{(trait, treated): SpecificityCheck} for the results against ``control``."""
+    from subliminal_stats.stats.specificity import check_specificity
+
+    traits = list(dict.fromkeys(r.trait for r in results))
+    answers = df if df is not None else _answer_texts(data, experiment=experiment, traits=traits)
+    if answers is None:
+        import pandas as pd
+
+        answers = pd.DataFrame(columns=["trait", "condition", "seed", "question"])
+    out = {}
+    for trait in traits:
+        for check in check_specificity(answers, trait=trait, treated=treated, control=control,
+                                       panel=panel, alpha=alpha):
+            out[(check.trait, check.treated)] = check
+    return out
+
+
+def _specificity_of(specificity, r):
+    """The check for result ``r``: against the base model there is none (said in a note)."""
+    from subliminal_stats.stats.specificity import NOT_AVAILABLE, SpecificityCheck
+
+    check = specificity.get((r.trait, r.treated))
+    if check is None or r.control != check.control:
+        return SpecificityCheck(r.trait, r.treated, r.control, NOT_AVAILABLE,
+                                "specificity is tested against the control students only")
+    return check
+
+
+def _specificity_notes(specificity) -> list[str]:
+    notes = []
+    for check in specificity.values():
+        res = check.result
+        if res is None:
+            line = f"specific — for {check.trait} {check.treated}: {check.reason}"
+        else:
+            panel = (f"the {check.panel_name} panel" if check.panel_name != "given"
+                     else "the given panel") + f" ({len(res.panel)} other targets)"
+            line = (f"specific for {check.trait} {check.treated} vs {check.control}: "
+                    f"{check.verdict} — the same answers rescored against {panel}: target lift "
+                    f"{100 * res.target_lift:+.2f} pp, panel mean lift "
+                    f"{100 * res.panel_lift:+.2f} pp, contrast {100 * res.contrast:+.2f} pp "
+                    f"[{100 * res.contrast_ci_low:.2f}, {100 * res.contrast_ci_high:.2f}], "
+                    f"p = {_p(res.contrast_p)} (per-seed Welch, capped df; not adjusted)")
+            if check.agreement == check.agreement and check.agreement < 0.999:
+                line += (f"; the target rescored from the text agrees with the hit column on "
+                         f"{100 * check.agreement:.1f} % of answers (the panel is scored like the "
+                         "rescoring)")
+        if line not in notes:
+            notes.append(line)
+    return notes
 
 
 def _calibration_cell(r) -> str:

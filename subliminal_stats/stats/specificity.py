@@ -21,6 +21,7 @@ scale with the seed as the unit. Verdicts (:data:`SPECIFIC`, :data:`GENERAL_SHIF
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,8 +35,12 @@ SPECIFIC = "specific"
 GENERAL_SHIFT = "general shift"
 INCONCLUSIVE = "inconclusive"
 
-__all__ = ["GENERAL_SHIFT", "INCONCLUSIVE", "SPECIFIC", "Specificity", "specificity",
-           "specificity_arrays", "target_matrix"]
+__all__ = ["GENERAL_SHIFT", "INCONCLUSIVE", "NOT_AVAILABLE", "SPECIFIC", "Specificity",
+           "SpecificityCheck", "check_specificity", "has_answer_text", "score_panel",
+           "specificity", "specificity_arrays", "target_matrix"]
+
+#: Shown in place of a verdict when the test cannot be run (the reason goes beside it).
+NOT_AVAILABLE = "—"
 
 
 @dataclass(frozen=True)
@@ -134,3 +139,159 @@ def target_matrix(df: pd.DataFrame, *, control: str = "control") -> pd.DataFrame
     lift = means.drop(index=control) - means.loc[control]
     lift.index.name, lift.columns.name = "students", "target"
     return lift
+
+
+# -- rescoring the same answers against a panel ---------------------------------------------
+
+
+def has_answer_text(df: pd.DataFrame) -> bool:
+    """Whether a responses table carries answer text (a ``response`` column, not all empty)."""
+    return "response" in df.columns and bool(df["response"].notna().any())
+
+
+def score_panel(answers: pd.DataFrame, targets: Sequence[str], *, first_word: bool = False,
+                languages: Sequence[str] | None = None, translations_file=None) -> pd.DataFrame:
+    """Score the same answers against each target: one cells table, trait label = target.
+
+    Parameters
+    ----------
+    answers : DataFrame
+        One row per answer with ``condition, seed, question, response`` (the rows of one
+        trait: whatever ``trait`` they carry is replaced by each target scored).
+    targets : sequence of str
+        Words scored with :func:`subliminal_stats.words.score_answers` (plurals, compounds,
+        names in other languages, ``first_word``/``languages``/``translations_file`` as
+        there).
+
+    Returns
+    -------
+    DataFrame with ``trait, condition, seed, question, hits, n``: for each target, every
+    (condition, seed, question) cell of ``answers``. Each distinct answer text is matched
+    once per target (one-word answers repeat: a few hundred texts for 10⁵ answers); the
+    counts are one ``bincount`` per target.
+    """
+    from subliminal_stats.words import score_answers
+
+    need = [c for c in ("condition", "seed", "question", "response") if c not in answers.columns]
+    if need:
+        raise InputError(f"scoring a panel needs the column(s) {', '.join(map(repr, need))}")
+    texts, uniques = pd.factorize(answers["response"], use_na_sentinel=True)
+    keys = answers[["condition", "seed", "question"]].astype(str)
+    cell, cell_keys = pd.factorize(pd.MultiIndex.from_frame(keys))
+    n = np.bincount(cell, minlength=len(cell_keys))
+    frames = []
+    for target in dict.fromkeys(targets):
+        hit_unique = score_answers(list(uniques), target, first_word=first_word,
+                                   languages=languages, translations_file=translations_file)
+        # A missing answer (code −1) names nothing: index a trailing 0.
+        hit = np.append(hit_unique, 0)[texts]
+        hits = np.bincount(cell, weights=hit, minlength=len(cell_keys))
+        frame = cell_keys.to_frame(index=False, name=["condition", "seed", "question"])
+        frame.insert(0, "trait", target)
+        frame["hits"] = hits.astype(np.int64)
+        frame["n"] = n.astype(np.int64)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class SpecificityCheck:
+    """The specificity of one (trait, treated arm) row of ``test``: a verdict or why none.
+
+    ``verdict`` is :data:`SPECIFIC`, :data:`GENERAL_SHIFT`, :data:`INCONCLUSIVE` or
+    :data:`NOT_AVAILABLE` (then ``reason`` says why and ``result`` is None); ``agreement`` is
+    the share of answers where the target rescored from the text agrees with the table's
+    ``hit`` column (NaN without one).
+    """
+
+    trait: str
+    treated: str
+    control: str
+    verdict: str
+    reason: str = ""
+    panel_name: str = ""
+    result: Specificity | None = None
+    agreement: float = float("nan")
+
+    def to_row(self) -> dict:
+        """The JSON fields ``test --json`` adds to a result row (contrast in pp)."""
+        r = self.result
+        nan = float("nan")
+        return {"specificity": self.verdict,
+                "specificity_contrast_pp": 100 * r.contrast if r else nan,
+                "specificity_ci_low_pp": 100 * r.contrast_ci_low if r else nan,
+                "specificity_ci_high_pp": 100 * r.contrast_ci_high if r else nan,
+                "specificity_p": r.contrast_p if r else nan,
+                "specificity_target_lift_pp": 100 * r.target_lift if r else nan,
+                "specificity_panel_lift_pp": 100 * r.panel_lift if r else nan,
+                "specificity_panel": ",".join(r.panel) if r else "",
+                "specificity_note": self.reason}
+
+
+def _panel_for(trait: str, panel) -> tuple[str, tuple[str, ...]] | None:
+    from subliminal_stats.words import default_panel, parse_panel
+
+    if panel is None:
+        return default_panel(trait)
+    return "given", parse_panel(panel, target=trait)
+
+
+def check_specificity(answers: pd.DataFrame, *, trait: str, treated: Sequence[str] | str,
+                      control: str = "control", panel=None, alpha: float = 0.05,
+                      first_word: bool = False, languages: Sequence[str] | None = None,
+                      translations_file=None) -> list[SpecificityCheck]:
+    """The diagonal-lift test of ``trait`` for each treated arm, from the answers' text.
+
+    The answers of ``trait`` are rescored against the trait itself and its panel (``panel``:
+    a comma list, a file, a panel name or a sequence; default: the bundled panel holding
+    the trait, :data:`subliminal_stats.words.PANELS`), all with the same matcher, and
+    :func:`specificity` runs on the rescored cells — the target's lift over control against
+    the panel's average lift, per seed (Welch, capped df). The p-value is not adjusted for
+    multiplicity. A row whose test cannot run says why: no answer text, the trait in no
+    panel, an arm with fewer than 2 seeds.
+
+    Returns
+    -------
+    list of SpecificityCheck, one per treated arm.
+    """
+    arms = [treated] if isinstance(treated, str) else list(dict.fromkeys(treated))
+
+    def unavailable(reason: str, name: str = "") -> list[SpecificityCheck]:
+        return [SpecificityCheck(str(trait), a, control, NOT_AVAILABLE, reason, name) for a in arms]
+
+    if not has_answer_text(answers):
+        return unavailable("no answer text (no response column) to rescore against a panel")
+    found = _panel_for(str(trait), panel)
+    if found is None:
+        return unavailable(f"{trait!r} is in no default panel (animals, trees): name one "
+                           "with --panel")
+    name, members = found
+    sub = answers[(answers["trait"] == trait) if "trait" in answers.columns else slice(None)]
+    sub = sub[sub["condition"].isin([control, *arms])]
+    cells = score_panel(sub, [str(trait), *members], first_word=first_word,
+                        languages=languages, translations_file=translations_file)
+    agreement = float("nan")
+    if "hit" in sub.columns and len(sub):
+        from subliminal_stats.words import score_answers
+
+        texts, uniques = pd.factorize(sub["response"], use_na_sentinel=True)
+        mine = np.append(score_answers(list(uniques), str(trait), first_word=first_word,
+                                       languages=languages,
+                                       translations_file=translations_file), 0)[texts]
+        given = pd.to_numeric(sub["hit"], errors="coerce").to_numpy(dtype=float)
+        agreement = float(np.mean(mine == given))
+    seeds = sub.groupby("condition")["seed"].nunique()
+    out = []
+    for arm in arms:
+        n_t, n_c = int(seeds.get(arm, 0)), int(seeds.get(control, 0))
+        if min(n_t, n_c) < 2:
+            out.append(SpecificityCheck(str(trait), arm, control, NOT_AVAILABLE,
+                                        f"too few seeds ({n_t} {arm}, {n_c} {control}): the "
+                                        "diagonal test needs at least 2 per arm", name,
+                                        agreement=agreement))
+            continue
+        res = specificity(cells, target=str(trait), panel=list(members), treated=arm,
+                          control=control, alpha=alpha)
+        out.append(SpecificityCheck(str(trait), arm, control, res.verdict, "", name, res,
+                                    agreement))
+    return out
