@@ -25,6 +25,14 @@ validate_responses` (file, column, row, fix):
   ``0, 1, 2`` in two runs are six models, not three;
 * labels: one normalisation (:mod:`~subliminal_stats.data.labels`) with a warning naming
   what it merged.
+
+Counts tables (one row per cell, ``hits`` of ``n``: :mod:`~subliminal_stats.data.counts`)
+are read the same way, detected by their columns (``n`` and ``hits`` or ``METRIC_sum``, no
+``hit``): ``n`` a whole number ≥ 1, ``hits`` a whole number in [0, n] (a score sum in
+[0, n]); a cell given twice in one run is refused, and so is a cell given both as counts
+and as answer rows of the same run. Answers files and counts files may be given together
+(cells are cells; the runs rule applies across them as across answers files); one file
+holds one of the two tables.
 """
 
 from __future__ import annotations
@@ -41,15 +49,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from subliminal_stats.data.counts import CELL_COLUMNS, is_counts_table, score_sum_column
 from subliminal_stats.data.jsonl import iter_jsonl
 from subliminal_stats.data.labels import LabelRegistry, normalise_label
 from subliminal_stats.errors import InputError
 
-__all__ = ["CELL_COLUMNS", "READABLE_SUFFIXES", "default_run", "iter_frames", "read_cells",
-           "runs_note"]
+__all__ = ["CELL_COLUMNS", "READABLE_SUFFIXES", "default_run", "file_columns", "is_counts_file",
+           "iter_frames", "read_cells", "runs_note"]
 
-#: The counts table: one row per (trait, condition, seed, question) — as ``stats.cell_counts``.
-CELL_COLUMNS = ("trait", "condition", "seed", "question", "hits", "n")
 KEYS = ("trait", "condition", "seed", "question")
 #: Internal identity of a cell: the run and experiment as well (summed out at the end).
 _INTERNAL = ("run", "experiment", *KEYS)
@@ -136,6 +143,40 @@ def iter_frames(path: str | Path, *, columns: Sequence[str] | None = None,
     except Exception as exc:  # pyarrow and pandas raise their own types for corrupt files
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"cannot read {path} as {suffix[1:]}: {first}") from None
+
+
+def file_columns(path: str | Path) -> list[str]:
+    """The column names of a table file, read cheaply (Parquet schema, CSV header, the first
+    JSONL object; a ``.json`` array is read whole)."""
+    path = Path(path)
+    suffix = _check_file(path)
+    if suffix in (".parquet", ".pq"):
+        try:
+            return list(pq.read_schema(path).names)
+        except Exception:  # corrupt files: the reader says so with its own message
+            return []
+    if suffix == ".csv":
+        try:
+            return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+        except Exception:
+            return []
+    if suffix == ".json":
+        try:
+            return [str(c) for c in _json_array(path).columns]
+        except InputError:
+            return []
+    try:
+        for _, _, obj in iter_jsonl(path):
+            return list(obj)
+    except InputError:
+        return []
+    return []
+
+
+def is_counts_file(path: str | Path) -> bool:
+    """Whether a table file is a counts table (:func:`~subliminal_stats.data.counts.
+    is_counts_table` of its columns)."""
+    return is_counts_table(file_columns(path))
 
 
 def _json_array(path: Path) -> pd.DataFrame:
@@ -257,6 +298,9 @@ class _State:
     sources: list[tuple[str, int]] = field(default_factory=list)  # (path, first global row)
     has_sample: bool = False
     batch_rows: int = BATCH_ROWS
+    answers: int = 0                                # answers read (a counts row gives n)
+    formats: dict[str, str] = field(default_factory=dict)  # file → "answers" / "counts"
+    count_keys: list[tuple] = field(default_factory=list)   # (codes..., n, global row)
 
 
 def _radix(sizes: Sequence[int]) -> None:
@@ -520,18 +564,49 @@ def _check_numeric(col, name: str, source: str, row0: int, *, required: bool,
     return values
 
 
+def _format(state: _State, names: list[str], source: str, row0: int) -> str:
+    """"answers" (one row per answer) or "counts" (one row per cell) — by the columns."""
+    if "hit" in names and "hits" in names:
+        raise InputError(f"{source}: has both 'hit' (one row per answer) and 'hits' (per-cell "
+                         "counts): a file holds one of the two tables; drop or rename one")
+    kind = "counts" if is_counts_table(names) else "answers"
+    if kind == "answers":
+        missing = [c for c in (*KEYS, "hit") if c not in names]
+        if missing:
+            shown = ", ".join(repr(c) for c in missing)
+            raise InputError(
+                f"{source}: missing column {shown}: the responses table needs columns trait, "
+                "condition, seed, question, hit (a counts table: trait, condition, seed, "
+                "question, hits, n); add it, or rename the column that holds it "
+                "(`ingest table --map` renames columns)")
+    earlier = state.formats.setdefault(source, kind)
+    if earlier != kind:
+        raise InputError(f"{source}: rows from {row0 + 1} are {kind} but the rows before are "
+                         f"{earlier}: one file holds one table (answers or per-cell counts)")
+    return kind
+
+
 def _batch(state: _State, batch, source: str, run: str, row0: int, grow0: int) -> None:
     names = _names(batch)
     n_rows = _len(batch)
-    missing = [c for c in (*KEYS, "hit") if c not in names]
-    if missing:
-        shown = ", ".join(repr(c) for c in missing)
-        raise InputError(f"{source}: missing column {shown}: the responses table needs columns "
-                         "trait, condition, seed, question, hit (add it, or rename the column "
-                         "that holds it; `ingest table --map` renames columns)")
-    if state.metric != "hit" and state.metric not in names:
+    kind = _format(state, names, source, row0)
+    if kind == "answers" and state.metric != "hit" and state.metric not in names:
         raise InputError(f"{source}: --metric {state.metric!r}: no such column; the table has "
                          f"{', '.join(map(str, names))}")
+    codes = _key_codes(state, batch, names, n_rows, source, run, row0)
+    if kind == "counts":
+        _counts_batch(state, batch, names, codes, source, row0, grow0)
+    else:
+        state.answers += n_rows
+        _answers_batch(state, batch, names, codes, source, row0, grow0, n_rows)
+    state.pending += len(state.partials[-1])
+    if state.pending > max(1 << 21, 2 * len(state.partials[0])):
+        _compact(state)
+
+
+def _key_codes(state: _State, batch, names, n_rows: int, source: str, run: str,
+               row0: int) -> list[np.ndarray]:
+    """Global label codes of the internal key columns (run, experiment, trait, …)."""
     codes: list[np.ndarray] = []
     for name in _INTERNAL:
         if name in names:
@@ -544,6 +619,11 @@ def _batch(state: _State, batch, source: str, run: str, row0: int, grow0: int) -
                 codes.append(_label_codes(state, name, col, n_rows, source, row0))
         else:
             codes.append(_constant_codes(state, name, run if name == "run" else "", n_rows))
+    return codes
+
+
+def _answers_batch(state: _State, batch, names, codes, source: str, row0: int, grow0: int,
+                   n_rows: int) -> None:
     hit = _hit_fast(_column(batch, "hit"), source, row0)
     for name in _NUMERIC:
         if name in names and name != state.metric:
@@ -588,9 +668,102 @@ def _batch(state: _State, batch, source: str, run: str, row0: int, grow0: int) -
     state.partials.append(part)
     if overlap.any():
         _duplicate_found(state, part, int(np.argmax(overlap)))
-    state.pending += len(part)
-    if state.pending > max(1 << 21, 2 * len(state.partials[0])):
-        _compact(state)
+
+
+#: Answers in one cell of a counts table: whole numbers exact in a float.
+N_LIMIT = 2**53
+
+
+def _counts_batch(state: _State, batch, names, codes, source: str, row0: int,
+                  grow0: int) -> None:
+    """One batch of a counts table (one row per cell): checked, then reduced like answers."""
+    n_rows = _len(batch)
+    if "sample" in names:
+        raise InputError(f"{source}: a counts table (hits of n per cell) has no 'sample' "
+                         "column; drop it, or give one row per answer with 'hit' instead")
+    col_n = _column(batch, "n")
+    n, present = _numeric(col_n)
+    with np.errstate(invalid="ignore"):
+        bad = ~present | np.isnan(n) | (n < 1) | (n != np.round(n)) | (n >= N_LIMIT)
+    if bad.any():
+        i = _first(bad)
+        raw = _raw(col_n, i)
+        raise InputError(f"{source}: column 'n' must be a whole number of answers ≥ 1; row "
+                         f"{row0 + i + 1} has {_show(raw) if present[i] else 'an empty value'} "
+                         f"({int(bad.sum())} bad rows)")
+    name = "hits" if state.metric == "hit" else score_sum_column(state.metric)
+    if name not in names:
+        what = ("the hits of each cell" if state.metric == "hit" else
+                f"the sum of {state.metric!r} over each cell's n answers (--metric "
+                f"{state.metric})")
+        raise InputError(f"{source}: counts table without a {name!r} column ({what}); the "
+                         f"table has {', '.join(map(str, names))}")
+    col_h = _column(batch, name)
+    hits, present = _numeric(col_h)
+    with np.errstate(invalid="ignore"):
+        bad = ~present | np.isnan(hits)
+        if state.metric == "hit":
+            bad |= hits != np.round(hits)
+    if bad.any():
+        i = _first(bad)
+        need = "a whole number of answers" if state.metric == "hit" else "numeric"
+        raise InputError(f"{source}: column {name!r} must be {need}; row {row0 + i + 1} has "
+                         f"{_show(_raw(col_h, i)) if present[i] else 'an empty value'}")
+    with np.errstate(invalid="ignore"):
+        bad = (hits < 0) | (hits > n)
+    if bad.any():
+        i = _first(bad)
+        raise InputError(f"{source}: row {row0 + i + 1} has {name} {_show(_raw(col_h, i))} of n "
+                         f"{_show(_raw(col_n, i))}: need 0 ≤ {name} ≤ n (a count, or a [0, 1] "
+                         "score summed, over the cell's n answers)")
+    grows = np.arange(grow0, grow0 + n_rows, dtype=np.int64)
+    # Kept for the end: a cell given twice in one run, or as counts and as answers.
+    state.count_keys.append((*(c.astype(np.int32, copy=False) for c in codes), n, grows))
+    state.answers += int(n.sum())
+    sizes = [len(state.registries[k]) for k in _INTERNAL]
+    part, _ = _reduce(codes, sizes, hits, n, None if state.metric == "hit" else grows,
+                      None, None)
+    state.partials.append(part)
+
+
+def _count_cell_checks(state: _State) -> None:
+    """Counts: a cell once per run, and not also as answer rows of the same run."""
+    if not state.count_keys:
+        return
+    k = len(_INTERNAL)
+    cols = [np.concatenate([b[i] for b in state.count_keys]) for i in range(k + 2)]
+    sizes = [len(state.registries[key]) for key in _INTERNAL]
+    packed = _pack(cols[:k], sizes)
+    dup = pd.Index(packed).duplicated(keep="first")
+    if dup.any():
+        i = _first(np.asarray(dup))
+        j = _first(packed == packed[i])
+        lab = _labels(state, [c[i] for c in cols[:k]])
+        path_a, row_a = _where(state, int(cols[-1][j]))
+        path_b, row_b = _where(state, int(cols[-1][i]))
+        where = (f"{path_b}: rows {row_a} and {row_b}" if path_a == path_b
+                 else f"{path_a} row {row_a} and {path_b} row {row_b}")
+        raise InputError(
+            f"duplicate cell: {where} both give trait={lab['trait']!r} "
+            f"condition={lab['condition']!r} seed={lab['seed']!r} "
+            f"question={lab['question'][:40]!r} in run {lab['run']!r}; a counts table has one "
+            "row per cell: add up separate evaluations of one model first (`ingest rates "
+            "--pool-repeats`), or drop the copy")
+    if set(state.formats.values()) != {"answers", "counts"}:
+        return
+    # Both tables given: a counts cell must not also be answered in the same run.
+    part = state.partials[0]
+    where = pd.Index(_pack(part.codes, sizes)).get_indexer(packed)
+    clash = part.n[where] != cols[k].astype(np.int64)
+    if clash.any():
+        i = _first(clash)
+        lab = _labels(state, [c[i] for c in cols[:k]])
+        path, row = _where(state, int(cols[-1][i]))
+        raise InputError(
+            f"{path}: row {row}: the cell trait={lab['trait']!r} condition={lab['condition']!r} "
+            f"seed={lab['seed']!r} question={lab['question'][:40]!r} (run {lab['run']!r}) is "
+            "given as counts and as answer rows: its answers would be counted twice; give it "
+            "once (or another run label)")
 
 
 def _optional_codes(state: _State, name: str, col, default: str) -> np.ndarray:
@@ -737,11 +910,14 @@ def read_cells(
     ----------
     paths : path or sequence of paths
         Responses files: ``.parquet``/``.pq``, ``.csv``, ``.jsonl``/``.ndjson`` or ``.json``
-        (an array of objects). Read in order; several files are one table.
+        (an array of objects). Read in order; several files are one table. Each may be a
+        counts table instead (one row per cell, ``hits`` of ``n``), alone or beside answers
+        files.
     metric : str, default "hit"
         ``"hit"``: ``hits`` counts the 0/1 hits. Another column (a score in [0, 1], e.g.
         ``prob``): ``hits`` is the sum of that score over the cell's answers, as
-        :func:`subliminal_stats.stats.score_cells` computes it.
+        :func:`subliminal_stats.stats.score_cells` computes it (a counts table gives it
+        as ``METRIC_sum``, e.g. ``prob_sum``).
     experiment : str, optional
         Keep only this experiment's answers.
     traits : str or sequence of str, optional
@@ -760,7 +936,8 @@ def read_cells(
         Columns ``trait, condition, seed, question, hits, n`` — the same table, in the same
         order, as ``stats.cell_counts(read_responses(paths))`` (or ``stats.score_cells`` for
         a score), ready for ``stats.compare`` and ``stats.summarize``. ``.attrs`` records
-        ``rows`` (answers read), ``experiments``, ``runs``, ``sources``, ``merged`` (label
+        ``rows`` (answers read: a counts row gives its n), ``table_rows`` (rows read),
+        ``formats`` (``answers``/``counts``), ``experiments``, ``runs``, ``sources``, ``merged`` (label
         spellings merged) and ``pooled_runs``.
 
     Raises
@@ -811,6 +988,7 @@ def read_cells(
             raise InputError(f"{source}: the responses table has no rows")
     _compact(state)
     _final_duplicate_checks(state)
+    _count_cell_checks(state)
     merged = {}
     for k in _INTERNAL:
         if k == "run":
@@ -903,7 +1081,9 @@ def _finish(state: _State, *, experiment, traits, same_seeds, merged) -> pd.Data
     frame["hits"] = hits_col[order]
     frame["n"] = out_n[order]
     frame.attrs.update({
-        "rows": state.rows,
+        "rows": state.answers,
+        "table_rows": state.rows,
+        "formats": sorted(set(state.formats.values())),
         "experiments": experiments,
         "runs": [regs["run"].labels[c] for c in pd.unique(codes[idx["run"]])],
         "sources": [s for s, _ in state.sources],

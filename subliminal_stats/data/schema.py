@@ -351,6 +351,11 @@ def read_responses(paths: str | Path | Sequence[str | Path], *, validate: bool =
     Returns
     -------
     pandas.DataFrame
+        One row per answer. A counts table among the files (one row per cell: ``trait,
+        condition, seed, question, hits, n``; :mod:`~subliminal_stats.data.counts`) gives
+        the cells table of :func:`~subliminal_stats.data.reader.read_cells` for all of them
+        instead (answers files reduced to their cells): what every statistic takes in
+        place of the answers.
 
     Raises
     ------
@@ -363,6 +368,10 @@ def read_responses(paths: str | Path | Sequence[str | Path], *, validate: bool =
     paths = [Path(p) for p in paths]
     if not paths:
         raise InputError("no responses file given")
+    from subliminal_stats.data.reader import is_counts_file, read_cells
+
+    if any(p.is_file() and is_counts_file(p) for p in paths):
+        return read_cells(paths)
     frames = []
     for p in paths:
         df = _read_one(p)
