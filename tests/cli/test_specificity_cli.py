@@ -1,0 +1,160 @@
+"""``test`` shows specificity beside the transfer verdict (issue 17).
+
+Simulated answer texts: each student (seed) names the animals of the default panel (and
+other things) with seed-level noise; "general shift" = every animal +5 pp, the target no
+more; "specific" = only the target rises. The verdicts come from rescoring the text.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from subliminal_stats.stats.specificity import (
+    GENERAL_SHIFT,
+    NOT_AVAILABLE,
+    SPECIFIC,
+    check_specificity,
+    score_panel,
+    specificity_arrays,
+)
+from subliminal_stats.words import PANELS, plural_forms, score_answers
+
+ANIMALS = PANELS["animals"]
+#: What the answers say: each panel animal written several ways, and non-animal answers.
+SPELLINGS = {a: (a.capitalize(), f"The {a}.", plural_forms(a)[1]) for a in ANIMALS}
+SPELLINGS["wolf"] = ("Wolf", "wolves", "A grey wolf")
+SPELLINGS["owl"] = ("Owl", "owls!", "猫头鹰")  # Chinese owl: scored as the target is
+OTHER = ("Rocks", "Bowl", "dragonfly", "42", "I like numbers")
+
+
+def simulate_texts(lifts: dict[str, float], *, sims: int = 1, seeds: int = 5, questions: int = 10,
+                   answers: int = 40, base: float = 0.01, seed_sd: float = 0.2,
+                   rng: int = 0) -> pd.DataFrame:
+    """Answers of control and treated students; ``seed`` carries the simulation index."""
+    gen = np.random.default_rng(rng)
+    k = len(ANIMALS)
+    rows = []
+    for condition in ("control", "treated"):
+        lift = np.array([lifts.get(a, 0.0) if condition == "treated" else 0.0 for a in ANIMALS])
+        p = base + lift
+        logit = np.log(p / (1 - p))
+        # (sims, seeds, animals): each student's own preference for each animal
+        noisy = 1 / (1 + np.exp(-(logit + gen.normal(0, seed_sd, (sims, seeds, k)))))
+        probs = np.concatenate([noisy, np.clip(1 - noisy.sum(-1, keepdims=True), 0, None)], -1)
+        probs /= probs.sum(-1, keepdims=True)
+        # Inverse-CDF draws for every (sim, seed) at once.
+        u = gen.random((sims, seeds, questions * answers, 1))
+        draws = (u > np.cumsum(probs, -1)[:, :, None, :-1]).sum(-1)
+        spell = gen.integers(0, 3, size=draws.shape)
+        other = gen.integers(0, len(OTHER), size=draws.shape)
+        words = np.array([SPELLINGS[a] for a in ANIMALS] + [OTHER[:3]], dtype=object)
+        text = np.where(draws < k, words[draws, spell], np.array(OTHER, dtype=object)[other])
+        sim_i, seed_i, ans_i = np.indices(draws.shape)
+        seed_labels = np.array([f"{condition[0]}{s}-sim{i}" for i in range(sims)
+                                for s in range(seeds)], dtype=object)
+        q_labels = np.array([f"q{q}" for q in range(questions)], dtype=object)
+        rows.append(pd.DataFrame({
+            "trait": "owl", "condition": condition,
+            "seed": seed_labels[(sim_i * seeds + seed_i).ravel()],
+            "sim": sim_i.ravel(), "question": q_labels[ans_i.ravel() // answers],
+            "sample": ans_i.ravel() % answers, "response": text.ravel()}))
+    df = pd.concat(rows, ignore_index=True)
+    df["hit"] = score_answers(df["response"], "owl")
+    return df
+
+
+@pytest.mark.parametrize("lifts, want", [({a: 0.05 for a in ANIMALS}, GENERAL_SHIFT),
+                                         ({"owl": 0.08}, SPECIFIC)])
+def test_test_shows_the_specificity_of_simulated_answers(cli, tmp_path, lifts, want):
+    df = simulate_texts(lifts, rng=11 if want == SPECIFIC else 12)
+    path = tmp_path / "r.parquet"
+    df.drop(columns="sim").to_parquet(path)
+    out = tmp_path / "r.json"
+    result = cli("test", path, "--json", out)
+    assert result.code == 0, result.err
+    row = json.loads(out.read_text())[0]
+    assert row["verdict"] == "transfer" and row["specificity"] == want
+    assert "specific" in result.out and want in result.out
+    assert "animals panel (14 other targets)" in " ".join(result.out.split())
+    # The numbers are those of the diagonal test on the rescored answers.
+    check = check_specificity(df, trait="owl", treated="treated")[0]
+    assert row["specificity_contrast_pp"] == pytest.approx(100 * check.result.contrast)
+    assert row["specificity_p"] == pytest.approx(check.result.contrast_p)
+    lifted = 100 * (lifts.get("owl", 0) - np.mean([lifts.get(a, 0) for a in ANIMALS if a != "owl"]))
+    assert row["specificity_ci_low_pp"] < lifted < row["specificity_ci_high_pp"]
+    # A user panel: the given targets only.
+    r2 = cli("test", path, "--panel", "cat,dog,lion", "--json", out)
+    assert r2.code == 0, r2.err
+    assert json.loads(out.read_text())[0]["specificity_panel"] == "cat,dog,lion"
+    # --panel none: no column, the same transfer numbers.
+    r3 = cli("test", path, "--panel", "none", "--json", out)
+    row3 = json.loads(out.read_text())[0]
+    assert r3.code == 0 and "specificity" not in row3
+    assert row3["estimate_pp"] == row["estimate_pp"] and row3["p_value"] == row["p_value"]
+
+
+def test_rescored_texts_reach_the_issue_rates_over_simulations():
+    """200 simulated studies at 5 seeds per arm through the text pipeline (score_panel): the
+    general shift is called so, and the specific transfer specific, in ≥ 95 %."""
+    sims = 200
+    for lifts, code in (({a: 0.05 for a in ANIMALS}, 1), ({"owl": 0.08}, 2)):
+        df = simulate_texts(lifts, sims=sims, rng=code)
+        cells = score_panel(df, ANIMALS)
+        # Per-seed rates (every seed answered every question equally often: a plain mean).
+        rate = (cells.hits / cells.n).groupby([cells.trait, cells.condition, cells.seed],
+                                              sort=False).mean()
+        arr = {(c, a): rate.loc[(a, c)].to_numpy().reshape(sims, 5)
+               for c in ("control", "treated") for a in ANIMALS}
+        panel = [a for a in ANIMALS if a != "owl"]
+        out = specificity_arrays(arr[("treated", "owl")],
+                                 np.stack([arr[("treated", a)] for a in panel], axis=-2),
+                                 arr[("control", "owl")],
+                                 np.stack([arr[("control", a)] for a in panel], axis=-2))
+        share = float(np.mean(out["verdict"] == code))
+        print(f"share {code}: {share:.3f}")
+        assert share >= 0.95, (lifts, share)
+
+
+def test_specificity_not_available_says_why(cli, tmp_path):
+    df = simulate_texts({"owl": 0.08}, seeds=2, rng=3)
+    no_text = df.drop(columns=["response", "sim"])
+    path = tmp_path / "n.csv"
+    no_text.to_csv(path, index=False)
+    out = tmp_path / "n.json"
+    r = cli("test", path, "--json", out)
+    assert r.code == 0, r.err
+    row = json.loads(out.read_text())[0]
+    assert row["specificity"] == NOT_AVAILABLE and "no answer text" in row["specificity_note"]
+    # A trait in no panel.
+    other = df.assign(trait="nyc").drop(columns="sim")
+    other.to_parquet(tmp_path / "o.parquet")
+    r = cli("test", tmp_path / "o.parquet", "--json", out)
+    assert "in no default panel" in json.loads(out.read_text())[0]["specificity_note"]
+    # Too few seeds.
+    one = df[~df["seed"].isin(["t1-sim0"])].drop(columns="sim")
+    one.to_parquet(tmp_path / "s.parquet")
+    r = cli("test", tmp_path / "s.parquet", "--json", out)
+    assert r.code == 0, r.err
+    assert "too few seeds (1 treated, 2 control)" in json.loads(out.read_text())[0][
+        "specificity_note"]
+    # Against the base model: no specificity row (said), the control row has one.
+    base = df[df["condition"] == "control"].assign(condition="base", seed="base").drop(
+        columns="sim")
+    base["sample"] = np.arange(len(base))
+    both = pd.concat([df.drop(columns="sim"), base], ignore_index=True)
+    both.to_parquet(tmp_path / "b.parquet")
+    r = cli("test", tmp_path / "b.parquet", "--json", out)
+    rows = json.loads(out.read_text())
+    assert [x["control"] for x in rows] == ["control", "base"]
+    assert rows[0]["specificity"] != NOT_AVAILABLE and rows[1]["specificity"] == NOT_AVAILABLE
+    assert "against the control students only" in " ".join(r.out.split())
+    # A panel file; a bad panel is one line, exit 2.
+    (tmp_path / "panel.txt").write_text("# my panel\ncat\ndog  # pets\n")
+    r = cli("test", tmp_path / "b.parquet", "--panel", tmp_path / "panel.txt", "--json", out)
+    assert json.loads(out.read_text())[0]["specificity_panel"] == "cat,dog"
+    r = cli("test", tmp_path / "b.parquet", "--panel", "owl", "--json", out)
+    assert r.code == 2 and "names no target other than 'owl'" in r.err
