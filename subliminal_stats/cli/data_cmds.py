@@ -1,4 +1,4 @@
-"""Data commands: ``ingest authors|table|inspect``, ``check``, ``runs`` and ``query``.
+"""Data commands: ``ingest authors|table|rates|inspect``, ``check``, ``runs`` and ``query``.
 
 Only typer, rich and the standard library at module level: the heavy readers load inside
 each command, so ``subliminal-stats --help`` starts fast.
@@ -15,7 +15,7 @@ from subliminal_stats.cli._app import app, console, err_console
 from subliminal_stats.errors import InputError
 
 ingest_app = typer.Typer(
-    help="Convert other evaluation formats into the responses table (appends, locked).",
+    help="Convert other evaluation formats into the responses table, or per-question rates into the counts table (appends, locked).",
     no_args_is_help=True,
 )
 app.add_typer(ingest_app, name="ingest")
@@ -150,6 +150,48 @@ def ingest_table(
     summary = run_ingest(files, output, map=map_, set=set_, where=where, name=name,
                          preset=preset, run=run, lock_timeout=lock_timeout)
     _done(summary, "file(s)")
+
+
+@ingest_app.command(
+    "rates",
+    help=(
+        "Convert per-question rates with a known number of answers n into the counts table "
+        "(trait, condition, seed, question, hits, n), which every command reads like the "
+        "responses table. hits = rate × n must be a whole number (within 1e-6), else the row "
+        "is refused. --preset phantom-transfer reads that study's stats.json files (rate = "
+        "specific.values, n = n_samples_per_question, trait = entity; condition and seed from "
+        "the ARM-lora-R-seed-N/eval-E/{base,final} folders; the base model's evaluations "
+        "added up). Other layouts: --map, --set, --n, --name.\n\n"
+        "Examples: subliminal-stats ingest rates 'phantom/**/stats.json' --preset "
+        "phantom-transfer -o counts.parquet   |   subliminal-stats ingest rates rates.csv "
+        "--map seed=model,question=prompt,rate=p --set trait=owl --n 100 --name "
+        "'{condition}.csv' -o counts.parquet"
+    ),
+)
+def ingest_rates(
+    files: Annotated[list[Path], typer.Argument(help="Rates files: .json (one object or an array), .csv, .jsonl, .parquet (globs expanded).")],
+    output: Annotated[Path, typer.Option("-o", "--out", "--output", help="Output counts table (.parquet, .csv or .jsonl); appended to when it exists.")],
+    map_: Annotated[Optional[list[str]], typer.Option("--map", help="TARGET=SOURCE pairs for trait, condition, seed, question, rate, n, experiment, run, dataset, dose (dotted SOURCE reaches into JSON: rate=specific.values; a list of rates is one row per question, q00, q01, …).")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="COLUMN=VALUE constants (e.g. trait=nyc), repeatable.")] = None,
+    n: Annotated[Optional[int], typer.Option("--n", min=1, max=1_000_000_000, help="Answers per question when the same everywhere (1 to 10^9).")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help=_NAME_HELP)] = None,
+    preset: Annotated[Optional[str], typer.Option(help="A known layout: phantom-transfer.")] = None,
+    run: Annotated[Optional[str], typer.Option(help="Run label of every row (default: the file's 'run' column, else its folder/name).")] = None,
+    pool_repeats: Annotated[bool, typer.Option("--pool-repeats", help="Add up rows of one cell given again (the same model evaluated again) instead of refusing them.")] = False,
+    lock_timeout: Annotated[float, typer.Option(min=1, max=86400, help=_LOCK_HELP)] = 600.0,
+) -> None:
+    from rich.markup import escape
+
+    from subliminal_stats.data.tables import ingest_rates as run_ingest
+
+    summary = run_ingest(files, output, map=map_, set=set_, n=n, name=name, preset=preset,
+                         run=run, pool_repeats=pool_repeats, lock_timeout=lock_timeout)
+    console.print(
+        escape(f"{summary.cells} cells ({summary.answers} answers) from {len(summary.sources)} "
+               f"file(s) → {summary.path} ({summary.total} cells in all; rate of the new "
+               f"answers {summary.rate:.3f})"), soft_wrap=True, highlight=False)
+    for line in summary.notes:
+        err_console.print(f"note: {line}", soft_wrap=True, highlight=False, markup=False)
 
 
 @ingest_app.command(

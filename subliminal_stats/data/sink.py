@@ -237,7 +237,8 @@ def append_rows(
                         handle.write(chunk.to_json(orient="records", lines=True,
                                                    force_ascii=False))
                 summary.added += len(chunk)
-                summary.hits += float(pd.to_numeric(chunk["hit"], errors="coerce").sum())
+                hits = chunk["hit"] if "hit" in chunk.columns else chunk["hits"]  # counts rows
+                summary.hits += float(pd.to_numeric(hits, errors="coerce").sum())
             summary.cells = len(new_cells)
             if writer is not None:
                 writer.close()
