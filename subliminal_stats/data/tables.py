@@ -320,6 +320,18 @@ def _rate_frames(path: Path) -> Iterator[pd.DataFrame]:
     yield from _frames(path)
 
 
+def _shown(value) -> str:
+    """A cell value for a message: ``1.5``, ``'x'``, or "empty" (not ``np.float64(nan)``)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "(empty)"
+    if hasattr(value, "item") and callable(value.item):
+        try:
+            value = value.item()
+        except (ValueError, TypeError):
+            pass
+    return repr(value)
+
+
 def _is_list(value) -> bool:
     return isinstance(value, (list, tuple, np.ndarray))
 
@@ -477,11 +489,11 @@ def rates_table(
     n_values = pd.to_numeric(table["n"], errors="coerce").to_numpy(dtype=float)
     hits, i = rate_counts(rate, n_values)
     if i >= 0:
-        raw_rate, raw_n = table["rate"].iloc[i], table["n"].iloc[i]
+        raw_rate, raw_n = _shown(table["rate"].iloc[i]), _shown(table["n"].iloc[i])
         if not np.isfinite(rate[i]) or not 0 <= rate[i] <= 1:
-            raise InputError(f"{where[i]}: rate {raw_rate!r} is not a number in [0, 1]")
+            raise InputError(f"{where[i]}: rate {raw_rate} is not a number in [0, 1]")
         if not np.isfinite(n_values[i]) or n_values[i] < 1 or n_values[i] % 1:
-            raise InputError(f"{where[i]}: n {raw_n!r} is not a whole number of answers ≥ 1 "
+            raise InputError(f"{where[i]}: n {raw_n} is not a whole number of answers ≥ 1 "
                              "(give it with --map n=COLUMN or --n INT)")
         product = rate[i] * n_values[i]
         raise InputError(
