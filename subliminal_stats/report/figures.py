@@ -552,6 +552,78 @@ def calibration_chart(
 # --- static export -----------------------------------------------------------------------
 
 
+def specificity_heatmap(matrix: pd.DataFrame, *, title: str | None = None) -> alt.TopLevelMixin:
+    """Students × target heat map of the lift over control (pp), the value in each cell; the
+    trait's own column (``is_target``) is outlined — the diagonal of a trait × target matrix.
+
+    ``matrix``: ``students, target, lift_pp`` and optionally ``is_target`` (one row per cell).
+    """
+    require_columns(matrix, ["students", "target", "lift_pp"], "specificity_heatmap")
+    data = matrix.copy()
+    data["_label"] = data["lift_pp"].map(lambda v: f"{v:.1f}".replace("-0.0", "0.0"))
+    data["_is_target"] = data["is_target"].astype(bool) if "is_target" in data.columns else False
+    rows = list(dict.fromkeys(data["students"].astype(str)))
+    cols = list(dict.fromkeys(data["target"].astype(str)))
+    limit = max(1.0, float(data["lift_pp"].abs().max()))
+    base = alt.Chart(data).encode(
+        x=alt.X("target:N", sort=cols, title="target scored in the same answers",
+                axis=alt.Axis(labelAngle=-40)),
+        y=alt.Y("students:N", sort=rows, title="students"),
+    )
+    cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
+        color=alt.Color("lift_pp:Q", title="lift over control (pp)",
+                        scale=alt.Scale(scheme="blueorange", domain=[-limit, limit], domainMid=0)),
+        tooltip=[alt.Tooltip("students:N"), alt.Tooltip("target:N"),
+                 alt.Tooltip("lift_pp:Q", title="lift (pp)", format=".2f")],
+    )
+    outline = base.transform_filter("datum._is_target").mark_rect(
+        fill=None, stroke="black", strokeWidth=2.5)
+    text = base.mark_text(fontSize=10).encode(
+        text="_label:N",
+        color=alt.condition(f"abs(datum.lift_pp) > {0.6 * limit}", alt.value("white"),
+                            alt.value("black")),
+    )
+    chart = alt.layer(cells, outline, text).properties(
+        width=max(200, 34 * len(cols)), height=max(60, 30 * len(rows)))
+    return chart.properties(title=title) if title else chart
+
+
+def dose_chart(points: pd.DataFrame, *, slope: float | None = None, intercept: float | None = None,
+               x_title: str = "dose", title: str | None = None) -> alt.TopLevelMixin:
+    """Per-seed rate against the dose (one dot per seed), with the fitted OLS line
+    (``intercept`` default: through the means, as OLS is).
+
+    ``points``: ``dose, rate`` (0–1) and optionally ``seed``, ``condition``.
+    """
+    require_columns(points, ["dose", "rate"], "dose_chart")
+    data = points.copy()
+    if slope is not None and intercept is None:
+        # The OLS line passes through the means.
+        intercept = float(data["rate"].mean()) - slope * float(data["dose"].mean())
+    has_line = slope is not None and intercept is not None and math.isfinite(slope)
+    lo, hi = float(data["dose"].min()), float(data["dose"].max())
+    ends = [intercept + slope * lo, intercept + slope * hi] if has_line else []
+    # A linear axis (never symlog): a straight fit must look straight, and where it runs
+    # below 0 % (a curved dose response fitted by a line) that shows.
+    values = list(data["rate"]) + ends
+    y_scale = alt.Scale(domain=[min(0.0, *values), max(values) * 1.05 or 0.01], nice=True)
+    y_axis = alt.Axis(format=".0~%", tickCount=6)
+    tooltip = [alt.Tooltip(c) for c in ("condition", "seed") if c in data.columns]
+    tooltip += [alt.Tooltip("dose:Q"), alt.Tooltip("rate:Q", format=".3f")]
+    dots = alt.Chart(data).mark_point(filled=False, size=45, strokeWidth=1.4,
+                                      color=CONDITION_COLOURS["treated"]).encode(
+        x=alt.X("dose:Q", title=x_title),
+        y=alt.Y("rate:Q", title="Answers naming the target (%)", scale=y_scale, axis=y_axis),
+        tooltip=tooltip)
+    layers = [dots]
+    if has_line:
+        line = pd.DataFrame({"dose": [lo, hi], "fit": ends})
+        layers.insert(0, alt.Chart(line).mark_line(color="#555555", strokeDash=[5, 3]).encode(
+            x="dose:Q", y=alt.Y("fit:Q", scale=y_scale, axis=y_axis)))
+    chart = alt.layer(*layers).properties(width=COLUMN_WIDTH, height=200)
+    return chart.properties(title=title) if title else chart
+
+
 def _vl_version() -> str:
     import vl_convert as vlc
 
@@ -690,6 +762,8 @@ __all__ = [
     "accuracy_chart",
     "difference_chart",
     "cross_model_heatmap",
+    "specificity_heatmap",
+    "dose_chart",
     "calibration_chart",
     "chart_to_svg",
     "prefix_svg_ids",

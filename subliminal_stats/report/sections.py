@@ -421,6 +421,45 @@ class TraitCheck:
     treated: str
     control: str
     base: str | None
+    #: The trait's rows as read (answers or cells): what the specificity, defence and dose
+    #: sections work on.
+    data: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+
+
+_COUNTS_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+def _columns_of(path: Path) -> list[str]:
+    if path.suffix.lower() == ".csv":
+        return list(pd.read_csv(path, nrows=0).columns)
+    import pyarrow.parquet as pq
+
+    return list(pq.read_schema(path).names)
+
+
+def read_table(data: str | Path | Sequence[str | Path]) -> pd.DataFrame:
+    """A responses table (one row per answer), or a counts table (``trait, condition, seed,
+    question, hits, n``: one row per cell, e.g. published per-question rates turned into
+    counts) — both are what the statistics take; a counts table is checked by
+    :func:`subliminal_stats.stats.counts.counts_to_cells`."""
+    paths = [Path(data)] if isinstance(data, (str, Path)) else [Path(p) for p in data]
+    if len(paths) == 1 and paths[0].suffix.lower() in _COUNTS_SUFFIXES and paths[0].is_file():
+        try:
+            columns = set(_columns_of(paths[0]))
+        except Exception:  # noqa: BLE001 - unreadable: read_responses says why in one line
+            columns = set()
+        if {"hits", "n"} <= columns and "hit" not in columns:
+            from subliminal_stats.stats.counts import counts_to_cells
+
+            path = paths[0]
+            frame = (pd.read_csv(path, dtype={c: str for c in ("trait", "condition", "seed",
+                                                                 "question")})
+                     if path.suffix.lower() == ".csv" else pd.read_parquet(path))
+            try:
+                return counts_to_cells(frame)
+            except InputError as exc:
+                raise InputError(f"{path}: {exc}") from None
+    return read_responses(paths if len(paths) > 1 else paths[0])
 
 
 def _pick_trait(df: pd.DataFrame, trait: str | None, source: str) -> str:
@@ -474,7 +513,7 @@ def trait_check(
     if isinstance(data, pd.DataFrame):
         df, source = data, "the table"
     else:
-        df = read_responses(data)
+        df = read_table(data)
         source = str(data)
     chosen = _pick_trait(df, trait, source)
     df = select(df, traits=[chosen])
@@ -486,13 +525,22 @@ def trait_check(
                 f"(its conditions: {', '.join(sorted(conditions))})"
             )
     summary = summarize(df, confidence_level=confidence_level)
+    seeds = df.groupby("condition")["seed"].nunique()
+    if seeds.get(treated, 0) < 2 and seeds.get(control, 0) < 2:
+        # One student per arm (a dose series, a pilot): no seed-level test, said; the other
+        # sections (doses, figures) still have something to show.
+        return TraitCheck(chosen, summary, seed_rates_frame(df), pd.DataFrame(),
+                          f"No test: {treated!r} and {control!r} have one seed each; the seed is "
+                          "the unit of replication, so treated vs control needs at least 2 "
+                          "seeds in one arm (and 2 in each for the default test).", treated,
+                          control, base if base and base in conditions else None, df)
     results = compare(df, traits=[chosen], treated=treated, control=control,
                       base=base if base and base in conditions else None,
                       method=method, confidence_level=confidence_level, rng=rng)
     tests = results_frame(results)
     verdict = verdict_sentence(tests, treated=treated, control=control)
     return TraitCheck(chosen, summary, seed_rates_frame(df), tests, verdict, treated, control,
-                      base if base and base in conditions else None)
+                      base if base and base in conditions else None, df)
 
 
 def _fmt(x: float) -> str:
@@ -651,6 +699,296 @@ def report_footer() -> str:
             "The statistics guide is the appendix above.</p>\n")
 
 
+# --- specificity, defences, doses (issue 17) ----------------------------------------------
+
+
+def parse_list(spec: str | Sequence[str] | None) -> list[str]:
+    """A report parameter naming arms: ``"a,b, c"`` (or a YAML list) → ``["a", "b", "c"]``."""
+    if spec is None:
+        return []
+    items = spec.split(",") if isinstance(spec, str) else [str(x) for x in spec]
+    return list(dict.fromkeys(x.strip() for x in items if x.strip()))
+
+
+def parse_doses(spec: str | dict | None) -> dict[str, float]:
+    """``"mix0=0,mix10=10"`` (or a mapping) → ``{"mix0": 0.0, "mix10": 10.0}``: the numeric dose
+    of each arm (fraction poisoned, dataset size, epochs...)."""
+    if not spec:
+        return {}
+    pairs = spec.items() if isinstance(spec, dict) else (
+        p.partition("=")[::2] if "=" in p else p.partition(":")[::2]
+        for p in str(spec).split(",") if p.strip())
+    out: dict[str, float] = {}
+    for arm, value in pairs:
+        arm = str(arm).strip()
+        try:
+            dose = float(str(value).strip())
+        except ValueError:
+            raise InputError(f"doses: {arm}={value!r} is not a number; write ARM=DOSE pairs, "
+                             "e.g. doses=mix0=0,mix10=10") from None
+        if not arm or not math.isfinite(dose):
+            raise InputError(f"doses: {arm!r}={value!r}: write ARM=DOSE pairs with finite "
+                             "numbers, e.g. doses=mix0=0,mix10=10")
+        out[arm] = dose
+    return out
+
+
+def _check_arms(df: pd.DataFrame, arms: Sequence[str], what: str) -> None:
+    present = set(df["condition"])
+    missing = [a for a in arms if a not in present]
+    if missing:
+        raise InputError(f"{what}: no arm {', '.join(map(repr, missing))} in the table (its "
+                         f"arms: {', '.join(sorted(map(str, present)))})")
+
+
+def student_arms(check: TraitCheck) -> list[str]:
+    """The treated arm first, then every other arm of the trait that is neither the control
+    nor the base model (defended arms, other conditions): the rows of the specificity matrix."""
+    others = [c for c in pd.unique(check.data["condition"])
+              if c not in (check.treated, check.control, check.base)]
+    return [check.treated, *map(str, others)]
+
+
+@dataclass(frozen=True)
+class SpecificityView:
+    """The report's specificity section: the students × target lift matrix and the diagonal
+    test per treated arm (``available`` False: ``reason`` says why there is none)."""
+
+    available: bool
+    reason: str = ""
+    panel_name: str = ""
+    panel: tuple[str, ...] = ()
+    matrix: pd.DataFrame = field(default_factory=pd.DataFrame)
+    diagonal: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def specificity_check(data: pd.DataFrame, *, trait: str, treated: str | Sequence[str],
+                      control: str = "control", panel=None, alpha: float = 0.05
+                      ) -> SpecificityView:
+    """Rescore the answers of ``trait`` against its panel: the lift over control of every
+    target for every treated arm (``matrix``: ``students, target, lift_pp, is_target``) and
+    the diagonal-lift test per arm (``diagonal``), as ``subliminal-stats test`` shows it.
+
+    ``panel``: a comma list, a file, ``animals``/``trees`` or None (the bundled panel holding
+    the trait). Numbers from :func:`subliminal_stats.stats.specificity.check_specificity`.
+    """
+    from subliminal_stats.stats.specificity import (
+        check_specificity,
+        has_answer_text,
+        score_panel,
+        target_matrix,
+    )
+
+    arms = [treated] if isinstance(treated, str) else list(treated)
+    if isinstance(panel, str) and panel.strip().lower() == "none":
+        return SpecificityView(False, "switched off (panel=none)")
+    if not has_answer_text(data):
+        return SpecificityView(False, "the table has no answer text (no response column: "
+                                      "counts or rates tables cannot be rescored)")
+    checks = check_specificity(data, trait=trait, treated=arms, control=control,
+                               panel=panel or None, alpha=alpha)
+    first = checks[0]
+    done = [c for c in checks if c.result is not None]
+    if not done:
+        return SpecificityView(False, first.reason, first.panel_name)
+    members = done[0].result.panel
+    sub = data[(data["trait"] == trait) & data["condition"].isin([control, *arms])]
+    cells = score_panel(sub, [trait, *members])
+    wide = target_matrix(cells, control=control)
+    wide = wide.loc[[a for a in arms if a in wide.index], [trait, *members]]
+    matrix = wide.stack().rename("lift").reset_index()
+    matrix["lift_pp"] = 100 * matrix.pop("lift")
+    matrix["is_target"] = matrix["target"] == trait
+    rows = []
+    for c in checks:
+        r = c.result
+        rows.append({"students": c.treated, "target": trait,
+                     "target_lift_pp": 100 * r.target_lift if r else math.nan,
+                     "panel_lift_pp": 100 * r.panel_lift if r else math.nan,
+                     "contrast_pp": 100 * r.contrast if r else math.nan,
+                     "ci_low_pp": 100 * r.contrast_ci_low if r else math.nan,
+                     "ci_high_pp": 100 * r.contrast_ci_high if r else math.nan,
+                     "p_value": r.contrast_p if r else math.nan,
+                     "specificity": c.verdict, "note": c.reason})
+    return SpecificityView(True, "", first.panel_name, tuple(members), matrix,
+                           pd.DataFrame(rows))
+
+
+def specificity_display(diagonal: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
+    """The diagonal-test rows as display strings (pp with one decimal, p to 3 places); the
+    contrast's interval is at ``1 − alpha``, the level of the test."""
+    from subliminal_stats.report.tables import format_p
+
+    level = f"{100 * (1 - alpha):g}"
+    out = []
+    for r in diagonal.itertuples(index=False):
+        ok = r.contrast_pp == r.contrast_pp
+        out.append({"students": r.students, "target lift pp": _fmt(r.target_lift_pp) if ok else "–",
+                    "panel mean lift pp": _fmt(r.panel_lift_pp) if ok else "–",
+                    f"contrast pp [{level} % CI]": (f"{_fmt(r.contrast_pp)} [{_fmt(r.ci_low_pp)}, "
+                                                   f"{_fmt(r.ci_high_pp)}]") if ok else "–",
+                    "p": format_p(r.p_value) if ok else "–",
+                    "specificity": r.specificity + (f" ({r.note})" if r.note else "")})
+    return pd.DataFrame(out)
+
+
+@dataclass(frozen=True)
+class DefenceView:
+    """Per defence: efficacy with its interval and the TOST verdict at ``margin_pp``."""
+
+    rows: pd.DataFrame
+    summary: pd.DataFrame
+    seeds: pd.DataFrame
+    undefended: str
+    reference: str
+    margin_pp: float
+    confidence_level: float
+    alpha: float
+
+
+def _arm_rates(seeds: pd.DataFrame, cells: pd.DataFrame, arm: str):
+    """(per-seed rates, single-model variance or None) of one arm."""
+    from subliminal_stats.stats.arrays import single_model_variance
+
+    rates = seeds.loc[seeds["condition"] == arm, "rate"].to_numpy(dtype=float)
+    if rates.size >= 2:
+        return rates, None
+    sub = cells[cells["condition"] == arm]
+    return rates, float(single_model_variance(sub["hits"].to_numpy(float), sub["n"].to_numpy(float)))
+
+
+def defence_check(data: pd.DataFrame, *, trait: str, undefended: str, defences: Sequence[str],
+                  reference: str, margin_pp: float = 2.0, confidence_level: float = 0.95,
+                  alpha: float = 0.05) -> DefenceView:
+    """Efficacy ``(U − D) / (U − R)`` of each defence with its Fieller interval and the TOST of
+    "the defended arm is within ±δ of the reference" (δ = ``margin_pp``), from
+    :mod:`subliminal_stats.stats.defences`. ``reference``: the control students or the base
+    model (one model: its question-clustered sampling variance is used)."""
+    from subliminal_stats.stats import cell_counts, summarize
+    from subliminal_stats.stats.defences import efficacy, tost
+
+    if not margin_pp > 0:
+        raise InputError(f"margin must be a positive number of percentage points, not {margin_pp}")
+    defences = list(defences)
+    if not defences:
+        raise InputError("name the defended arms, e.g. defences=filter-k1,oracle")
+    if undefended in defences or reference in (undefended, *defences):
+        raise InputError("the undefended arm, the reference and the defences must be different "
+                         "arms")
+    df = data[data["trait"] == trait]
+    _check_arms(df, [undefended, reference, *defences], "defences")
+    cells = cell_counts(df)
+    seeds = seed_rates_frame(cells)
+    u, _ = _arm_rates(seeds, cells, undefended)
+    r, r_var = _arm_rates(seeds, cells, reference)
+    rows = []
+    for arm in defences:
+        d, _ = _arm_rates(seeds, cells, arm)
+        eff = efficacy(u, d, r, confidence_level=confidence_level, reference_var=r_var)
+        eq = tost(d, r, margin=margin_pp / 100, alpha=alpha, reference_var=r_var)
+        rows.append({"defence": arm, "n_seeds": int(d.size),
+                     "defended_rate": float(d.mean()),
+                     "undefended_effect_pp": 100 * eff.undefended_effect,
+                     "defended_effect_pp": 100 * eff.defended_effect,
+                     "efficacy": eff.estimate, "efficacy_ci_low": eff.ci_low,
+                     "efficacy_ci_high": eff.ci_high, "efficacy_bounded": eff.bounded,
+                     "efficacy_note": eff.note, "tost_difference_pp": 100 * eq.difference,
+                     "tost_ci_low_pp": 100 * eq.ci_low, "tost_ci_high_pp": 100 * eq.ci_high,
+                     "tost_p": eq.p_value, "margin_pp": margin_pp, "equivalent": eq.equivalent,
+                     "tost_verdict": eq.verdict})
+    arms = [reference, undefended, *defences]
+    summary = summarize(cells[cells["condition"].isin(arms)], confidence_level=confidence_level)
+    order = {a: i for i, a in enumerate(arms)}  # reference, undefended, then the defences
+    summary = summary.sort_values("condition", key=lambda c: c.map(order), kind="stable")
+    return DefenceView(pd.DataFrame(rows), summary.reset_index(drop=True),
+                       seeds[seeds["condition"].isin(arms)],
+                       undefended, reference, float(margin_pp), float(confidence_level),
+                       float(alpha))
+
+
+def defence_display(view: DefenceView) -> pd.DataFrame:
+    """One display row per defence: rates and effects in pp, efficacy in % with its interval,
+    the TOST difference with its ``1 − 2α`` interval, p and verdict at the printed δ."""
+    from subliminal_stats.report.tables import format_p
+
+    level = f"{100 * view.confidence_level:g} %"
+    tost_level = f"{100 * (1 - 2 * view.alpha):g} %"
+
+    def pct(x: float) -> str:
+        return _fmt(100 * x) if math.isfinite(x) else ("+∞" if x > 0 else "−∞")
+
+    out = []
+    for r in view.rows.itertuples(index=False):
+        interval = (f"[{pct(r.efficacy_ci_low)}, {pct(r.efficacy_ci_high)}]" if r.efficacy_bounded
+                    else "unbounded")
+        out.append({
+            "defence": r.defence, "seeds": str(r.n_seeds),
+            "rate %": _fmt(100 * r.defended_rate),
+            f"{view.undefended} − {view.reference} pp": _fmt(r.undefended_effect_pp),
+            f"defended − {view.reference} pp": _fmt(r.defended_effect_pp),
+            f"efficacy % [{level} CI]": f"{pct(r.efficacy)} {interval}",
+            f"TOST δ = {r.margin_pp:g} pp: diff [{tost_level} CI]":
+                f"{_fmt(r.tost_difference_pp)} [{_fmt(r.tost_ci_low_pp)}, {_fmt(r.tost_ci_high_pp)}]",
+            "TOST p": format_p(r.tost_p), "verdict": r.tost_verdict})
+    return pd.DataFrame(out)
+
+
+@dataclass(frozen=True)
+class DoseView:
+    """The dose trend: per-seed points (``condition, seed, dose, rate``) and the test."""
+
+    points: pd.DataFrame
+    trend: object
+    caveat: str
+
+
+def dose_check(data: pd.DataFrame, *, trait: str, doses: str | dict | None = None,
+               confidence_level: float = 0.95, alpha: float = 0.05) -> DoseView:
+    """Slope of per-seed rates on a numeric dose (:func:`subliminal_stats.stats.defences.
+    dose_trend`), the dose of each arm from ``doses`` (``ARM=DOSE`` pairs) or a numeric
+    ``dose`` column of the table (one value per seed)."""
+    from subliminal_stats.stats import cell_counts
+    from subliminal_stats.stats.defences import dose_trend
+
+    df = data[data["trait"] == trait]
+    mapping = parse_doses(doses)
+    seeds = seed_rates_frame(cell_counts(df))
+    if mapping:
+        _check_arms(df, list(mapping), "doses")
+        points = seeds[seeds["condition"].isin(list(mapping))].copy()
+        points["dose"] = points["condition"].map(mapping).astype(float)
+    elif "dose" in df.columns:
+        dose = pd.to_numeric(df["dose"], errors="coerce")
+        if dose.isna().any():
+            raise InputError("column 'dose' must be a number on every row (or give doses=ARM=DOSE)")
+        per_seed = df.assign(dose=dose).groupby(["condition", "seed"])["dose"].agg(["min", "max"])
+        if (per_seed["min"] != per_seed["max"]).any():
+            raise InputError("column 'dose' differs within one seed: a dose belongs to a trained "
+                             "student")
+        points = seeds.merge(per_seed["min"].rename("dose").reset_index(), on=["condition", "seed"])
+    else:
+        raise InputError("no doses: give doses=ARM=DOSE pairs or a numeric 'dose' column")
+    points = points.sort_values(["dose", "seed"], kind="stable").reset_index(drop=True)
+    trend = dose_trend(points["dose"], points["rate"], confidence_level=confidence_level,
+                       alpha=alpha)
+    return DoseView(points[["condition", "seed", "dose", "rate"]], trend, trend.note)
+
+
+def dose_sentence(view: DoseView, *, unit: str = "dose unit") -> str:
+    """The trend in one Markdown sentence (slope in pp per ``unit`` with its interval, p)."""
+    t = view.trend
+    from subliminal_stats.report.tables import format_p
+
+    text = (f"Slope of the per-seed rate on the dose: {100 * t.slope:.3g} pp per {unit} "
+            f"(95 % CI {100 * t.ci_low:.3g} to {100 * t.ci_high:.3g}; OLS on {t.n_seeds} seeds at "
+            f"{t.n_doses} doses, t on {t.df:g} df, p {format_p(t.p_value)}).")
+    if t.smallest_detected_dose is not None:
+        text += f" Smallest dose detected against the lowest dose: {t.smallest_detected_dose:g}."
+    elif not t.note:
+        text += " No dose is detected against the lowest dose (Holm over doses)."
+    return text
+
+
 __all__ = [
     "Note",
     "paper_fig3",
@@ -678,4 +1016,17 @@ __all__ = [
     "methods_paragraph",
     "statistics_guide",
     "report_footer",
+    "read_table",
+    "parse_list",
+    "parse_doses",
+    "SpecificityView",
+    "student_arms",
+    "specificity_check",
+    "specificity_display",
+    "DefenceView",
+    "defence_check",
+    "defence_display",
+    "DoseView",
+    "dose_check",
+    "dose_sentence",
 ]
