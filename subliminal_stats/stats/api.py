@@ -76,7 +76,7 @@ def summarize(df: pd.DataFrame, *, confidence_level: float = 0.95) -> pd.DataFra
     cells = cell_counts(df)
     rows = []
     by_trait = split_by_trait(cells)
-    for (trait, condition), _ in cells.groupby(["trait", "condition"], sort=False):
+    for trait, condition in ((t, c) for t, tc in by_trait.items() for c in tc.conditions):
         arm = arm_data(by_trait[trait], trait=trait, condition=condition)
         asked = arm.asked.any(axis=0)
         sub_rates = arm.rates[:, asked]

@@ -8,6 +8,8 @@ on the answer rows.
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -255,7 +257,13 @@ class TraitCells:
 
     @property
     def questions(self) -> tuple:
-        return tuple(pd.unique(self.question))
+        return self.question_codes[1]
+
+    @functools.cached_property
+    def question_codes(self) -> tuple[np.ndarray, tuple]:
+        """(code per row, questions in order of first appearance)."""
+        codes, uniques = pd.factorize(self.question, sort=False)
+        return codes, tuple(uniques)
 
 
 def arm_data(cells, *, trait: str, condition: str,
@@ -277,15 +285,19 @@ def arm_data(cells, *, trait: str, condition: str,
             f"{', '.join(map(repr, present)) or 'nothing'}); add that arm's answers or "
             "choose another label with --treated/--control/--base"
         )
+    codes, trait_questions = cells.question_codes
     if questions is None:
-        questions = cells.questions
-    seed_col = cells.seed[mask]
-    seeds = tuple(pd.unique(seed_col))
-    s_pos = {s: i for i, s in enumerate(seeds)}
-    q_pos = {q: i for i, q in enumerate(questions)}
-    s_index = np.fromiter((s_pos[s] for s in seed_col), dtype=np.int64, count=len(seed_col))
-    q_index = np.fromiter((q_pos[q] for q in cells.question[mask]), dtype=np.int64,
-                          count=len(seed_col))
+        questions = trait_questions
+    # Integer codes (pandas.factorize keeps the order of first appearance), not a dict
+    # lookup per cell: thousands of traits call this.
+    s_index, seed_labels = pd.factorize(cells.seed[mask], sort=False)
+    seeds = tuple(seed_labels)
+    if tuple(questions) == trait_questions:
+        q_index = codes[mask]
+    else:
+        q_pos = {q: i for i, q in enumerate(questions)}
+        q_index = np.fromiter((q_pos[q] for q in cells.question[mask]), dtype=np.int64,
+                              count=int(mask.sum()))
     hits = np.full((len(seeds), len(questions)), np.nan)
     n = np.zeros((len(seeds), len(questions)))
     hits[s_index, q_index] = cells.hits[mask]
