@@ -61,8 +61,15 @@ _OUT_HELP = "Output folder (created if missing)."
         "Uses Quarto when it is on PATH with the report extra installed "
         "(pip install 'subliminal-stats\\[report]'), otherwise a built-in renderer; either way one "
         "self-contained HTML file (or a PDF with --format pdf). Prints the output path.\n\n"
+        "The trait report adds a specificity section when the table has answer text (the "
+        "same answers rescored against --panel), a defences section with --defences, and a "
+        "dose section with --doses (or a numeric dose column).\n\n"
         "Examples:\n\n"
         "  subliminal-stats report trait responses.parquet --param trait=owl --out out\n\n"
+        "  subliminal-stats report trait counts.csv -P trait=nyc -P treated=undefended "
+        "-P control=base --defences filter-k16,oracle --reference base --margin 5 --out out\n\n"
+        "  subliminal-stats report trait mix.csv -P trait=uk -P treated=mix100 -P control=mix0 "
+        "--doses mix0=0,mix10=10,mix100=100 --dose-unit '% poisoned' --out out\n\n"
         "  subliminal-stats report paper --out out"
     ),
 )
@@ -85,11 +92,30 @@ def report(
     rng: Annotated[
         Optional[int], typer.Option("--rng", min=0, help="trait: seed of the resampling methods (default 0).")
     ] = None,
+    panel: Annotated[Optional[str], typer.Option(help="trait: specificity panel — a comma list (cat,dog,lion), a file of one target per line, animals or trees (default: the bundled panel holding the trait); none: no section.")] = None,
+    defences: Annotated[Optional[str], typer.Option(help="trait: the defended arms, comma-separated (a defences section: efficacy with its interval and a TOST per defence).")] = None,
+    undefended: Annotated[Optional[str], typer.Option(help="trait: the arm without a defence (default: the treated arm).")] = None,
+    reference: Annotated[Optional[str], typer.Option(help="trait: what a defence should bring the rate back to — the control arm (default) or the base model's label.")] = None,
+    margin: Annotated[Optional[float], typer.Option(min=0.001, max=100.0, help="trait: equivalence margin δ in percentage points for the TOST (0.001 to 100; default 2): 'blocked' = within ±δ of the reference; printed in the report.")] = None,
+    doses: Annotated[Optional[str], typer.Option(help="trait: the numeric dose of each arm, ARM=DOSE pairs (mix0=0,mix10=10,...): a dose section (trend test + figure).")] = None,
+    dose_unit: Annotated[Optional[str], typer.Option(help="trait: the unit of the dose, for the slope (e.g. '% poisoned').")] = None,
     data_option: Annotated[Optional[Path], typer.Option("--data", hidden=True)] = None,
 ) -> None:
     if which not in _REPORTS:
         raise InputError(f"unknown report {which!r}: use paper or trait")
     params = parse_params(param)
+    trait_flags = {"panel": panel, "defences": defences, "undefended": undefended,
+                   "reference": reference, "margin": margin, "doses": doses,
+                   "dose_unit": dose_unit}
+    given = {k: v for k, v in trait_flags.items() if v is not None}
+    if given and which != "trait":
+        raise InputError(f"--{next(iter(given)).replace('_', '-')} applies to the trait report")
+    if panel is not None and Path(panel).is_file():
+        given["panel"] = str(Path(panel).resolve())  # the cells run in a temporary folder
+    for key, value in given.items():
+        if key in params and params[key] != value:
+            raise InputError(f"--{key.replace('_', '-')} and --param {key}=... disagree; give one")
+        params[key] = value
     data = data if data is not None else data_option
     if data is not None:
         if not data.exists():

@@ -675,6 +675,17 @@ def _quarto_value(value: Any) -> str:
         return yaml.safe_dump(value, default_flow_style=True).strip()
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        # Quarto reads -P values as YAML: a string that YAML reads as something else
+        # ("% poisoned" is a syntax error, "" is null, "5" a number) goes double-quoted.
+        try:
+            same = yaml.safe_load(value) == value
+        except yaml.YAMLError:
+            same = False
+        if not same:
+            import json
+
+            return json.dumps(value, ensure_ascii=False)
     return str(value)
 
 

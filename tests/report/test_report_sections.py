@@ -148,3 +148,225 @@ def test_bundled_runs_and_trait_check_errors(tmp_path):
         sections.trait_check(df)
     check = sections.trait_check(df, treated="aux_same_init", control="aux_diff_init", base=None)
     assert check.verdict.startswith("Yes: the aux_same_init students show the digits trait more often")
+
+
+# --- specificity, defences and doses (issue 17) --------------------------------------------
+
+import glob  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from repo_paths import SHARED_DATA  # noqa: E402
+
+PHANTOM = SHARED_DATA / "phantom_transfer/gemma-3-12b-it"
+needs_phantom = pytest.mark.skipif(not PHANTOM.exists(),
+                                   reason="phantom-transfer data not in ../shared/data")
+NYC_DEFENCES = ["random", "filter-k1-direct", "filter-k16-direct", "filter-base-untrained",
+                "oracle"]
+
+
+def _phantom_cells(pattern: str, entity: str) -> pd.DataFrame:
+    """The published per-question rates (stats.json) as counts; the base model, evaluated
+    beside every arm, pooled as one model."""
+    from subliminal_stats.stats.counts import rates_to_cells
+
+    rows = []
+    for path in sorted(glob.glob(str(PHANTOM / pattern))):
+        parts = Path(path).parts
+        arm, seed = parts[-4].split("-lora-8-seed-")
+        stats_json = json.loads(Path(path).read_text())
+        base = parts[-2] == "base"
+        for q, value in enumerate(stats_json["specific"]["values"]):
+            rows.append({"trait": entity, "condition": "base" if base else arm,
+                         "seed": "base" if base else seed, "question": f"q{q:02d}",
+                         "rate": value, "n": stats_json["n_samples_per_question"]})
+    return rates_to_cells(pd.DataFrame(rows))
+
+
+def _nyc() -> pd.DataFrame:
+    return _phantom_cells("nyc/filter_exp_nonjunk/gemma-3-12b-it/*/eval-nyc/*/stats.json", "nyc")
+
+
+@needs_phantom
+def test_defence_section_on_the_phantom_nyc_experiment():
+    from scipy import stats as sps
+
+    cells = _nyc()
+    view = sections.defence_check(cells, trait="nyc", undefended="undefended",
+                                  defences=NYC_DEFENCES, reference="base", margin_pp=5.0)
+    seeds = view.seeds.set_index(["condition", "seed"])["rate"]
+    published = {"undefended": (0.427, 0.532, 0.576), "random": (0.371, 0.446, 0.470),
+                 "filter-k16-direct": (0.184, 0.211, 0.167),
+                 "filter-k1-direct": (0.321, 0.269, 0.264), "oracle": (0.159, 0.154, 0.164)}
+    for arm, rates in published.items():
+        assert [seeds[(arm, s)] for s in ("42", "43", "44")] == pytest.approx(rates, abs=6e-4)
+    rows = view.rows.set_index("defence")
+    u = np.array(published["undefended"])
+    base = cells[cells["condition"] == "base"]
+    b = float((base["hits"] / base["n"]).mean())
+    # Base variance by hand: Σ_q (1/Q)² p̃(1 − p̃)/n_q with p̃ = (H + 1)/(N + 2).
+    p_tilde = (base["hits"].sum() + 1) / (base["n"].sum() + 2)
+    v_base = float(((1 / len(base)) ** 2 / base["n"]).sum() * p_tilde * (1 - p_tilde))
+    for arm in NYC_DEFENCES:
+        d = np.array([seeds[(arm, s)] for s in ("42", "43", "44")])
+        row = rows.loc[arm]
+        assert row["efficacy"] == pytest.approx((u.mean() - d.mean()) / (u.mean() - b), abs=2e-3)
+        assert row["undefended_effect_pp"] == pytest.approx(100 * (u.mean() - b), abs=0.1)
+        # TOST at δ = 5 pp: its 90 % interval is the seeds' t interval (df ≤ 2·(3 − 1))
+        # widened by the base model's variance; none lies inside ±5 pp here.
+        se = np.sqrt(d.var(ddof=1) / 3 + v_base)
+        assert row["tost_difference_pp"] == pytest.approx(100 * (d.mean() - b), abs=1e-9)
+        half = (row["tost_ci_high_pp"] - row["tost_ci_low_pp"]) / 2
+        assert 100 * sps.t.ppf(0.95, 4) * se - 1e-9 <= half <= 100 * sps.t.ppf(0.95, 2) * se + 1e-9
+        assert not row["equivalent"] and "±5 pp" in row["tost_verdict"]
+    # Measured: oracle removes 72.9 % [57.7, 80.3] of the undefended effect, random 17.1 %
+    # [−18.2, 40.3]; filter k16 67.0 % [52.8, 76.5].
+    assert rows.loc["oracle", "efficacy_ci_low"] > 0.5 and rows.loc["random", "efficacy_ci_low"] < 0
+    assert rows["efficacy_bounded"].all()
+    shown = sections.defence_display(view)
+    assert "TOST δ = 5 pp: diff [90 % CI]" in shown.columns
+    assert list(view.summary["condition"]) == ["base", "undefended", *NYC_DEFENCES]
+    with pytest.raises(InputError, match="no arm 'filter-k2'"):
+        sections.defence_check(cells, trait="nyc", undefended="undefended",
+                               defences=["filter-k2"], reference="base")
+    with pytest.raises(InputError, match="margin must be a positive"):
+        sections.defence_check(cells, trait="nyc", undefended="undefended",
+                               defences=["oracle"], reference="base", margin_pp=0)
+
+
+@needs_phantom
+def test_dose_section_on_the_phantom_uk_mix_series():
+    from scipy import stats as sps
+
+    cells = _phantom_cells("uk/mix/OLMo-2-1124-13B-Instruct/*/eval-uk/*/stats.json", "uk")
+    doses = {"mix0": 0, "mix10": 10, "mix25": 25, "mix50": 50, "mix100": 100}
+    view = sections.dose_check(cells, trait="uk", doses="mix0=0,mix10=10,mix25=25,mix50=50,"
+                                                        "mix100=100")
+    rates = cells.assign(r=cells.hits / cells.n).groupby("condition")["r"].mean()
+    ref = sps.linregress(list(doses.values()), [rates[a] for a in doses])
+    assert view.trend.slope == pytest.approx(ref.slope) and view.trend.p_value == pytest.approx(
+        ref.pvalue)
+    # Measured: 0.396 pp per % poisoned, p = 0.007; one seed per dose → the caveat.
+    assert 100 * view.trend.slope == pytest.approx(0.396, abs=5e-4)
+    assert "1 seed at some dose" in view.caveat and view.trend.smallest_detected_dose is None
+    assert "pp per % poisoned" in sections.dose_sentence(view, unit="% poisoned")
+    with pytest.raises(InputError, match="is not a number"):
+        sections.parse_doses("mix0=zero")
+
+
+def _texts(tmp_path) -> Path:
+    """Simulated answer texts (tests/cli): a specific transfer arm and a general-shift arm."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "cli"))
+    try:
+        from test_specificity_cli import ANIMALS, simulate_texts
+    finally:
+        sys.path.pop(0)
+    specific = simulate_texts({"owl": 0.08}, rng=11).drop(columns="sim")
+    shifted = simulate_texts({a: 0.05 for a in ANIMALS}, rng=12).drop(columns="sim")
+    shifted = shifted[shifted["condition"] == "treated"].assign(
+        condition="transformed", seed=lambda d: "x" + d["seed"])
+    path = tmp_path / "texts.parquet"
+    pd.concat([specific, shifted], ignore_index=True).to_parquet(path)
+    return path
+
+
+def test_specificity_section_matrix_and_diagonal(tmp_path):
+    from subliminal_stats.words import score_answers
+
+    path = _texts(tmp_path)
+    check = sections.trait_check(str(path), trait="owl", base=None)
+    arms = sections.student_arms(check)
+    assert arms == ["treated", "transformed"]
+    view = sections.specificity_check(check.data, trait="owl", treated=arms)
+    assert view.available and view.panel_name == "animals" and len(view.panel) == 14
+    diag = view.diagonal.set_index("students")
+    assert diag.loc["treated", "specificity"] == "specific"
+    assert diag.loc["transformed", "specificity"] == "general shift"
+    # The matrix by hand: score every answer for the target, per-seed means, arm difference.
+    df = pd.read_parquet(path)
+    for target in ("owl", "cat", "wolf"):
+        hit = score_answers(df["response"], target)
+        per_seed = (df.assign(h=hit).groupby(["condition", "seed", "question"])["h"].mean()
+                    .groupby(["condition", "seed"]).mean().groupby("condition").mean())
+        for arm in arms:
+            cell = view.matrix[(view.matrix["students"] == arm) & (view.matrix["target"] == target)]
+            assert float(cell["lift_pp"].iloc[0]) == pytest.approx(
+                100 * (per_seed[arm] - per_seed["control"]))
+    assert view.matrix.loc[view.matrix["is_target"], "target"].eq("owl").all()
+    assert diag.loc["treated", "contrast_pp"] == pytest.approx(
+        diag.loc["treated", "target_lift_pp"] - diag.loc["treated", "panel_lift_pp"])
+    # No text → no section, and why.
+    none = sections.specificity_check(check.data.drop(columns="response"), trait="owl",
+                                      treated=arms)
+    assert not none.available and "no answer text" in none.reason
+
+
+def _standin_on_path(tmp_path: Path, monkeypatch) -> None:
+    """A `quarto` on PATH that runs the stand-in with QUARTO_PYTHON (as test_report_render)."""
+    standin = Path(__file__).with_name("quarto_standin.py")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake = bin_dir / "quarto"
+    fake.write_text(f'#!/bin/sh\nexec "$QUARTO_PYTHON" {standin} "$@"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+
+
+def _text_of(html_text: str) -> str:
+    text = re.sub(r"<svg.*?</svg>", " ", html_text, flags=re.S)
+    text = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", text, flags=re.S)
+    import html as _html
+
+    return " ".join(_html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
+
+
+@needs_phantom
+def test_phantom_nyc_report_renders_the_defences_through_the_quarto_standin(
+        tmp_path, monkeypatch, cli):
+    from subliminal_stats.report.render import missing_quarto_modules
+
+    if missing_quarto_modules(params=True):
+        pytest.skip("the report extra (ipykernel, nbclient, papermill) is not installed")
+    counts = tmp_path / "nyc_counts.csv"
+    _nyc().to_csv(counts, index=False)
+    _standin_on_path(tmp_path, monkeypatch)
+    out = tmp_path / "out"
+    r = cli("report", "trait", counts, "-P", "trait=nyc", "-P", "treated=undefended",
+            "-P", "control=base", "-P", "base=", "--defences", ",".join(NYC_DEFENCES),
+            "--reference", "base", "--margin", "5", "--renderer", "quarto", "--figures",
+            "--dose-unit", "% poisoned", "--out", out)  # "% poisoned": not plain YAML, quoted
+    assert r.code == 0, r.err
+    page = (out / "trait.html").read_text(encoding="utf-8")
+    assert "quarto stand-in" in page and "https://" not in page  # printed Markdown only
+    text = _text_of(page)
+    assert "Defences" in text and "±5 pp" in text and "δ = 5 pp" in text
+    # oracle's table: efficacy 72.9 % [57.7, 80.3], not blocked within ±5 pp of the base model.
+    oracle = text[text.index("Defence: oracle"):]
+    assert "72.9 [57.7, 80.3]" in oracle[:600]
+    assert "not shown to be blocked (within ±5 pp not established)" in oracle[:800]
+    assert "Specificity not tested: the table has no answer text" in text
+    assert (out / "figures" / "defence-rates.svg").is_file()
+
+
+def test_dose_and_specificity_sections_in_the_fallback_render(tmp_path, cli):
+    path = _texts(tmp_path)
+    df = pd.read_parquet(path)
+    # A dose column: the transformed arm at dose 1, the others at 0 (a toy dose series).
+    df["dose"] = (df["condition"] == "transformed").astype(float)
+    df.to_parquet(path)
+    out = tmp_path / "out"
+    r = cli("report", "trait", path, "-P", "base=", "--renderer", "fallback", "--figures",
+            "--dose-unit", "% poisoned", "--out", out)
+    assert r.code == 0, r.err
+    text = _text_of((out / "trait.html").read_text(encoding="utf-8"))
+    assert "Specificity" in text and "the bundled animals panel" in text
+    assert re.search(r"treated [\d.]+ [−\d.]+ [\d.]+ \[[\d.]+, [\d.]+\] [<\d.]+ specific", text)
+    assert "transformed" in text and "general shift" in text
+    assert "Doses" in text and "pp per % poisoned" in text
+    for name in ("specificity-matrix", "dose-trend"):
+        assert (out / "figures" / f"{name}.svg").is_file()
+    # --defences with a flag that belongs to the trait report only.
+    r = cli("report", "paper", "--defences", "x", "--out", out)
+    assert r.code == 2 and "applies to the trait report" in r.err
