@@ -1048,7 +1048,9 @@ def _finish(state: _State, *, experiment, traits, same_seeds, merged) -> pd.Data
                 f"({', '.join(map(repr, runs[:3]))}; {n_bad} such seeds): seeds with the same "
                 "label in different runs are different trained models, and pooling them "
                 f"would count too few seeds — relabel one run's seeds (e.g. '{runs[-1]}-{s}'), "
-                "or pass --same-seeds (same_seeds=True) if they are the same trained models")
+                "or pass --same-seeds (same_seeds=True) if they are the same trained models"
+                + (f"; or select one of the {len(experiments)} experiments (--experiment)"
+                   if experiment is None and len(experiments) > 1 else ""))
     # Sum over run and experiment: one row per (trait, condition, seed, question).
     key4 = [codes[idx[k]] for k in KEYS]
     sizes4 = [len(regs[k]) for k in KEYS]
