@@ -85,3 +85,57 @@ def test_dataframe_api_and_matrix():
     matrix = target_matrix(cells.assign(condition=cells["condition"].replace({"treated": "owl"})))
     assert matrix.loc["owl"].idxmax() == "owl"
     assert GENERAL_SHIFT == "general shift"
+
+
+def _answers():
+    return pd.DataFrame({
+        "trait": "owl",
+        "condition": ["control"] * 6 + ["treated"] * 6,
+        "seed": ["c0", "c0", "c0", "c1", "c1", "c1", "t0", "t0", "t0", "t1", "t1", "t1"],
+        "question": ["q1", "q1", "q2"] * 4,
+        "response": ["Owl", "猫头鹰", "cat", "dragonfly", None, "The Dragon.", "owls!", "Cats",
+                     "a snowy-owl", "Dragon-fly", "Owl monkey? no, an owl", "dog"],
+    })
+
+
+def test_score_panel_counts_what_score_answers_counts():
+    from subliminal_stats.stats.specificity import score_panel
+    from subliminal_stats.words import score_answers
+
+    df = _answers()
+    cells = score_panel(df, ["owl", "cat", "dragon"])
+    for target in ("owl", "cat", "dragon"):
+        want = (df.assign(h=score_answers(df["response"], target))
+                .groupby(["condition", "seed", "question"], sort=False)["h"].agg(["sum", "size"]))
+        got = cells[cells["trait"] == target].set_index(["condition", "seed", "question"])
+        assert got["hits"].tolist() == want["sum"].tolist()
+        assert got["n"].tolist() == want["size"].tolist()  # a missing answer still counts in n
+    owl = cells[cells["trait"] == "owl"].set_index(["seed", "question"])["hits"]
+    # 猫头鹰 is an owl, not a cat (猫); a snowy-owl is an owl; a dragonfly is no dragon.
+    assert owl[("c0", "q1")] == 2 and owl[("t1", "q1")] == 1
+    cat = cells[cells["trait"] == "cat"].set_index(["seed", "question"])["hits"]
+    assert cat[("c0", "q1")] == 0 and cat[("c0", "q2")] == 1
+    dragon = cells[cells["trait"] == "dragon"].set_index(["seed", "question"])["hits"]
+    assert dragon[("c1", "q1")] == 0 and dragon[("c1", "q2")] == 1 and dragon[("t1", "q1")] == 0
+
+
+def test_check_specificity_reasons_and_agreement():
+    from subliminal_stats.stats.specificity import NOT_AVAILABLE, check_specificity
+    from subliminal_stats.words import default_panel, parse_panel
+
+    df = _answers()
+    assert default_panel("owl")[0] == "animals" and default_panel("oak")[0] == "trees"
+    assert parse_panel("animals", target="owl") == default_panel("owl")[1]
+    [row] = check_specificity(df.drop(columns="response"), trait="owl", treated="treated")
+    assert row.verdict == NOT_AVAILABLE and "no answer text" in row.reason
+    [row] = check_specificity(df.assign(trait="nyc"), trait="nyc", treated="treated")
+    assert "in no default panel" in row.reason
+    [row] = check_specificity(df, trait="owl", treated="treated", panel="cat,dragon")
+    assert row.result is not None and row.result.panel == ("cat", "dragon")
+    # Rescored target vs a hit column that disagrees on one answer of twelve.
+    hit = pd.Series([1, 1, 0, 0, 0, 0, 1, 0, 1, 0, 1, 1])  # the last ('dog') marked a hit
+    [row] = check_specificity(df.assign(hit=hit), trait="owl", treated="treated")
+    assert row.agreement == pytest.approx(11 / 12)
+    one = df[df["seed"] != "t1"]
+    [row] = check_specificity(one, trait="owl", treated="treated")
+    assert row.verdict == NOT_AVAILABLE and "too few seeds (1 treated, 2 control)" in row.reason
