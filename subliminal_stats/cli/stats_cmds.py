@@ -263,22 +263,27 @@ def test_cmd(
 
 def _answer_texts(data, *, experiment, traits):
     """The answers' text (``response``) with their keys, labels normalised as the readers do;
-    None when no file has a ``response`` column. Only the key, text and hit columns are read."""
+    None when no file has a ``response`` column, the name of a file without one when only some
+    have it. Only the key, text and hit columns are read."""
     import pandas as pd
 
     from subliminal_stats.data.labels import normalise_label
     from subliminal_stats.data.reader import iter_frames
 
     wanted = ["experiment", "trait", "condition", "seed", "question", "response", "hit"]
-    frames = []
+    frames, without = [], []
     for path in data:
         for batch in iter_frames(path, columns=wanted):
             frame = batch if isinstance(batch, pd.DataFrame) else batch.to_pandas()
             if "response" not in frame.columns:
-                break  # this file has no text: its answers cannot be rescored
+                without.append(path)
+                break
             frames.append(frame[[c for c in wanted if c in frame.columns]])
     if not frames:
         return None
+    if without:
+        # Rescoring only the files with text would test a part of the answers.
+        return str(without[0])
     df = pd.concat(frames, ignore_index=True)
     for col in ("experiment", "trait", "condition", "seed", "question"):
         if col in df.columns:
@@ -294,10 +299,19 @@ def _answer_texts(data, *, experiment, traits):
 
 def _specificity_checks(data, results, *, treated, control, panel, alpha, experiment, df=None):
     """{(trait, treated): SpecificityCheck} for the results against ``control``."""
-    from subliminal_stats.stats.specificity import check_specificity
+    from subliminal_stats.stats.specificity import (
+        NOT_AVAILABLE,
+        SpecificityCheck,
+        check_specificity,
+    )
 
     traits = list(dict.fromkeys(r.trait for r in results))
     answers = df if df is not None else _answer_texts(data, experiment=experiment, traits=traits)
+    if isinstance(answers, str):
+        return {(r.trait, t): SpecificityCheck(r.trait, t, control, NOT_AVAILABLE,
+                                               f"{answers} has no response column: only some "
+                                               "answers could be rescored")
+                for r in results for t in treated}
     if answers is None:
         import pandas as pd
 

@@ -158,3 +158,16 @@ def test_specificity_not_available_says_why(cli, tmp_path):
     assert json.loads(out.read_text())[0]["specificity_panel"] == "cat,dog"
     r = cli("test", tmp_path / "b.parquet", "--panel", "owl", "--json", out)
     assert r.code == 2 and "names no target other than 'owl'" in r.err
+
+
+def test_text_in_only_some_files_is_not_rescored(cli, tmp_path):
+    df = simulate_texts({"owl": 0.08}, rng=5).drop(columns="sim")
+    df[df["condition"] == "treated"].to_parquet(tmp_path / "t.parquet")
+    df[df["condition"] == "control"].drop(columns="response").to_csv(tmp_path / "c.csv",
+                                                                     index=False)
+    out = tmp_path / "r.json"
+    r = cli("test", tmp_path / "t.parquet", tmp_path / "c.csv", "--json", out)
+    assert r.code == 0, r.err
+    row = json.loads(out.read_text())[0]
+    assert row["specificity"] == NOT_AVAILABLE
+    assert "c.csv has no response column" in row["specificity_note"]
