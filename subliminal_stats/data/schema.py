@@ -453,6 +453,10 @@ def select(
 
 
 def _check_labels(df: pd.DataFrame, column: str, wanted: Sequence[str]) -> None:
+    if column not in df.columns:
+        # e.g. the cells of a counts table, summed over experiments: nothing to select by.
+        raise InputError(f"cannot select {column} {', '.join(map(repr, wanted))}: the table has "
+                         f"no {column!r} column (columns: {', '.join(map(str, df.columns))})")
     present = set(df[column].unique())
     unknown = [w for w in wanted if w not in present]
     if unknown:

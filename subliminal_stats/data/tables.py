@@ -491,7 +491,9 @@ def rates_table(
     if i >= 0:
         raw_rate, raw_n = _shown(table["rate"].iloc[i]), _shown(table["n"].iloc[i])
         if not np.isfinite(rate[i]) or not 0 <= rate[i] <= 1:
-            raise InputError(f"{where[i]}: rate {raw_rate} is not a number in [0, 1]")
+            hint = (" (a percentage? divide the rates by 100)"
+                    if np.isfinite(rate[i]) and 1 < rate[i] <= 100 else "")
+            raise InputError(f"{where[i]}: rate {raw_rate} is not a number in [0, 1]{hint}")
         if not np.isfinite(n_values[i]) or n_values[i] < 1 or n_values[i] % 1:
             raise InputError(f"{where[i]}: n {raw_n} is not a whole number of answers ≥ 1 "
                              "(give it with --map n=COLUMN or --n INT)")

@@ -188,3 +188,12 @@ def test_dataframe_api_sums_or_refuses_repeats():
     with pytest.raises(InputError, match=r"row 2: rate 0\.333333 × n 300 = 99\.9999 is not a "
                                          "whole number"):
         rates_to_cells(r.assign(rate=[0.43, 0.333333]), n=300)
+
+
+def test_selecting_by_a_column_the_cells_lack_is_an_input_error(tmp_path, answers):
+    from subliminal_stats.data.schema import select
+
+    cells = read_responses(_write(_counts(answers), tmp_path / "c.parquet"))
+    assert len(select(cells, traits=["owl"])) == len(cell_counts(answers)) // 2
+    with pytest.raises(InputError, match="no 'experiment' column"):
+        select(cells, experiment="simulated")

@@ -45,6 +45,8 @@ def test_generic_mapping_with_constant_n(tmp_path):
                                    "number of answers"),
     ([0.43, 0.07, 0.5, 1.0], 30, "treated.csv row 1: rate 0.43 × n 30 = 12.9 is not a whole"),
     ([0.43, 0.07, 1.5, 1.0], 100, "treated.csv row 3: rate 1.5 is not a number in [0, 1]"),
+    ([43, 7, 50, 100], 100, "treated.csv row 1: rate 43 is not a number in [0, 1] (a "
+                            "percentage? divide the rates by 100)"),
     ([0.43, None, 0.5, 1.0], 100, "treated.csv row 2: rate (empty) is not a number in [0, 1]"),
 ])
 def test_a_rate_that_is_not_a_count_is_refused_naming_the_row(tmp_path, rates, n, fragment):
