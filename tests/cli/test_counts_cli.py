@@ -145,3 +145,23 @@ def test_phantom_nyc_shared_data_gives_the_published_rates(cli, tmp_path):
     fixture = pd.read_parquet(_phantom(cli, tmp_path / "f", FIXTURE))
     keys = ["condition", "seed", "question", "hits", "n"]
     pd.testing.assert_frame_equal(fixture[keys], cells[keys])
+
+
+def test_trait_report_frames_identical_on_answers_and_counts(tmp_path, answers):
+    # `report trait` reads through report.sections.trait_check (read_responses): the frames it
+    # renders are the same for the counts table (rendering itself is the report's own test).
+    import warnings
+
+    from subliminal_stats.report.sections import trait_check
+
+    rows = tmp_path / "responses.parquet"
+    answers.to_parquet(rows, index=False)
+    counts = tmp_path / "counts.csv"
+    cell_counts(answers).to_csv(counts, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a, b = trait_check(str(rows), trait="owl"), trait_check(str(counts), trait="owl")
+    assert a.verdict == b.verdict
+    for name in ("summary", "seeds", "tests"):
+        pd.testing.assert_frame_equal(getattr(a, name).reset_index(drop=True),
+                                      getattr(b, name).reset_index(drop=True), check_exact=True)
