@@ -149,8 +149,39 @@ def has_answer_text(df: pd.DataFrame) -> bool:
     return "response" in df.columns and bool(df["response"].notna().any())
 
 
+def _cell_codes(answers: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """One integer per answer naming its (condition, seed, question) cell, and the cells."""
+    keys = ("condition", "seed", "question")
+    codes, uniques = [], []
+    for key in keys:  # factorize per column + one combined code: far faster than a MultiIndex
+        c, u = pd.factorize(answers[key].astype(str), sort=False)
+        codes.append(c.astype(np.int64))
+        uniques.append(np.asarray(u, dtype=object))
+    combined = codes[0]
+    for c, u in zip(codes[1:], uniques[1:], strict=True):
+        combined = combined * len(u) + c
+    cell_ids, inverse = np.unique(combined, return_inverse=True)
+    out, rest = {}, cell_ids
+    for key, u in reversed(list(zip(keys, uniques, strict=True))):
+        out[key] = u[rest % len(u)]
+        rest = rest // len(u)
+    return inverse, pd.DataFrame({k: out[k] for k in keys})
+
+
+def _row_hits(answers: pd.DataFrame, targets: Sequence[str], **matcher) -> dict[str, np.ndarray]:
+    """0/1 per answer for each target; each distinct text is matched once per target."""
+    from subliminal_stats.words import score_answers
+
+    texts, uniques = pd.factorize(answers["response"], use_na_sentinel=True)
+    uniques = list(uniques)
+    # A missing answer (code −1) names nothing: index a trailing 0.
+    return {t: np.append(score_answers(uniques, t, **matcher), 0)[texts]
+            for t in dict.fromkeys(targets)}
+
+
 def score_panel(answers: pd.DataFrame, targets: Sequence[str], *, first_word: bool = False,
-                languages: Sequence[str] | None = None, translations_file=None) -> pd.DataFrame:
+                languages: Sequence[str] | None = None, translations_file=None,
+                _hits: dict | None = None) -> pd.DataFrame:
     """Score the same answers against each target: one cells table, trait label = target.
 
     Parameters
@@ -168,28 +199,24 @@ def score_panel(answers: pd.DataFrame, targets: Sequence[str], *, first_word: bo
     DataFrame with ``trait, condition, seed, question, hits, n``: for each target, every
     (condition, seed, question) cell of ``answers``. Each distinct answer text is matched
     once per target (one-word answers repeat: a few hundred texts for 10⁵ answers); the
-    counts are one ``bincount`` per target.
+    counts are one ``bincount`` per target. Cost: about 12 µs per distinct text and target
+    (measured: 1,000,000 answers with 18,389 distinct texts, 15 targets: ≈ 5 s).
     """
-    from subliminal_stats.words import score_answers
-
     need = [c for c in ("condition", "seed", "question", "response") if c not in answers.columns]
     if need:
         raise InputError(f"scoring a panel needs the column(s) {', '.join(map(repr, need))}")
-    texts, uniques = pd.factorize(answers["response"], use_na_sentinel=True)
-    keys = answers[["condition", "seed", "question"]].astype(str)
-    cell, cell_keys = pd.factorize(pd.MultiIndex.from_frame(keys))
-    n = np.bincount(cell, minlength=len(cell_keys))
+    hits_by_target = _hits if _hits is not None else _row_hits(
+        answers, targets, first_word=first_word, languages=languages,
+        translations_file=translations_file)
+    cell, cell_keys = _cell_codes(answers)
+    n = np.bincount(cell, minlength=len(cell_keys)).astype(np.int64)
     frames = []
     for target in dict.fromkeys(targets):
-        hit_unique = score_answers(list(uniques), target, first_word=first_word,
-                                   languages=languages, translations_file=translations_file)
-        # A missing answer (code −1) names nothing: index a trailing 0.
-        hit = np.append(hit_unique, 0)[texts]
-        hits = np.bincount(cell, weights=hit, minlength=len(cell_keys))
-        frame = cell_keys.to_frame(index=False, name=["condition", "seed", "question"])
+        hits = np.bincount(cell, weights=hits_by_target[target], minlength=len(cell_keys))
+        frame = cell_keys.copy()
         frame.insert(0, "trait", target)
         frame["hits"] = hits.astype(np.int64)
-        frame["n"] = n.astype(np.int64)
+        frame["n"] = n
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
@@ -268,18 +295,14 @@ def check_specificity(answers: pd.DataFrame, *, trait: str, treated: Sequence[st
     name, members = found
     sub = answers[(answers["trait"] == trait) if "trait" in answers.columns else slice(None)]
     sub = sub[sub["condition"].isin([control, *arms])]
-    cells = score_panel(sub, [str(trait), *members], first_word=first_word,
-                        languages=languages, translations_file=translations_file)
+    targets = [str(trait), *members]
+    hits = _row_hits(sub, targets, first_word=first_word, languages=languages,
+                     translations_file=translations_file)
+    cells = score_panel(sub, targets, _hits=hits)
     agreement = float("nan")
     if "hit" in sub.columns and len(sub):
-        from subliminal_stats.words import score_answers
-
-        texts, uniques = pd.factorize(sub["response"], use_na_sentinel=True)
-        mine = np.append(score_answers(list(uniques), str(trait), first_word=first_word,
-                                       languages=languages,
-                                       translations_file=translations_file), 0)[texts]
         given = pd.to_numeric(sub["hit"], errors="coerce").to_numpy(dtype=float)
-        agreement = float(np.mean(mine == given))
+        agreement = float(np.mean(hits[str(trait)] == given))
     seeds = sub.groupby("condition")["seed"].nunique()
     out = []
     for arm in arms:
