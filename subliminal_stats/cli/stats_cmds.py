@@ -251,6 +251,9 @@ def test_cmd(
     for w in caught:
         notes.append(str(w.message))
     notes += _specificity_notes(specificity)
+    if metric != "hit" and panel and panel.strip().lower() != "none":
+        notes.append(f"--panel applies to --metric hit (the answers' text rescored against the "
+                     f"panel); with --metric {metric} there is no specificity column")
     for line in notes:
         console.print(f"note: {line}", soft_wrap=True, highlight=False, markup=False)
     if json_out is not None:
