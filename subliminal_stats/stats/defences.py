@@ -20,12 +20,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from subliminal_stats.errors import InputError
 from subliminal_stats.stats import arrays as A
 
-__all__ = ["DoseTrend", "Efficacy", "Equivalence", "dose_trend", "efficacy", "tost"]
+__all__ = ["EFFICACY_METHODS", "DoseTrend", "Efficacy", "Equivalence", "FiellerBatch", "dose_trend",
+           "TOST_METHODS", "efficacy", "fieller_batch", "tost", "tost_batch"]
 
 
 def _arm(x, name: str, minimum: int = 2) -> np.ndarray:
@@ -49,10 +50,114 @@ class Efficacy:
     confidence_level: float
     bounded: bool
     note: str = ""
+    method: str = "fieller"
+
+
+#: Interval methods for :func:`efficacy` (``df_rule`` of :func:`fieller_batch`); the
+#: calibration over the scenario grid is in :mod:`~subliminal_stats.stats.defences_calibration`.
+EFFICACY_METHODS = ("fieller", "fieller-hsu")
+
+UNBOUNDED_NOTE = ("cannot tell: the undefended effect is not clearly above the reference at "
+                  "this level, so the share removed is unbounded (any efficacy is compatible "
+                  "with the data)")
+
+
+@dataclass(frozen=True)
+class FiellerBatch:
+    """Vectorised Fieller results (arrays over the leading axes of the inputs)."""
+
+    estimate: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    df: np.ndarray
+    bounded: np.ndarray
+    undefended_effect: np.ndarray
+    defended_effect: np.ndarray
+
+
+def _reference_moments(r, reference_var, ndim):
+    """Mean, variance of the mean and df of the reference arm (seeded or one model).
+
+    ``ndim`` is that of the seeded arms: a reference with as many axes has a seeds axis.
+    """
+    r = np.asarray(r, dtype=float)
+    if reference_var is None:
+        if r.ndim == 0 or r.shape[-1] < 2:
+            raise InputError("a one-value reference (the base model) needs reference_var")
+        g = r.shape[-1]
+        return r.mean(axis=-1), r.var(axis=-1, ddof=1) / g, float(g - 1), g
+    mean = r.mean(axis=-1) if r.ndim == ndim else r
+    return mean, np.asarray(reference_var, dtype=float), math.inf, None
+
+
+def fieller_batch(undefended, defended, reference, *, confidence_level: float = 0.95,
+                  reference_var=None, method: str = "fieller") -> FiellerBatch:
+    """Fieller interval of ``(U − D) / (U − R)``, vectorised over leading axes.
+
+    Parameters
+    ----------
+    undefended, defended : arrays (..., G)
+        Per-seed rates (last axis = seeds).
+    reference : array (..., G_r) or (..., 1)
+        Per-seed rates of the reference (control students), or the base model's rate with
+        ``reference_var`` its sampling variance.
+    method : {"fieller", "fieller-hsu"}
+        The df of the t quantile: ``"fieller"`` the Welch–Satterthwaite df of
+        ``N − θ̂M`` capped at ``2 (min seeds − 1)`` (as the default test's);
+        ``"fieller-hsu"`` Hsu's ``min seeds − 1`` (conservative).
+
+    Notes
+    -----
+    With arm means ū, d̄, r̄ and variances of the means v_u, v_d, v_r, the numerator
+    N = ū − d̄ and denominator M = ū − r̄ share v_u: cov(N, M) = v_u. Fieller's set is
+    {θ : (N − θM)² ≤ q² (v_N − 2θ v_u + θ² v_M)}; it is an interval when
+    M² > q² v_M (the undefended effect is significant at this level), else unbounded (the
+    whole line, or two rays, reported as the whole line: "cannot tell").
+    """
+    if method not in EFFICACY_METHODS:
+        raise InputError(f"efficacy method must be one of {', '.join(EFFICACY_METHODS)}, "
+                         f"not {method!r}")
+    level = A.check_confidence_level(confidence_level)
+    u = np.asarray(undefended, dtype=float)
+    d = np.asarray(defended, dtype=float)
+    gu, gd = u.shape[-1], d.shape[-1]
+    if gu < 2 or gd < 2:
+        raise InputError("the undefended and defended arms need at least 2 seeds each")
+    r_mean, vr, df_r, gr = _reference_moments(reference, reference_var, u.ndim)
+    vu, vd = u.var(axis=-1, ddof=1) / gu, d.var(axis=-1, ddof=1) / gd
+    n_ = u.mean(axis=-1) - d.mean(axis=-1)
+    m_ = u.mean(axis=-1) - r_mean
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta = np.where(m_ != 0, n_ / np.where(m_ != 0, m_, 1.0), np.nan)
+        th = np.where(np.isfinite(theta), theta, 0.0)
+        p_u, p_d, p_r = vu * (1 - th) ** 2, vd, vr * th**2
+        total = p_u + p_d + p_r
+        denom = p_u**2 / (gu - 1) + p_d**2 / (gd - 1)
+        if math.isfinite(df_r):
+            denom = denom + p_r**2 / df_r
+        seeds = [gu, gd] + ([gr] if gr is not None else [])
+        cap = 2.0 * (min(seeds) - 1.0)
+        df = np.where(denom > 0, total**2 / np.where(denom > 0, denom, 1.0), cap)
+        df = np.minimum(df, cap)
+        if method == "fieller-hsu":
+            df = np.full_like(df, min(seeds) - 1.0)
+        q = special.stdtrit(df, 0.5 + level / 2)
+        q2 = q * q
+        v_n, v_m, c = vu + vd, vu + vr, vu
+        a = m_**2 - q2 * v_m
+        b = -2 * (n_ * m_ - q2 * c)
+        cc = n_**2 - q2 * v_n
+        disc = b * b - 4 * a * cc
+        bounded = (a > 0) & (disc >= 0)
+        root = np.sqrt(np.where(bounded, disc, 0.0))
+        two_a = np.where(bounded, 2 * a, 1.0)
+        lo = np.where(bounded, (-b - root) / two_a, -np.inf)
+        hi = np.where(bounded, (-b + root) / two_a, np.inf)
+    return FiellerBatch(theta, lo, hi, df, bounded, m_, d.mean(axis=-1) - r_mean)
 
 
 def efficacy(undefended, defended, reference, *, confidence_level: float = 0.95,
-             reference_var: float | None = None) -> Efficacy:
+             reference_var: float | None = None, method: str = "fieller") -> Efficacy:
     """Efficacy ``(U − D) / (U − R)`` of a defence with Fieller's interval.
 
     Parameters
@@ -62,49 +167,30 @@ def efficacy(undefended, defended, reference, *, confidence_level: float = 0.95,
         ``reference_var`` its sampling variance
         (:func:`~subliminal_stats.stats.arrays.single_model_variance`).
     confidence_level : float
+    method : {"fieller", "fieller-hsu"}
+        See :func:`fieller_batch`. Where each is calibrated (coverage of the true efficacy
+        over the scenario grid) is in
+        :func:`subliminal_stats.stats.defences_calibration.summary`.
 
     Notes
     -----
-    With arm means ū, d̄, r̄ and variances of the means v_u, v_d, v_r, the numerator
-    N = ū − d̄ and denominator M = ū − r̄ share v_u: cov(N, M) = v_u. Fieller's set is
-    {θ : (N − θM)² ≤ q² (v_N − 2θ v_u + θ² v_M)}; it is an interval when
-    M² > q² v_M (the undefended effect is significant at this level), else unbounded.
-    q is a t quantile on the Welch–Satterthwaite df of N − θ̂M, capped at
-    2 (min seeds − 1) as for the default test.
+    When the undefended effect is not significant at this level the interval is unbounded
+    and ``bounded`` is False, with the note saying "cannot tell": the data are compatible
+    with any efficacy. Never read such a result as "blocked".
     """
     u, d = _arm(undefended, "undefended"), _arm(defended, "defended")
     r = np.asarray(reference, dtype=float).ravel()
-    level = A.check_confidence_level(confidence_level)
-    if r.size >= 2:
-        vr, df_r = r.var(ddof=1) / r.size, r.size - 1.0
-    elif reference_var is not None:
-        vr, df_r = float(reference_var), math.inf
-    else:
+    if r.size < 2 and reference_var is None:
         raise InputError("a one-value reference (the base model) needs reference_var")
-    vu, vd = u.var(ddof=1) / u.size, d.var(ddof=1) / d.size
-    n_, m_ = u.mean() - d.mean(), u.mean() - r.mean()
-    theta = n_ / m_ if m_ != 0 else math.nan
-    parts = [(vu * (1 - (theta if math.isfinite(theta) else 0.0)) ** 2, u.size - 1.0),
-             (vd, d.size - 1.0), (vr * (theta if math.isfinite(theta) else 0.0) ** 2, df_r)]
-    total = sum(p for p, _ in parts)
-    denom = sum(p**2 / k for p, k in parts if k != math.inf and p > 0)
-    df = total**2 / denom if denom > 0 else math.inf
-    seeds = [u.size, d.size] + ([r.size] if r.size >= 2 else [])
-    df = min(df, 2.0 * (min(seeds) - 1.0))
-    q = float(stats.t.ppf(0.5 + level / 2, df))
-    v_n, v_m, c = vu + vd, vu + vr, vu
-    a = m_**2 - q**2 * v_m
-    b = -2 * (n_ * m_ - q**2 * c)
-    cc = n_**2 - q**2 * v_n
-    disc = b * b - 4 * a * cc
-    if a > 0 and disc >= 0:
-        lo, hi = sorted(((-b - math.sqrt(disc)) / (2 * a), (-b + math.sqrt(disc)) / (2 * a)))
-        return Efficacy(float(theta), lo, hi, float(m_), float(d.mean() - r.mean()), df,
-                        level, True)
-    note = ("the undefended effect is not clearly above the reference at this level, so the "
-            "share removed is unbounded: any efficacy is compatible with the data")
-    return Efficacy(float(theta), -math.inf, math.inf, float(m_), float(d.mean() - r.mean()),
-                    df, level, False, note)
+    if r.size < 1 or not np.isfinite(r).all():
+        raise InputError("the reference needs at least one finite rate")
+    res = fieller_batch(u, d, r if r.size >= 2 else r[:1],
+                        confidence_level=confidence_level,
+                        reference_var=None if r.size >= 2 else reference_var, method=method)
+    bounded = bool(res.bounded)
+    return Efficacy(float(res.estimate), float(res.ci_low), float(res.ci_high),
+                    float(res.undefended_effect), float(res.defended_effect), float(res.df),
+                    float(confidence_level), bounded, "" if bounded else UNBOUNDED_NOTE, method)
 
 
 @dataclass(frozen=True)
@@ -127,34 +213,66 @@ class Equivalence:
                 else f"not shown to be blocked ({within} not established)")
 
 
+#: TOST variants: Welch with the default test's capped df, or Hsu's ``min seeds − 1`` df.
+TOST_METHODS = ("tost-welch", "tost-hsu")
+
+
+def tost_batch(defended, reference, *, margin, alpha: float = 0.05, reference_var=None,
+               method: str = "tost-welch"):
+    """Vectorised TOST (see :func:`tost`): ``(p_value, equivalent, TTest)`` arrays.
+
+    ``defended`` (..., G), ``reference`` (..., G_r) per-seed rates, or the base model's
+    rate (...,) with ``reference_var``. A zero spread gives p = NaN and not equivalent.
+    ``method="tost-hsu"`` replaces the df by ``min seeds − 1`` (more conservative).
+    """
+    if method not in TOST_METHODS:
+        raise InputError(f"TOST method must be one of {', '.join(TOST_METHODS)}, not {method!r}")
+    d = np.asarray(defended, dtype=float)
+    r = np.asarray(reference, dtype=float)
+    if reference_var is None:
+        res = A.welch_t(d, r, confidence_level=1 - 2 * alpha,
+                        df_rule="hsu" if method == "tost-hsu" else "capped")
+    else:
+        mean = r.mean(axis=-1) if r.ndim == d.ndim else r
+        res = A.paired_vs_single(d, mean, reference_var, confidence_level=1 - 2 * alpha)
+        if method == "tost-hsu":
+            res = A.t_inference(res.estimate, res.se, d.shape[-1] - 1.0,
+                                confidence_level=1 - 2 * alpha)
+    est, se, df = res.estimate, res.se, res.df
+    margin = np.asarray(margin, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = se > 0
+        s = np.where(ok, se, 1.0)
+        p_low = special.stdtr(df, -(est + margin) / s)  # H0: diff ≤ −δ
+        p_high = special.stdtr(df, (est - margin) / s)  # H0: diff ≥ δ
+        p = np.where(ok, np.maximum(p_low, p_high), np.nan)
+    return p, np.where(ok, p <= alpha, False), res
+
+
 def tost(defended, reference, *, margin: float, alpha: float = 0.05,
-         reference_var: float | None = None) -> Equivalence:
+         reference_var: float | None = None, method: str = "tost-welch") -> Equivalence:
     """Two one-sided tests: is the defended arm within ``±margin`` of the reference?
 
     ``margin`` is a proportion (0.02 = 2 pp), chosen by the user and printed. The two
     one-sided Welch tests (df capped at 2 (min seeds − 1)) reject "difference ≤ −δ" and
     "difference ≥ δ"; ``p_value`` is the larger of the two, and ``equivalent`` holds when it
-    is at most α — exactly when the ``1 − 2α`` interval lies inside ``(−δ, δ)``.
+    is at most α — exactly when the ``1 − 2α`` interval lies inside ``(−δ, δ)``. The
+    false-"equivalent" rate at the margin over the scenario grid is in
+    :mod:`~subliminal_stats.stats.defences_calibration`.
     """
     if not margin > 0:
         raise InputError(f"the equivalence margin must be positive, not {margin}")
     d = _arm(defended, "defended")
     r = np.asarray(reference, dtype=float).ravel()
-    if r.size >= 2:
-        res = A.welch_t(d, r, confidence_level=1 - 2 * alpha)
-    elif reference_var is not None:
-        res = A.paired_vs_single(d, float(r.mean()), float(reference_var),
-                                 confidence_level=1 - 2 * alpha)
-    else:
+    if r.size < 2 and reference_var is None:
         raise InputError("a one-value reference (the base model) needs reference_var")
-    est, se, df = float(res.estimate), float(res.se), float(res.df)
-    if not se > 0:
+    p, eq, res = tost_batch(d, r if r.size >= 2 else float(r.mean()), margin=margin,
+                            alpha=alpha, reference_var=None if r.size >= 2 else reference_var,
+                            method=method)
+    if not float(res.se) > 0:
         raise InputError("zero spread between seeds: equivalence cannot be tested")
-    p_low = float(stats.t.sf((est + margin) / se, df))  # H0: diff ≤ −δ
-    p_high = float(stats.t.cdf((est - margin) / se, df))  # H0: diff ≥ δ
-    p = max(p_low, p_high)
-    return Equivalence(est, float(margin), p, float(res.ci_low), float(res.ci_high), df,
-                       float(alpha), bool(p <= alpha))
+    return Equivalence(float(res.estimate), float(margin), float(p), float(res.ci_low),
+                       float(res.ci_high), float(res.df), float(alpha), bool(eq))
 
 
 @dataclass(frozen=True)
