@@ -17,6 +17,17 @@ scale with the seed as the unit. Verdicts (:data:`SPECIFIC`, :data:`GENERAL_SHIF
 * ``general shift`` — the target rose, the panel rose too, and the contrast is not above 0;
 * ``inconclusive`` — anything else (e.g. the target rose, the panel did not clearly rise,
   and the contrast is not clearly positive).
+
+Calibration (fixed-seed simulations, ``tests/stats/test_specificity.py``): with nothing
+moving, the contrast's false-positive rate at nominal 5 % was 3.1–5.7 % over 3, 5 and 10
+seeds per arm with treated students spreading like the controls or far more (1,000 nulls
+per cell; 4.0 % in 4,000 nulls at 5 seeds); every animal +8 pp is called ``general shift``
+and the target alone +10 pp ``specific`` in ≥ 95 % of 1,000 studies at 5 seeds; through the
+text pipeline (:func:`score_panel` on simulated answer texts, ``tests/cli``) 99.0 % and
+100 % of 200 studies.
+
+In ``subliminal-stats test`` (:func:`check_specificity`), the answers' text is rescored
+against the target and a panel (:data:`subliminal_stats.words.PANELS`).
 """
 
 from __future__ import annotations
