@@ -892,7 +892,12 @@ def defence_check(data: pd.DataFrame, *, trait: str, undefended: str, defences: 
                      "defended_effect_pp": 100 * eff.defended_effect,
                      "efficacy": eff.estimate, "efficacy_ci_low": eff.ci_low,
                      "efficacy_ci_high": eff.ci_high, "efficacy_bounded": eff.bounded,
-                     "efficacy_note": eff.note, "tost_difference_pp": 100 * eq.difference,
+                     "efficacy_note": eff.note,
+                     # the interval's method and df as stats.defences computed them (its
+                     # default is being calibrated: whatever it is, the report names it)
+                     "efficacy_method": str(getattr(eff, "method", "fieller")),
+                     "efficacy_df": float(eff.df), "tost_df": float(eq.df),
+                     "tost_difference_pp": 100 * eq.difference,
                      "tost_ci_low_pp": 100 * eq.ci_low, "tost_ci_high_pp": 100 * eq.ci_high,
                      "tost_p": eq.p_value, "margin_pp": margin_pp, "equivalent": eq.equivalent,
                      "tost_verdict": eq.verdict})
@@ -904,6 +909,13 @@ def defence_check(data: pd.DataFrame, *, trait: str, undefended: str, defences: 
                        seeds[seeds["condition"].isin(arms)],
                        undefended, reference, float(margin_pp), float(confidence_level),
                        float(alpha))
+
+
+def defence_note(row) -> str:
+    """The methods line under a defence's table (interval method and df, and any caveat)."""
+    text = (f"Efficacy interval: {row['efficacy_method']} ({row['efficacy_df']:.3g} df); TOST: "
+            f"two one-sided t tests ({row['tost_df']:.3g} df).")
+    return f"{text} {row['efficacy_note']}" if row["efficacy_note"] else text
 
 
 def defence_display(view: DefenceView) -> pd.DataFrame:
@@ -1026,6 +1038,7 @@ __all__ = [
     "DefenceView",
     "defence_check",
     "defence_display",
+    "defence_note",
     "DoseView",
     "dose_check",
     "dose_sentence",
