@@ -153,6 +153,13 @@ def test_cmd(
             pooled = runs_note(cells)
             if pooled:
                 warnings.warn(pooled, stacklevel=1)
+        elif _counts_files(data):
+            # A counts table carries a score as METRIC_sum per cell: read straight to cells.
+            from subliminal_stats.data.reader import read_cells
+
+            cells = df = read_cells(data, metric=metric, experiment=experiment,
+                                    traits=trait or None, same_seeds=same_seeds)
+            mixing = ""
         else:
             df = read_responses(data)
             if experiment is not None:
@@ -360,6 +367,14 @@ def _specificity_notes(specificity) -> list[str]:
         if line not in notes:
             notes.append(line)
     return notes
+
+
+def _counts_files(data) -> bool:
+    """Whether every file is a per-cell counts table (``hits``/``n`` columns, no ``hit``)."""
+    from subliminal_stats.data.counts import is_counts_table
+    from subliminal_stats.data.reader import file_columns
+
+    return bool(data) and all(is_counts_table(file_columns(path)) for path in data)
 
 
 def _calibration_cell(r) -> str:

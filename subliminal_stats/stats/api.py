@@ -503,6 +503,10 @@ def compare_metric(df: pd.DataFrame, metric: str = "hit", *,
                    method: str | Sequence[str] = DEFAULT_METHOD, **options) -> list[ComparisonResult]:
     """:func:`compare` on sampled hits or on a score column in [0, 1] (e.g. the probe ``prob``).
 
+    ``df`` is a responses table with the score column, or the score's cells as
+    :func:`subliminal_stats.data.read_cells` returns them with ``metric=`` (``hits`` = the
+    score's sum per cell).
+
     For a score, each seed's rate is its mean score (questions weighted equally),
     only the seed-level methods in :data:`~subliminal_stats.stats.cells.SCORE_METHODS`
     apply (``"all"`` means those), and the odds ratios, which assume 0/1 answers,
@@ -527,7 +531,10 @@ def compare_metric(df: pd.DataFrame, metric: str = "hit", *,
     if bad:
         raise InputError(f"--method {bad[0]} needs 0/1 answers; a score like {metric!r} is "
                          f"tested with {', '.join(SCORE_METHODS)}")
-    results = compare(score_cells(df, metric), method=chosen, **options)
+    # Score cells already (``data.read_cells(metric=...)`` on a counts table with METRIC_sum):
+    # ``hits`` is the score's sum per cell; otherwise reduce the answer rows here.
+    ready = metric not in df.columns and {"hits", "n"}.issubset(df.columns)
+    results = compare(df if ready else score_cells(df, metric), method=chosen, **options)
     nan = float("nan")
     return [replace(r, odds_ratio=nan, odds_ratio_ci_low=nan, odds_ratio_ci_high=nan,
                     method_detail=f"{r.method_detail} on mean {metric}") for r in results]

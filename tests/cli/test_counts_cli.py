@@ -66,6 +66,23 @@ def test_test_check_export_identical_on_answers_and_counts(cli, tmp_path, answer
             == want
 
 
+def test_score_metric_identical_on_answers_and_score_sums(cli, tmp_path, answers):
+    # A [0, 1] score travels in a counts table as METRIC_sum per cell.
+    scored = answers.assign(prob=np.clip(0.4 * answers["hit"]
+                                         + 0.5 * np.random.default_rng(3).random(len(answers)), 0, 1))
+    rows = tmp_path / "scored.parquet"
+    scored.to_parquet(rows, index=False)
+    keys = ["trait", "condition", "seed", "question"]
+    sums = (scored.groupby(keys, sort=False)
+            .agg(hits=("hit", "sum"), n=("hit", "size"), prob_sum=("prob", "sum")).reset_index())
+    counts = tmp_path / "scored_counts.csv"
+    sums.to_csv(counts, index=False)
+    want = _json(cli, "test", rows, "--metric", "prob", "--json", "-")
+    assert json.loads(want) and _json(cli, "test", counts, "--metric", "prob", "--json", "-") == want
+    bad = cli("test", counts, "--metric", "score")
+    assert bad.code == 2 and "'score_sum'" in bad.err and len(bad.err.strip().splitlines()) == 1
+
+
 def test_answers_and_counts_files_in_one_call(cli, tmp_path, answers):
     owl = tmp_path / "owl.parquet"
     answers[answers["trait"] == "owl"].to_parquet(owl, index=False)
