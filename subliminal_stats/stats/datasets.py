@@ -39,8 +39,9 @@ from subliminal_stats.stats import arrays as A
 from subliminal_stats.stats.grid import mean_rate_intercept
 
 __all__ = ["DatasetComparison", "DatasetPlan", "DatasetScenario", "VarianceSplit",
-           "calibrate_datasets", "compare_datasets", "dataset_means", "dataset_scenarios",
-           "needs_dataset_level", "plan_datasets", "simulate_two_level", "simulated_power",
+           "calibrate_datasets", "compare_datasets", "compare_datasets_frame", "dataset_means",
+           "dataset_scenarios", "needs_dataset_level", "plan_datasets",
+           "seed_rates_with_datasets", "simulate_two_level", "simulated_power",
            "variance_split"]
 
 
@@ -191,6 +192,74 @@ def compare_datasets(treated_rates, treated_datasets, control_rates, control_dat
     return DatasetComparison(float(res.estimate), float(res.se), float(res.df),
                              float(res.p_value), float(res.ci_low), float(res.ci_high),
                              int(tm.size), int(cm.size), splits[0], splits[1], "dataset", note)
+
+
+def seed_rates_with_datasets(df, *, trait: str | None = None):
+    """Per-seed rates with their teacher dataset, from a responses or cells table.
+
+    ``df`` has ``trait, condition, seed, question, dataset`` and either ``hit`` (one row per
+    answer) or ``hits`` and ``n`` (per-cell counts). A seed's rate is the mean of its
+    per-question rates (each question weighs the same), as everywhere in the package.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``trait, condition, dataset, seed, rate``, one row per seed.
+    """
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"expected a DataFrame, got {type(df).__name__}")
+    counts = {"hits", "n"}.issubset(df.columns) and "hit" not in df.columns
+    needed = ["trait", "condition", "seed", "question", "dataset"] + (
+        ["hits", "n"] if counts else ["hit"])
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise InputError(f"missing column {', '.join(map(repr, missing))}: the dataset level "
+                         "needs a 'dataset' column (the teacher dataset each student was "
+                         "trained on) beside trait, condition, seed, question and hit")
+    if trait is not None:
+        df = df[df["trait"] == trait]
+        if not len(df):
+            raise InputError(f"no rows for trait {trait!r}")
+    if df["dataset"].isna().any():
+        row = int(np.flatnonzero(df["dataset"].isna().to_numpy())[0]) + 1
+        raise InputError(f"column 'dataset' is empty at row {row}: label every student with "
+                         "its teacher dataset")
+    # A seed trained on two datasets is an error, not something to average over.
+    per_seed = df.groupby(["trait", "condition", "seed"], sort=False)["dataset"].nunique()
+    if (per_seed > 1).any():
+        t, c, sd = per_seed[per_seed > 1].index[0]
+        raise InputError(f"seed {sd!r} of condition {c!r} (trait {t!r}) has more than one "
+                         "dataset label: each student is trained on one teacher dataset")
+    keys = ["trait", "condition", "dataset", "seed", "question"]
+    if counts:
+        cells = df.groupby(keys, sort=False)[["hits", "n"]].sum()
+        rate = cells["hits"] / cells["n"]
+    else:
+        rate = df.groupby(keys, sort=False)["hit"].mean()
+    out = rate.groupby(level=keys[:-1], sort=False).mean().rename("rate").reset_index()
+    return out
+
+
+def compare_datasets_frame(df, *, treated: str = "treated", control: str = "control",
+                           trait: str | None = None, alternative: str = "two-sided",
+                           confidence_level: float = 0.95) -> DatasetComparison:
+    """:func:`compare_datasets` on a responses/cells table with a ``dataset`` column."""
+    rates = seed_rates_with_datasets(df, trait=trait)
+    if rates["trait"].nunique() > 1:
+        raise InputError(f"several traits ({', '.join(map(str, rates['trait'].unique()))}): "
+                         "pass trait=")
+    arms = {}
+    for role, label in (("treated", treated), ("control", control)):
+        arm = rates[rates["condition"] == label]
+        if not len(arm):
+            raise InputError(f"no {role} condition {label!r}: the data has "
+                             f"{', '.join(map(str, rates['condition'].unique()))}")
+        arms[role] = arm
+    return compare_datasets(arms["treated"]["rate"], arms["treated"]["dataset"],
+                            arms["control"]["rate"], arms["control"]["dataset"],
+                            alternative=alternative, confidence_level=confidence_level)
 
 
 # --------------------------------------------------------------------------- simulation

@@ -76,6 +76,35 @@ def test_one_dataset_per_arm_is_refused_with_the_reason():
         D.compare_datasets([0.2, 0.3, 0.25], ["a"] * 3, [0.1, 0.12], ["b", "c"])
 
 
+def test_frame_entry_point_matches_the_array_api_and_refuses_bad_labels():
+    from subliminal_stats.stats import simulate_responses
+
+    rows = simulate_responses(seeds_per_arm=6, include_base=False, rng=2)
+    # Three teacher datasets per arm, two students each.
+    seed_no = rows["seed"].str.rsplit("-", n=1).str[-1].astype(int)
+    rows = rows.assign(dataset=rows["condition"] + "-d" + (seed_no // 2).astype(str))
+    res = D.compare_datasets_frame(rows)
+    rates = D.seed_rates_with_datasets(rows)
+    assert len(rates) == 12 and set(rates.columns) == {"trait", "condition", "dataset", "seed",
+                                                       "rate"}
+    t = rates[rates["condition"] == "treated"]
+    c = rates[rates["condition"] == "control"]
+    ref = D.compare_datasets(t["rate"], t["dataset"], c["rate"], c["dataset"])
+    assert res.estimate == pytest.approx(ref.estimate) and res.n_datasets_treated == 3
+    # Per-seed rates equal the package's own (mean of per-question rates).
+    from subliminal_stats.stats import per_seed_rates
+
+    own = per_seed_rates(rows).set_index(["condition", "seed"])["rate"]
+    mine = rates.set_index(["condition", "seed"])["rate"]
+    assert mine.sort_index().to_numpy() == pytest.approx(own.sort_index().to_numpy())
+    with pytest.raises(InputError, match="'dataset' column"):
+        D.compare_datasets_frame(rows.drop(columns="dataset"))
+    bad = rows.copy()
+    bad.loc[bad.index[0], "dataset"] = "other"
+    with pytest.raises(InputError, match="more than one dataset label"):
+        D.compare_datasets_frame(bad)
+
+
 # Nulls with ≥ 1,000 simulations: a subset of dataset_scenarios() (the whole 240-scenario grid
 # is `D.calibrate_datasets()`, about a minute: every null ≤ 5.9 % there, see the module doc).
 NULLS = [D.DatasetScenario(d, s, rate, dsd, ssd)
