@@ -188,6 +188,9 @@ def test_cmd(
         specificity = _specificity_checks(data, results, treated=treated, control=control,
                                           panel=panel, alpha=alpha, experiment=experiment,
                                           df=None if df is cells else df)
+    datasets = _dataset_checks(data, cells, results, control=control, experiment=experiment,
+                               alternative=alternative, confidence_level=confidence_level,
+                               alpha=alpha) if metric == "hit" or df is cells else {}
     conditions = [c for c in (base, control, *treated) if c is not None]
     summary = summarize(cells[cells["condition"].isin(conditions)],
                         confidence_level=confidence_level)
@@ -261,6 +264,7 @@ def test_cmd(
     if metric != "hit" and panel and panel.strip().lower() != "none":
         notes.append(f"--panel applies to --metric hit (the answers' text rescored against the "
                      f"panel); with --metric {metric} there is no specificity column")
+    notes += _print_dataset_level(console, datasets, alternative=alternative, level=level)
     for line in notes:
         console.print(f"note: {line}", soft_wrap=True, highlight=False, markup=False)
     if json_out is not None:
@@ -268,7 +272,115 @@ def test_cmd(
         if specificity:
             rows_out = [{**row, **_specificity_of(specificity, r).to_row()}
                         for row, r in zip(rows_out, results, strict=True)]
+        if datasets:
+            rows_out = [{**row, **datasets.get((r.trait, r.treated, r.control), {}).get("json", {})}
+                        for row, r in zip(rows_out, results, strict=True)]
         _emit_json(json_out, rows_out, f"{len(results)} result(s)")
+
+
+def _seed_datasets(data, *, experiment):
+    """``trait, condition, seed, dataset`` (one row per seed, labels normalised as the readers
+    do) when any file has a ``dataset`` column; None otherwise. Only those columns are read."""
+    import pandas as pd
+
+    from subliminal_stats.data.labels import normalise_label
+    from subliminal_stats.data.reader import file_columns, iter_frames
+
+    if not any("dataset" in file_columns(path) for path in data):
+        return None
+    wanted = ["experiment", "trait", "condition", "seed", "dataset"]
+    frames = []
+    for path in data:
+        if "dataset" not in file_columns(path):
+            raise InputError(f"{path} has no 'dataset' column while other files have one: label "
+                             "every student with its teacher dataset, or none")
+        for batch in iter_frames(path, columns=wanted):
+            frame = batch if isinstance(batch, pd.DataFrame) else batch.to_pandas()
+            frames.append(frame[[c for c in wanted if c in frame.columns]].drop_duplicates())
+    df = pd.concat(frames, ignore_index=True).drop_duplicates()
+    for col in wanted:
+        if col in df.columns:
+            df[col] = [None if v is None or (isinstance(v, float) and math.isnan(v))
+                       else normalise_label(v) for v in df[col]]
+    if experiment is not None and "experiment" in df.columns:
+        df = df[df["experiment"] == experiment]
+    missing = df["dataset"].isna() | (df["dataset"] == "")
+    if missing.any():
+        row = df[missing].iloc[0]
+        raise InputError(f"seed {row['seed']!r} of condition {row['condition']!r} (trait "
+                         f"{row['trait']!r}) has no dataset label: label every student with its "
+                         "teacher dataset")
+    per_seed = df.groupby(["trait", "condition", "seed"], sort=False)["dataset"].nunique()
+    if (per_seed > 1).any():
+        t, c, seed = per_seed[per_seed > 1].index[0]
+        raise InputError(f"seed {seed!r} of condition {c!r} (trait {t!r}) has more than one "
+                         "dataset label: each student is trained on one teacher dataset")
+    return df[["trait", "condition", "seed", "dataset"]].drop_duplicates()
+
+
+def _dataset_checks(data, cells, results, *, control, experiment, alternative,
+                    confidence_level, alpha):
+    """{(trait, treated, control): {"row", "json"} or {"note"}} of the dataset-level test
+    (teacher datasets as replicates, seeds nested) for each comparison against ``control``."""
+    seed_datasets = _seed_datasets(data, experiment=experiment)
+    if seed_datasets is None:
+        return {}
+    from subliminal_stats.stats.cells import seed_rates_from_cells
+    from subliminal_stats.stats.datasets import compare_datasets, needs_dataset_level
+    from subliminal_stats.stats.verdicts import verdict_of
+
+    rates = seed_rates_from_cells(cells).merge(seed_datasets, on=["trait", "condition", "seed"],
+                                               how="left")
+    out = {}
+    for r in results:
+        key = (r.trait, r.treated, r.control)
+        if r.control != control or key in out:
+            continue
+        arms = [rates[(rates["trait"] == r.trait) & (rates["condition"] == lab)]
+                for lab in (r.treated, r.control)]
+        labels = [arm["dataset"].to_numpy(dtype=object) for arm in arms]
+        counts = "/".join(str(len(set(lab))) for lab in labels)
+        if not needs_dataset_level(*labels):
+            out[key] = {"note": f"{r.trait} {r.treated} vs {r.control}: {counts} teacher "
+                                "dataset(s) per arm, so the seeds replicate student training "
+                                "only and the trait is confounded with the arm's dataset; "
+                                "several datasets per arm make the dataset the replicate"}
+            continue
+        res = compare_datasets(arms[0]["rate"], labels[0], arms[1]["rate"], labels[1],
+                               alternative=alternative, confidence_level=confidence_level)
+        word = verdict_of(p=res.p_value, estimate=res.estimate, alpha=alpha)
+        out[key] = {
+            "row": [r.trait, r.treated, r.control, counts, _fmt(100 * res.estimate, pp=True),
+                    f"[{_fmt(100 * res.ci_low, pp=True)}, {_fmt(100 * res.ci_high, pp=True)}]",
+                    f"{res.df:.3g}", _p(res.p_value), word],
+            "json": {"dataset_level_estimate_pp": 100 * res.estimate,
+                     "dataset_level_ci_low_pp": 100 * res.ci_low,
+                     "dataset_level_ci_high_pp": 100 * res.ci_high,
+                     "dataset_level_df": res.df, "dataset_level_p_value": res.p_value,
+                     "dataset_level_verdict": word,
+                     "datasets_treated": res.n_datasets_treated,
+                     "datasets_control": res.n_datasets_control},
+            "note": res.note,
+        }
+    return out
+
+
+def _print_dataset_level(console, datasets, *, alternative, level) -> list[str]:
+    """Print the dataset-level table (if any); return its notes."""
+    rows = [v["row"] for v in datasets.values() if "row" in v]
+    notes = [v["note"] for v in datasets.values() if v.get("note") and "row" not in v]
+    notes += [f"dataset level: {v['note']}" for v in datasets.values()
+              if "row" in v and v.get("note")]
+    if rows:
+        emit_table(console, f"Teacher datasets as replicates, seeds nested (Welch over per-dataset "
+                            f"means, df capped; {alternative}, p unadjusted)",
+                   ["trait", "treated", "vs", "datasets t/r", "diff pp", f"{level} CI pp", "df",
+                    "p", "verdict"], rows)
+        notes.append("several teacher datasets per arm: the dataset is the replicate, so read "
+                     "the dataset-level rows; the seed-level rows above count every student as "
+                     "independent and are anti-conservative when datasets differ "
+                     "(stats.datasets.calibrate_datasets)")
+    return notes
 
 
 def _answer_texts(data, *, experiment, traits):
