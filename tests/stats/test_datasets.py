@@ -40,6 +40,7 @@ def test_dataset_means_and_welch_over_datasets_match_scipy():
     assert res.unit == "dataset" and res.n_datasets_treated == 4 == res.n_datasets_control
 
 
+@pytest.mark.filterwarnings("ignore::statsmodels.tools.sm_exceptions.ConvergenceWarning")
 def test_variance_split_matches_reml_on_a_balanced_design():
     import statsmodels.formula.api as smf
 
