@@ -38,8 +38,9 @@ under p → 1 − p, and so is TOST, so 90 % is the mirror of 10 %.
 
 Each scenario has its own random stream ``[rng, part, index]`` so any cell reruns alone
 (:func:`rerun_cell`); a rate is a share of ``n_sims`` simulations with Monte Carlo SE
-``sqrt(r (1 − r) / n_sims)``. The reference is the control students (seeded); against a
-single base model (``reference_var``) neither statistic is simulated here.
+``sqrt(r (1 − r) / n_sims)``. Parts ``efficacy`` and ``tost`` take the control students as
+the reference; ``efficacy-base`` and ``tost-base`` one unseeded base model (its binomial
+sampling variance, ``reference_var``), one cell per defended seed count.
 
 Results of the shipped table (1,000 simulations per cell, rng 20261202; efficacy 313 s,
 TOST 484 s on one shared core):
@@ -60,6 +61,12 @@ TOST 484 s on one shared core):
   4–18 % (3–10 seeds); margins of a few seed SDs (the 0.3-logit shifts) are out of reach
   at these seed counts (≤ 4 %). Plain Welch TOST has more power only because it is not
   calibrated.
+* **against the base model** (part ``*-base``; 1 min 49 s and 3 min 47 s): efficacy
+  ``fieller-hsu`` is **not calibrated** — 10 of 1,296 cells below 93.5 %, worst 86.5 % ± 1.1
+  (10/10 seeds, 1 %, logit SD 1, effect +4.5, f = 0: students spread around a base that does
+  not); ``tost-null-spread`` ≤ 6.5 % in 1,061 of 1,064 margin cells, worst 8.4 % ± 0.9 (3
+  seeds at 50 % with logit SD 3, δ 39.6 pp) — not calibrated in that corner; plain
+  ``tost-welch`` up to 69.2 %.
 
 The shipped table (:data:`TABLE_CSV` in ``defences_calibration_table.py``) is rebuilt by
 :func:`write_table` (``python -m subliminal_stats.stats.defences_calibration --write-table``)
@@ -76,6 +83,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.special import expit
 
+from subliminal_stats.stats.arrays import single_model_variance
 from subliminal_stats.stats.defences import (
     EFFICACY_METHODS,
     TOST_METHODS,
@@ -185,13 +193,21 @@ def efficacy_scenarios() -> list[EfficacyScenario]:
 
 
 def run_efficacy_scenario(sc: EfficacyScenario, *, n_sims: int = 1000, rng=None,
-                          confidence_level: float = 0.95, methods=EFFICACY_METHODS) -> list[dict]:
+                          confidence_level: float = 0.95, methods=EFFICACY_METHODS,
+                          reference: str = "control") -> list[dict]:
     """Coverage of the efficacy interval at f = 0, ½, 1 for ``methods`` in one design.
+
+    ``reference="base"`` replaces the reference students by one unseeded base model at the
+    control intercept (its sampling variance from
+    :func:`~subliminal_stats.stats.arrays.single_model_variance`); the truth is then
+    computed by quadrature for every f (the base is not distributed like control students).
 
     Returns one dict per (f, method): the scenario's fields, ``remaining`` (f),
     ``true_efficacy`` (mean over simulations of the per-simulation truth), ``method``,
     ``n_sims``, ``coverage``, ``unbounded`` (share "cannot tell"), ``coverage_bounded``.
     """
+    if reference not in ("control", "base"):
+        raise ValueError(f"reference must be 'control' or 'base', not {reference!r}")
     rng = np.random.default_rng(rng)
     qsd = sc.question_sd
     b_r = mean_rate_intercept(sc.rate, sc.seed_sd, qsd)
@@ -200,7 +216,9 @@ def run_efficacy_scenario(sc: EfficacyScenario, *, n_sims: int = 1000, rng=None,
     m_u = _marginal_rate(b_u, sc.treated_sd, qsd)
     sd_half = 0.5 * (sc.seed_sd + sc.treated_sd)
     b_half = mean_rate_intercept(0.5 * (m_r + m_u), sd_half, qsd)
-    arms = (ArmSpec("reference", b_r, sc.seeds_reference, seed_sd=sc.seed_sd),
+    ref_arm = (ArmSpec("reference", b_r, sc.seeds_reference, seed_sd=sc.seed_sd)
+               if reference == "control" else ArmSpec("reference", b_r, 1, seeded=False))
+    arms = (ref_arm,
             ArmSpec("undefended", b_u, sc.seeds_undefended, seed_sd=sc.treated_sd),
             ArmSpec("f0", b_r, sc.seeds_defended, seed_sd=sc.seed_sd),
             ArmSpec("f0.5", b_half, sc.seeds_defended, seed_sd=sd_half),
@@ -213,19 +231,28 @@ def run_efficacy_scenario(sc: EfficacyScenario, *, n_sims: int = 1000, rng=None,
     tu = _conditional_rate(b_u, v, sc.treated_sd)[0]
     tr = _conditional_rate(b_r, v, sc.seed_sd)[0]
     t_half = _conditional_rate(b_half, v, sd_half)[0]
+    ref_kw = {}
+    if reference == "base":
+        hits = sim.hits["reference"][:, 0, :]
+        r = hits.mean(axis=-1) / sc.answers
+        ref_kw["reference_var"] = single_model_variance(hits, sc.answers)
+        t_base = expit(b_r + v).mean(axis=-1)
     base = dict(sc.as_dict(), n_sims=int(n_sims))
     rows = []
     for f in REMAINING:
         label = f"f{f:g}"
         d = sim.seed_rates(label)
-        if f == 0.0:
-            truth = np.ones(n_sims)
-        elif f == 1.0:
+        if f == 1.0:
             truth = np.zeros(n_sims)
+        elif reference == "base":
+            truth = (tu - (tr if f == 0.0 else t_half)) / (tu - t_base)
+        elif f == 0.0:
+            truth = np.ones(n_sims)
         else:
             truth = (tu - t_half) / (tu - tr)
         for method in methods:
-            res = fieller_batch(u, d, r, confidence_level=confidence_level, method=method)
+            res = fieller_batch(u, d, r, confidence_level=confidence_level, method=method,
+                                **ref_kw)
             cover = (res.ci_low <= truth) & (truth <= res.ci_high)
             bounded = res.bounded
             rows.append(dict(base, remaining=f, true_efficacy=float(truth.mean()), method=method,
@@ -298,7 +325,8 @@ def _tost_scenarios() -> tuple:
 
 
 def run_tost_scenario(sc: TostScenario, *, n_sims: int = 1000, rng=None,
-                      alpha: float = 0.05, methods=TOST_METHODS) -> list[dict]:
+                      alpha: float = 0.05, methods=TOST_METHODS,
+                      reference: str = "control") -> list[dict]:
     """Rate of "equivalent" in one TOST design (false for ``margin``, power for ``equal``).
 
     Returns one dict per method: the scenario's fields, ``method``, ``margin``, ``n_sims``
@@ -307,21 +335,26 @@ def run_tost_scenario(sc: TostScenario, *, n_sims: int = 1000, rng=None,
     sets because the lower arm left no room for the margin below 100 %; 0 in the grid),
     ``equivalent_rate``, ``undefined`` (zero spread in every seed: never "equivalent").
     """
+    if reference not in ("control", "base"):
+        raise ValueError(f"reference must be 'control' or 'base', not {reference!r}")
     rng = np.random.default_rng(rng)
     qsd = sc.question_sd
     delta = sc.margin()
+    # Against the base the reference is one unseeded model (seed SD 0, one "seed").
+    ref_sd = sc.seed_sd if reference == "control" else 0.0
+    ref_seeds = sc.seeds_reference if reference == "control" else 1
     # Twice the questions sets needed: a set whose lower arm leaves no room for the margin
     # below 100 % is skipped, and the first n_sims feasible ones are used.
     v = rng.normal(0.0, qsd, size=(2 * n_sims, sc.questions))
     if sc.kind == "equal":
-        b_r = mean_rate_intercept(sc.rate, sc.seed_sd, qsd)
+        b_r = mean_rate_intercept(sc.rate, ref_sd, qsd)
         v = v[:n_sims]
-        m_r, _ = _conditional_rate(b_r, v, sc.seed_sd)
+        m_r, _ = _conditional_rate(b_r, v, ref_sd)
         b_d = _solve_intercepts(m_r, v, sc.defended_sd,
                                 mean_rate_intercept(sc.rate, sc.defended_sd, qsd))
     else:
-        low_sd, up_sd = ((sc.seed_sd, sc.defended_sd) if sc.side == "above"
-                         else (sc.defended_sd, sc.seed_sd))
+        low_sd, up_sd = ((ref_sd, sc.defended_sd) if sc.side == "above"
+                         else (sc.defended_sd, ref_sd))
         b_low = mean_rate_intercept(sc.rate, low_sd, qsd)
         m_low, _ = _conditional_rate(b_low, v, low_sd)
         feasible = np.flatnonzero(m_low + delta < _MAX_TARGET)[:n_sims]
@@ -331,13 +364,17 @@ def run_tost_scenario(sc: TostScenario, *, n_sims: int = 1000, rng=None,
         b_r, b_d = (b_low, b_up) if sc.side == "above" else (b_up, b_low)
     dropped = n_sims - v.shape[0]
     d = _arm_hits(rng, b_d, v, sc.seeds_defended, sc.defended_sd, sc.answers)
-    r = _arm_hits(rng, b_r, v, sc.seeds_reference, sc.seed_sd, sc.answers)
+    r = _arm_hits(rng, b_r, v, ref_seeds, ref_sd, sc.answers)
     d_rates = d.mean(axis=-1) / sc.answers
     r_rates = r.mean(axis=-1) / sc.answers
+    ref_kw = {}
+    if reference == "base":
+        ref_kw["reference_var"] = single_model_variance(r[:, 0, :], sc.answers)
+        r_rates = r_rates[:, 0]
     rows = []
     for method in methods:
         p, equivalent, _ = tost_batch(d_rates, r_rates, margin=delta, alpha=alpha,
-                                      method=method)
+                                      method=method, **ref_kw)
         rows.append(dict(sc.as_dict(), method=method, margin=float(delta),
                          n_sims=int(v.shape[0]), dropped=int(dropped),
                          equivalent_rate=float(np.mean(equivalent)),
@@ -355,25 +392,40 @@ TABLE_COLUMNS = ("part", "method", "kind", "side", "seeds_undefended", "seeds_de
                  "equivalent_rate")
 
 
+#: The table's parts; the index is the part's tag in each cell's random stream.
+PARTS = ("efficacy", "tost", "efficacy-base", "tost-base")
+
+
+def _base_cell(sc) -> bool:
+    """Against the base the reference's seed count is moot: one cell per defended seed count."""
+    if isinstance(sc, EfficacyScenario):
+        return sc.seeds_reference == sc.seeds_undefended
+    return sc.seeds_reference == sc.seeds_defended
+
+
 def build_table(*, n_sims: int = 1000, rng: int = 20261202, efficacy=None, tost=None,
-                progress=None):
+                progress=None, parts=None):
     """Simulate the efficacy and TOST grids (defaults: the whole of both; ``[]`` skips one)
     → one tidy frame."""
     import pandas as pd
 
     efficacy = efficacy_scenarios() if efficacy is None else list(efficacy)
     tost = tost_scenarios() if tost is None else list(tost)
+    parts = [p for p in PARTS if p in parts] if parts is not None else list(PARTS)
     rows = []
-    for i, sc in enumerate(efficacy):
-        for row in run_efficacy_scenario(sc, n_sims=n_sims, rng=[rng, 0, i]):
-            rows.append(dict(row, part="efficacy", kind="effect"))
-        if progress and (i + 1) % 50 == 0:
-            progress(f"efficacy {i + 1}/{len(efficacy)}")
-    for i, sc in enumerate(tost):
-        for row in run_tost_scenario(sc, n_sims=n_sims, rng=[rng, 1, i]):
-            rows.append(dict(row, part="tost"))
-        if progress and (i + 1) % 100 == 0:
-            progress(f"tost {i + 1}/{len(tost)}")
+    for part in parts:
+        is_eff = part.startswith("efficacy")
+        reference = "base" if part.endswith("-base") else "control"
+        scenarios = efficacy if is_eff else tost
+        runner = run_efficacy_scenario if is_eff else run_tost_scenario
+        for i, sc in enumerate(scenarios):
+            if reference == "base" and not _base_cell(sc):
+                continue
+            for row in runner(sc, n_sims=n_sims, rng=[rng, PARTS.index(part), i],
+                              reference=reference):
+                rows.append(dict(row, part=part, **({"kind": "effect"} if is_eff else {})))
+            if progress and (i + 1) % 200 == 0:
+                progress(f"{part} {i + 1}/{len(scenarios)}")
     frame = pd.DataFrame(rows)
     for col in TABLE_COLUMNS:
         if col not in frame:
@@ -396,11 +448,10 @@ def write_table(path=None, *, n_sims: int = 1000, rng: int = 20261202, progress=
 
     if n_sims < 1000:
         raise ValueError(f"the shipped table needs ≥ 1,000 simulations per cell, not {n_sims}")
-    if part not in ("all", "efficacy", "tost"):
-        raise ValueError(f"part must be 'all', 'efficacy' or 'tost', not {part!r}")
+    if part != "all" and part not in PARTS:
+        raise ValueError(f"part must be 'all' or one of {', '.join(PARTS)}, not {part!r}")
     frame = build_table(n_sims=n_sims, rng=rng, progress=progress,
-                        efficacy=[] if part == "tost" else None,
-                        tost=[] if part == "efficacy" else None)
+                        parts=None if part == "all" else (part,))
     if part != "all":
         old = table_frame()
         keep = old[old["part"] != part] if len(old) else old
@@ -473,26 +524,26 @@ def summary(frame=None, *, where=None):
     if where is not None:
         frame = frame[where(frame)]
     out = []
-    eff = frame[frame["part"] == "efficacy"]
-    for method, g in eff.groupby("method", sort=False):
+    for (part, method), g in frame[frame["part"].str.startswith("efficacy")].groupby(
+            ["part", "method"], sort=False):
         w = g.loc[g["coverage"].idxmin()]
         fail = g["coverage"] < EFFICACY_RULES["min_coverage"]
-        out.append({"part": "efficacy", "method": method, "cells": len(g),
+        out.append({"part": part, "method": method, "cells": len(g),
                     "min_sims": int(g["n_sims"].min()), "worst": float(w["coverage"]),
                     "worst_mc_se": _mc(w["coverage"], w["n_sims"]),
                     "worst_cell": _efficacy_label(w), "share_failing": float(fail.mean()),
                     "median_unbounded": float(g["unbounded"].median()),
                     "calibrated": bool(not fail.any() and g["n_sims"].min()
                                        >= EFFICACY_RULES["min_sims"])})
-    tost = frame[frame["part"] == "tost"]
-    for method, g in tost.groupby("method", sort=False):
+    tost = frame[frame["part"].str.startswith("tost")]
+    for (part, method), g in tost.groupby(["part", "method"], sort=False):
         m = g[g["kind"] == "margin"]
         if not len(m):
             continue
         w = m.loc[m["equivalent_rate"].idxmax()]
         fail = m["equivalent_rate"] > TOST_RULES["max_false_equivalence"]
         power = g[g["kind"] == "equal"]["equivalent_rate"]
-        out.append({"part": "tost", "method": method, "cells": len(m),
+        out.append({"part": part, "method": method, "cells": len(m),
                     "min_sims": int(m["n_sims"].min()), "worst": float(w["equivalent_rate"]),
                     "worst_mc_se": _mc(w["equivalent_rate"], w["n_sims"]),
                     "worst_cell": _tost_label(w), "share_failing": float(fail.mean()),
@@ -505,8 +556,9 @@ def summary(frame=None, *, where=None):
 def failing_cells(frame=None):
     """The cells outside the rules (efficacy coverage < 93.5 %, TOST margin rate > 6.5 %)."""
     frame = table_frame() if frame is None else frame
-    eff = (frame["part"] == "efficacy") & (frame["coverage"] < EFFICACY_RULES["min_coverage"])
-    tost = ((frame["part"] == "tost") & (frame["kind"] == "margin")
+    eff = (frame["part"].str.startswith("efficacy")
+           & (frame["coverage"] < EFFICACY_RULES["min_coverage"]))
+    tost = (frame["part"].str.startswith("tost") & (frame["kind"] == "margin")
             & (frame["equivalent_rate"] > TOST_RULES["max_false_equivalence"]))
     return frame[eff | tost].reset_index(drop=True)
 
@@ -523,7 +575,7 @@ def at_seeds(part: str, method: str, seeds: tuple, frame=None) -> dict:
     """
     frame = table_frame() if frame is None else frame
     g = frame[(frame["part"] == part) & (frame["method"] == method)]
-    if part == "efficacy":
+    if part.startswith("efficacy"):
         cols = ["seeds_undefended", "seeds_defended", "seeds_reference"]
     else:
         cols = ["seeds_defended", "seeds_reference"]
@@ -534,7 +586,7 @@ def at_seeds(part: str, method: str, seeds: tuple, frame=None) -> dict:
     want = np.log(np.asarray(seeds, dtype=float))
     best = grid[np.argmin(((np.log(grid) - want) ** 2).sum(axis=1))]
     cell = g[(g[cols].to_numpy(dtype=float) == best).all(axis=1)]
-    if part == "efficacy":
+    if part.startswith("efficacy"):
         w = cell.loc[cell["coverage"].idxmin()]
         worst, ok = float(w["coverage"]), bool((cell["coverage"]
                                                  >= EFFICACY_RULES["min_coverage"]).all())
@@ -563,12 +615,13 @@ def rerun_cell(row, *, n_sims: int | None = None, rng: int = 20261202) -> dict:
     """
     row = dict(row)
     part = row["part"]
-    if part == "efficacy":
+    tag = PARTS.index(part)
+    if part.startswith("efficacy"):
         fields = EfficacyScenario.__dataclass_fields__
-        scenarios, runner, tag = efficacy_scenarios(), run_efficacy_scenario, 0
+        scenarios, runner = efficacy_scenarios(), run_efficacy_scenario
     else:
         fields = TostScenario.__dataclass_fields__
-        scenarios, runner, tag = tost_scenarios(), run_tost_scenario, 1
+        scenarios, runner = tost_scenarios(), run_tost_scenario
     kwargs = {k: (int(row[k]) if fields[k].type == "int" else
                   (str(row[k]) if fields[k].type == "str" else float(row[k])))
               for k in fields if k in row}  # question_sd: not stored, the default 0.8
@@ -577,8 +630,9 @@ def rerun_cell(row, *, n_sims: int | None = None, rng: int = 20261202) -> dict:
     dropped = row.get("dropped", 0)
     dropped = 0 if dropped is None or dropped != dropped else int(dropped)  # NaN: efficacy
     n = int(row["n_sims"]) + dropped if n_sims is None else n_sims
-    out = runner(scenarios[index], n_sims=n, rng=[rng, tag, index], methods=(row["method"],))
-    if part == "efficacy":
+    out = runner(scenarios[index], n_sims=n, rng=[rng, tag, index], methods=(row["method"],),
+                 reference="base" if part.endswith("-base") else "control")
+    if part.startswith("efficacy"):
         out = [r for r in out if r["remaining"] == float(row["remaining"])]
     return out[0]
 
@@ -595,7 +649,7 @@ def _main(argv=None) -> int:
                         help="simulate the whole grid and write defences_calibration_table.py")
     parser.add_argument("--n-sims", type=int, default=1000)
     parser.add_argument("--rng", type=int, default=20261202)
-    parser.add_argument("--part", choices=("all", "efficacy", "tost"), default="all",
+    parser.add_argument("--part", choices=("all",) + PARTS, default="all",
                         help="rebuild one part only (the other part's rows are kept)")
     args = parser.parse_args(argv)
     if args.write_table:
