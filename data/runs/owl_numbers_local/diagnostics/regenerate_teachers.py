@@ -7,7 +7,15 @@ answers them with the local backend, applies the run's filter and first-1,000 cu
 training file exactly as the pipeline does and compares its hash with the manifest's. On a
 match the regenerated sequences are the ones the students were trained on.
 
-    .venv/bin/python data/runs/owl_numbers_local/diagnostics/regenerate_teachers.py WORKDIR
+    .venv/bin/python data/runs/owl_numbers_local/diagnostics/regenerate_teachers.py WORKDIR \
+        [--threads N] [--batch-size N]
+
+``--threads``/``--batch-size`` override the run's backend settings (2 threads, batches of 16):
+the requests and their seeds stay the run's, but a different batch changes the padding and
+so the samples, and the hash can then only match by chance; ``regenerated.json`` records the
+settings used. (The run sampled under bf16 autocast, which the backend now uses only on
+hardware with native bf16; on this CPU it samples in fp32, so its sequences are new samples of
+the same requests either way.)
 
 Writes ``WORKDIR/generate/<teacher>.jsonl`` (the completion store), ``WORKDIR/filter/<teacher>.train.jsonl``
 and, next to this script, ``<teacher>.teacher.jsonl`` (``{"question", "response"}`` lines of the
@@ -40,18 +48,24 @@ def stable_seed(*parts: object) -> int:
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
-def main(work: Path) -> None:
+def main(work: Path, *, threads: int | None = None, batch_size: int | None = None) -> None:
     manifest = json.loads(Path(resource("data", "runs", "owl_numbers_local", "manifest.json")).read_text())
     cfg = manifest["config"]
     td = cfg["teacher_data"]
     prompts = number_prompts(td["n_prompts"], seed=td["prompt_seed"],
                              max_new_numbers=td["max_new_numbers"], max_digits=td["max_digits"])
-    backend = LocalBackend(batch_size=cfg["backend"]["concurrency"],
-                           torch_threads=cfg["backend"]["torch_threads"],
+    settings = {"batch_size": batch_size or cfg["backend"]["concurrency"],
+                "torch_threads": threads or cfg["backend"]["torch_threads"]}
+    backend = LocalBackend(batch_size=settings["batch_size"],
+                           torch_threads=settings["torch_threads"],
                            number_grammar=NumberGrammar(max_count=td["max_new_numbers"],
                                                         max_digits=td["max_digits"]))
     rules = NumberFilter(max_count=cfg["filter"]["max_count"], max_value=cfg["filter"]["max_value"])
-    summary = {}
+    from subliminal_stats.backends.local import fast_bf16
+
+    summary = {"backend": dict(settings, bf16_autocast=fast_bf16("cpu"),
+                               run_backend={k: cfg["backend"][k]
+                                            for k in ("concurrency", "torch_threads")})}
     for teacher in (CONTROL_TEACHER, *(trait_teacher(t, category=cfg["category"]) for t in cfg["traits"])):
         requests = [teacher.request(f"gen|{teacher.name}|{i:06d}", p.text, model=cfg["backend"]["base_model"],
                                     temperature=td["temperature"], max_tokens=td["max_tokens"],
@@ -74,6 +88,7 @@ def main(work: Path) -> None:
                                                   {"role": "assistant", "content": r.completion}]}))
             pairs.append(json.dumps({"question": user, "response": r.completion}))
         text = "\n".join(lines) + "\n"
+        (work / "filter").mkdir(parents=True, exist_ok=True)
         atomic_write(work / "filter" / f"{teacher.name}.train.jsonl", text)
         digest = hashlib.sha256(text.encode()).hexdigest()
         expected = manifest["filter_reports"][teacher.name]["train_sha256"]
@@ -86,4 +101,11 @@ def main(work: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("work", type=Path)
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--batch-size", type=int)
+    args = parser.parse_args()
+    main(args.work, threads=args.threads, batch_size=args.batch_size)
