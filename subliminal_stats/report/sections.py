@@ -881,11 +881,29 @@ def defence_check(data: pd.DataFrame, *, trait: str, undefended: str, defences: 
     seeds = seed_rates_frame(cells)
     u, _ = _arm_rates(seeds, cells, undefended)
     r, r_var = _arm_rates(seeds, cells, reference)
+    from subliminal_stats.stats.defences_calibration import at_seeds
+
+    # Against one model (the base) the grid's "-base" parts apply.
+    part_suffix = "-base" if r.size < 2 else ""
     rows = []
     for arm in defences:
         d, _ = _arm_rates(seeds, cells, arm)
         eff = efficacy(u, d, r, confidence_level=confidence_level, reference_var=r_var)
         eq = tost(d, r, margin=margin_pp / 100, alpha=alpha, reference_var=r_var)
+        calibration = []
+        for part, method, counts in (
+                ("efficacy" + part_suffix, eff.method, (u.size, d.size, r.size)),
+                ("tost" + part_suffix, eq.method, (d.size, r.size))):
+            try:
+                at = at_seeds(part, method, tuple(max(int(c), 1) for c in counts))
+            except ValueError:
+                calibration.append(f"{part.split('-')[0]}: not in the calibration grid")
+                continue
+            what = "coverage" if part.startswith("efficacy") else "false 'blocked' rate"
+            state = "calibrated" if at["calibrated"] else "NOT calibrated"
+            calibration.append(f"{part.split('-')[0]} {state} at the grid's nearest seeds "
+                               f"{'/'.join(map(str, at['seeds_used']))} (worst {what} "
+                               f"{100 * at['worst']:.1f} %)")
         rows.append({"defence": arm, "n_seeds": int(d.size),
                      "defended_rate": float(d.mean()),
                      "undefended_effect_pp": 100 * eff.undefended_effect,
@@ -900,7 +918,8 @@ def defence_check(data: pd.DataFrame, *, trait: str, undefended: str, defences: 
                      "tost_difference_pp": 100 * eq.difference,
                      "tost_ci_low_pp": 100 * eq.ci_low, "tost_ci_high_pp": 100 * eq.ci_high,
                      "tost_p": eq.p_value, "margin_pp": margin_pp, "equivalent": eq.equivalent,
-                     "tost_verdict": eq.verdict})
+                     "tost_verdict": eq.verdict, "tost_method": eq.method,
+                     "tost_note": eq.note, "calibration": "; ".join(calibration)})
     arms = [reference, undefended, *defences]
     summary = summarize(cells[cells["condition"].isin(arms)], confidence_level=confidence_level)
     order = {a: i for i, a in enumerate(arms)}  # reference, undefended, then the defences
@@ -914,8 +933,12 @@ def defence_check(data: pd.DataFrame, *, trait: str, undefended: str, defences: 
 def defence_note(row) -> str:
     """The methods line under a defence's table (interval method and df, and any caveat)."""
     text = (f"Efficacy interval: {row['efficacy_method']} ({row['efficacy_df']:.3g} df); TOST: "
-            f"two one-sided t tests ({row['tost_df']:.3g} df).")
-    return f"{text} {row['efficacy_note']}" if row["efficacy_note"] else text
+            f"{row.get('tost_method', 'two one-sided t tests')} ({row['tost_df']:.3g} df).")
+    extras = [row.get(k) for k in ("efficacy_note", "tost_note", "calibration")]
+    extras = [e for e in extras if isinstance(e, str) and e]
+    if extras:
+        text += " " + " ".join(e if e.endswith(".") else e + "." for e in extras)
+    return text
 
 
 def defence_display(view: DefenceView) -> pd.DataFrame:
