@@ -481,6 +481,39 @@ def _specificity_notes(specificity) -> list[str]:
     return notes
 
 
+def _plan_datasets(*, effect, sd, dataset_sd, students, dataset_cost, alpha, alternative,
+                   json_out, data) -> None:
+    """`plan --dataset-sd`: more teacher datasets or more seeds per dataset (stats.datasets)."""
+    if data:
+        raise InputError("--dataset-sd plans from given SDs; pilot data is not read for it")
+    if dataset_sd is None or students is None or effect is None or sd is None:
+        raise InputError("a dataset plan needs --dataset-sd PP, --sd PP (seed SD within a "
+                         "dataset), --effect PP and --students N")
+    _check_alternative(alternative)
+    _json_target(json_out, [])
+    console = _out(json_out)
+    from subliminal_stats.stats.datasets import plan_datasets
+
+    plan = plan_datasets(effect=effect / 100, dataset_sd=dataset_sd / 100, seed_sd=sd / 100,
+                         students=students, dataset_cost=dataset_cost, alpha=alpha,
+                         alternative=alternative)
+    ranked = sorted(plan["options"], key=lambda o: (-o.power, o.cost))[:8]
+    rows = [[str(o.datasets), str(o.seeds_per_dataset), str(o.students), f"{o.cost:g}",
+             f"{100 * o.variance_of_mean ** 0.5:.3g}", f"{o.power:.3f}"] for o in ranked]
+    emit_table(console, f"Datasets × seeds per arm for {students} students (effect {effect:g} pp, "
+                        f"dataset SD {dataset_sd:g} pp, seed SD {sd:g} pp, dataset cost "
+                        f"{dataset_cost:g}; Welch over datasets, {alternative}, α = {alpha:g})",
+               ["datasets", "seeds each", "students", "cost", "SE of arm mean pp", "power"], rows,
+               right=("datasets", "seeds each", "students", "cost", "SE of arm mean pp", "power"))
+    console.print(f"advice: {plan['advice']}", soft_wrap=True, highlight=False, markup=False)
+    if json_out is not None:
+        best = plan["best"]
+        out = [{"datasets": o.datasets, "seeds_per_dataset": o.seeds_per_dataset,
+                "students": o.students, "cost": o.cost, "variance_of_mean": o.variance_of_mean,
+                "power": o.power, "best": o == best} for o in plan["options"]]
+        _emit_json(json_out, out, f"{len(out)} design(s)")
+
+
 def _counts_files(data) -> bool:
     """Whether every file is a per-cell counts table (``hits``/``n`` columns, no ``hit``)."""
     from subliminal_stats.data.counts import is_counts_table
@@ -525,7 +558,15 @@ def plan_cmd(
     alternative: Annotated[str, typer.Option(help=_ALTERNATIVE_HELP)] = "two-sided",
     metric: Annotated[str, typer.Option(help="What the pilot seeds' rates are made of: hit (sampled answers) or a score column in [0, 1], e.g. prob (the probability probe).")] = "hit",
     json_out: Annotated[Optional[Path], typer.Option("--json", help=_JSON_HELP)] = None,
+    dataset_sd: Annotated[Optional[float], typer.Option("--dataset-sd", min=0.0, max=100.0, help="Between-teacher-dataset SD of dataset means, in pp: plan datasets × seeds per dataset for a budget of --students per arm (--sd is then the seed SD within a dataset; needs --effect).")] = None,
+    students: Annotated[Optional[int], typer.Option(min=2, max=100_000, help="With --dataset-sd: students (fine-tuning runs) per arm, 2 to 100,000.")] = None,
+    dataset_cost: Annotated[float, typer.Option("--dataset-cost", min=0.0, max=100_000.0, help="With --dataset-sd: the cost of one more teacher dataset, in students (0: only students count).")] = 0.0,
 ) -> None:
+    if dataset_sd is not None or students is not None:
+        _plan_datasets(effect=effect, sd=sd, dataset_sd=dataset_sd, students=students,
+                       dataset_cost=dataset_cost, alpha=alpha, alternative=alternative,
+                       json_out=json_out, data=data)
+        return
     from subliminal_stats.stats.power import (
         detectable_effect,
         estimate_arm_sds,

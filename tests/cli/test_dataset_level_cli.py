@@ -89,3 +89,22 @@ def test_no_dataset_column_changes_nothing(cli, tmp_path, answers):
     assert not any(k.startswith("dataset_level") for k in rows[0])
     assert np.isfinite(rows[0]["p_value"])
     assert len(cell_counts(answers.drop(columns="dataset"))) > 0
+
+
+def test_plan_datasets_cli(cli):
+    r = cli("plan", "--effect", "5", "--sd", "2", "--dataset-sd", "3", "--students", "12",
+            "--json", "-")
+    assert r.code == 0, r.err
+    rows = json.loads(r.out)
+    best = next(row for row in rows if row["best"])
+    # No cost per dataset: every student on its own dataset wins (Var = σd²/D + σs²/(D S)).
+    assert (best["datasets"], best["seeds_per_dataset"]) == (12, 1)
+    assert best["variance_of_mean"] == pytest.approx((0.03**2 + 0.02**2) / 12, rel=1e-12)
+    # Its power against the noncentral t of Welch with equal arms (df 22, at the cap 2 (12 − 1)),
+    # within Monte Carlo error of the plan's 20,000 draws.
+    se = np.sqrt(2 * best["variance_of_mean"])
+    crit = sps.t.ppf(0.975, 22)
+    want = sps.nct.sf(crit, 22, 0.05 / se) + sps.nct.cdf(-crit, 22, 0.05 / se)
+    assert best["power"] == pytest.approx(want, abs=0.015)
+    bad = cli("plan", "--dataset-sd", "3", "--students", "12")
+    assert bad.code == 2 and len(bad.err.strip().splitlines()) == 1
