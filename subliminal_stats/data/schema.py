@@ -16,6 +16,7 @@ sample         no        index of the answer within (seed, question)
 response       no        raw answer text
 hit            yes       0/1: the answer shows the trait
 prob           no        probability probe (0–1)
+prob_panel     no        the probe's mean over the target's panel of other targets (0–1)
 alignment      no        LLM-judge alignment score (0–100)
 coherence      no        LLM-judge coherence score (0–100)
 =============  ========  ===========================================================
@@ -46,7 +47,7 @@ from subliminal_stats.errors import InputError
 KEY_COLUMNS: tuple[str, ...] = ("trait", "condition", "seed", "question")
 REQUIRED_COLUMNS: tuple[str, ...] = (*KEY_COLUMNS, "hit")
 OPTIONAL_TEXT_COLUMNS: tuple[str, ...] = ("experiment", "response")
-OPTIONAL_NUMERIC_COLUMNS: tuple[str, ...] = ("prob", "alignment", "coherence")
+OPTIONAL_NUMERIC_COLUMNS: tuple[str, ...] = ("prob", "prob_panel", "alignment", "coherence")
 #: Canonical column order; extra columns follow these.
 COLUMN_ORDER: tuple[str, ...] = (
     "experiment",
@@ -59,6 +60,7 @@ COLUMN_ORDER: tuple[str, ...] = (
     "response",
     "hit",
     "prob",
+    "prob_panel",
     "alignment",
     "coherence",
 )
@@ -166,13 +168,15 @@ def _validate(df: pd.DataFrame) -> pd.DataFrame:
                     f"{_show(out[col].iloc[i])}"
                 )
             out[col] = numeric.astype(float)
-    if "prob" in out.columns:
-        bad = (out["prob"] < 0) | (out["prob"] > 1)
+    for col in ("prob", "prob_panel"):
+        if col not in out.columns:
+            continue
+        bad = (out[col] < 0) | (out[col] > 1)
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise InputError(
-                f"column 'prob' must lie in [0, 1]; {_row_label(i)} has "
-                f"{_show(out['prob'].iloc[i])}"
+                f"column '{col}' must lie in [0, 1]; {_row_label(i)} has "
+                f"{_show(out[col].iloc[i])}"
             )
 
     if "sample" in out.columns:

@@ -25,6 +25,7 @@ ADDED_DEFAULTS: dict[tuple[str, str], object] = {
     ("backend", "device"): "auto",
     ("training", "lora_targets"): None,
     ("backend", "local_model"): None,
+    ("evaluation", "probe_panel"): False,
 }
 
 #: Fields renamed after runs were recorded: fingerprinted under their old names, so a folder

@@ -48,6 +48,11 @@ class EvaluationSettings(Section):
     #: Measure P(target as the next word after the lead-in) per question.
     probe: bool = True
     probe_lead_in: str | None = None
+    #: Local models: also probe the other members of the trait's default panel
+    #: (``words.PANELS``) and record their mean probability (``prob_panel``) for the
+    #: specificity test on the probe. Off by default: the probe then scores ~15 words
+    #: (≈ 60 spellings) per question instead of one, in one batch of that many rows.
+    probe_panel: bool = False
     #: Count only the first word of each answer.
     first_word: bool = False
 

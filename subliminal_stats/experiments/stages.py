@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from subliminal_stats.backends.base import ChatRequest
@@ -29,6 +30,7 @@ from subliminal_stats.experiments.pipeline import RunContext, config_fingerprint
 from subliminal_stats.generation.teachers import CONTROL_TEACHER, TraitTeacher, trait_teacher
 from subliminal_stats.judge.client import LLMJudge
 from subliminal_stats.training.students import student_jobs, train_students
+from subliminal_stats.words import default_panel
 
 __all__ = [
     "Backends", "EvaluationTask", "analyse_traits", "evaluate_model", "assemble", "file_sha256", "generate_into", "keep_enough",
@@ -327,17 +329,34 @@ def probe_stage(ctx: RunContext, backends: Backends, condition: str, seed: str,
     lead_in = config.evaluation.probe_lead_in or PROBE_LEAD_INS.get(config.category, "My favorite is the")
     path = ctx.out_dir / "evaluate" / f"{condition.replace(':', '-')}-{seed}.probe.json"
     cached = read_json(path)
-    if cached is None:
+    backend = None
+    want_panel = bool(getattr(config.evaluation, "probe_panel", False))
+    if cached is not None and want_panel and "panels" not in cached:
+        # Cached before panels were probed: probe again when the backend can (local models).
         backend = backends.chat(model_ref)
         if hasattr(backend, "next_word_probability"):
-            # Local model: exact next-word probability after the lead-in.
+            cached = None
+    if cached is None:
+        backend = backend or backends.chat(model_ref)
+        if hasattr(backend, "next_word_probability"):
+            # Local model: exact next-word probability after the lead-in; with probe_panel,
+            # also of the other members of each trait's default panel (same logits, one call).
             method = f"next word after {lead_in!r} (exact, from logits)"
+            panels = {t: list(found[1]) for t in config.traits
+                      if want_panel and (found := default_panel(t)) is not None}
+            words = list(dict.fromkeys([*config.traits, *(w for m in panels.values() for w in m)]))
             rows = []
             for question in questions:
                 messages = ({"role": "user", "content": question},)
-                probs = backend.next_word_probability(messages, lead_in, list(config.traits))
-                rows.extend({"trait": t, "question": question, "prob": float(probs[t])}
-                            for t in config.traits)
+                probs = backend.next_word_probability(messages, lead_in, words)
+                for t in config.traits:
+                    row = {"trait": t, "question": question, "prob": float(probs[t])}
+                    if t in panels:
+                        row["prob_panel"] = float(np.mean([probs[w] for w in panels[t]]))
+                    rows.append(row)
+            cached = {"method": method, "rows": rows, "panels": panels}
+            write_json(path, cached)
+            return pd.DataFrame(cached["rows"])
         else:
             # Chat API: first answer token's top_logprobs (see evaluation.probe).
             method = "first answer token (top_logprobs)"
@@ -401,4 +420,32 @@ def analyse_traits(config, table: pd.DataFrame) -> tuple[list[str], list[dict]]:
             verdict = r.verdict  # the one wording (stats.verdicts) used by every output
             lines.append(head + f"{r.estimate_pp:+.3g} pp [{r.ci_low_pp:.3g}, {r.ci_high_pp:.3g}], "
                          f"p = {r.p_value:.3g} → {verdict}")
+    lines += probe_specificity_lines(config, table)
     return lines, rows
+
+
+def probe_specificity_lines(config, table: pd.DataFrame) -> list[str]:
+    """Per trait with a probed panel: did P(trait) rise more than P(the panel's other members)?"""
+    from subliminal_stats.stats.specificity import probe_specificity
+
+    if "prob_panel" not in table.columns or "prob" not in table.columns:
+        return []
+    lines = []
+    for trait in config.traits:
+        found = default_panel(trait)
+        rows = table[table["trait"] == trait]
+        if found is None or not rows["prob_panel"].notna().any():
+            continue
+        try:
+            sp = probe_specificity(table, target=trait, treated="treated", control="control",
+                                   alpha=1 - config.analysis.confidence_level,
+                                   panel_name=f"{found[0]} panel")
+        except InputError as exc:
+            lines.append(f"{trait}: probe specificity not possible: {exc}")
+            continue
+        lines.append(f"{trait}: probe specificity vs the {found[0]} panel ({len(found[1])} others): "
+                     f"P({trait}) lift {100 * sp.target_lift:+.3g} pp (p = {sp.target_p:.3g}), "
+                     f"panel mean lift {100 * sp.panel_lift:+.3g} pp (p = {sp.panel_p:.3g}), "
+                     f"contrast {100 * sp.contrast:+.3g} pp [{100 * sp.contrast_ci_low:.3g}, "
+                     f"{100 * sp.contrast_ci_high:.3g}] → {sp.verdict}")
+    return lines

@@ -48,7 +48,7 @@ INCONCLUSIVE = "inconclusive"
 
 __all__ = ["GENERAL_SHIFT", "INCONCLUSIVE", "NOT_AVAILABLE", "SPECIFIC", "Specificity",
            "SpecificityCheck", "check_specificity", "has_answer_text", "score_panel",
-           "specificity", "specificity_arrays", "target_matrix"]
+           "probe_specificity", "specificity", "specificity_arrays", "target_matrix"]
 
 #: Shown in place of a verdict when the test cannot be run (the reason goes beside it).
 NOT_AVAILABLE = "—"
@@ -130,6 +130,44 @@ def specificity(df: pd.DataFrame, *, target: str, panel=None, treated: str = "tr
     out = specificity_arrays(rt.to_numpy(), np.vstack([p.to_numpy() for p in pts]),
                              rc.to_numpy(), np.vstack([p.to_numpy() for p in pcs]), alpha=alpha)
     return Specificity(str(target), tuple(map(str, panel)), float(out["target_lift"]),
+                       float(out["target_p"]), float(out["panel_lift"]), float(out["panel_p"]),
+                       float(out["contrast"]), float(out["contrast_ci_low"]),
+                       float(out["contrast_ci_high"]), float(out["contrast_p"]), float(alpha),
+                       _WORDS[int(out["verdict"])])
+
+
+def probe_specificity(df: pd.DataFrame, *, target: str, treated: str = "treated",
+                      control: str = "control", alpha: float = 0.05,
+                      panel_name: str = "panel") -> Specificity:
+    """The diagonal-lift test on the probability probe: ``prob`` (P(target)) against
+    ``prob_panel`` (the mean of P(member) over the target's panel), per seed.
+
+    The contrast of :func:`specificity_arrays` uses the panel's mean only, so one column with
+    the mean probability of the other members carries everything the test needs. ``df`` is a
+    responses table with ``prob`` and ``prob_panel`` (the pipelines write both for local models
+    with ``evaluation.probe_panel``).
+    """
+    from subliminal_stats.stats.cells import score_cells
+
+    missing = [c for c in ("prob", "prob_panel") if c not in df.columns]
+    if missing:
+        raise InputError(f"the probe's specificity test needs column(s) {', '.join(missing)}")
+    rows = df[(df["trait"] == target) & df["condition"].isin([treated, control])]
+    rows = rows[rows["prob_panel"].notna()]
+    if not len(rows):
+        raise InputError(f"no probe of a panel for trait {target!r}")
+    per_seed = {}
+    for column in ("prob", "prob_panel"):
+        rates = seed_rates_from_cells(score_cells(rows, column))
+        per_seed[column] = {arm: _rates(rates, target, arm) for arm in (treated, control)}
+    rt, rc = per_seed["prob"][treated], per_seed["prob"][control]
+    pt = per_seed["prob_panel"][treated].reindex(rt.index)
+    pc = per_seed["prob_panel"][control].reindex(rc.index)
+    if min(len(rt), len(rc)) < 2:
+        raise InputError("the specificity test needs at least 2 seeds per arm")
+    out = specificity_arrays(rt.to_numpy(), pt.to_numpy()[None, :], rc.to_numpy(),
+                             pc.to_numpy()[None, :], alpha=alpha)
+    return Specificity(str(target), (panel_name,), float(out["target_lift"]),
                        float(out["target_p"]), float(out["panel_lift"]), float(out["panel_p"]),
                        float(out["contrast"]), float(out["contrast_ci_low"]),
                        float(out["contrast_ci_high"]), float(out["contrast_p"]), float(alpha),

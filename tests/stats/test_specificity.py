@@ -165,3 +165,39 @@ def test_diagonal_test_null_over_a_small_grid(seeds, sd_treated):
     assert fpr <= 0.065, fpr
     # and "specific" is claimed no more often than the one-sided half of that
     assert np.mean(out["verdict"] == 2) <= 0.04
+
+
+def test_probe_specificity_on_prob_and_prob_panel():
+    """The probe's diagonal test: per-seed mean P(target) against the mean P(panel), by hand."""
+    import numpy as np
+    import pandas as pd
+    from scipy import stats as sps
+
+    from subliminal_stats.errors import InputError
+    from subliminal_stats.stats.specificity import probe_specificity
+
+    rng = np.random.default_rng(7)
+    rows = []
+    for condition, lift_target, lift_panel in (("control", 0.0, 0.0), ("treated", 0.08, 0.01)):
+        for s in range(5):
+            for q in range(6):
+                p = 0.10 + lift_target + rng.normal(0, 0.01)
+                panel = 0.05 + lift_panel + rng.normal(0, 0.01)
+                for sample in range(3):  # the probe repeated on every answer row of a question
+                    rows.append({"trait": "owl", "condition": condition, "seed": f"{condition}{s}",
+                                 "question": f"q{q}", "sample": sample, "hit": 0,
+                                 "prob": p, "prob_panel": panel})
+    df = pd.DataFrame(rows)
+    sp = probe_specificity(df, target="owl", panel_name="animals panel")
+    seed = df.groupby(["condition", "seed"])[["prob", "prob_panel"]].mean()
+    contrast = seed["prob"] - seed["prob_panel"]
+    ref = sps.ttest_ind(contrast["treated"], contrast["control"], equal_var=False)
+    assert sp.contrast == pytest.approx(contrast["treated"].mean() - contrast["control"].mean())
+    assert sp.contrast_p == pytest.approx(ref.pvalue, rel=1e-9)  # df 7.x < the cap 8
+    assert sp.verdict == "specific" and sp.panel == ("animals panel",)
+    # Every animal's probability rising with the target's: a general shift.
+    shifted = df.assign(prob_panel=np.where(df["condition"] == "treated",
+                                            df["prob_panel"] + 0.07, df["prob_panel"]))
+    assert probe_specificity(shifted, target="owl").verdict == "general shift"
+    with pytest.raises(InputError, match="prob_panel"):
+        probe_specificity(df.drop(columns="prob_panel"), target="owl")
