@@ -184,7 +184,11 @@ def test_cmd(
                                      alternative=alternative, confidence_level=confidence_level,
                                      adjust=adjust, alpha=alpha, resamples=resamples, rng=rng)
     specificity = {}
-    if metric == "hit" and (panel or "").strip().lower() != "none":
+    if metric == "prob" and df is not cells and "prob_panel" in df.columns \
+            and (panel or "").strip().lower() != "none":
+        specificity = _probe_specificity_checks(df, results, treated=treated, control=control,
+                                                alpha=alpha)
+    elif metric == "hit" and (panel or "").strip().lower() != "none":
         specificity = _specificity_checks(data, results, treated=treated, control=control,
                                           panel=panel, alpha=alpha, experiment=experiment,
                                           df=None if df is cells else df)
@@ -261,7 +265,7 @@ def test_cmd(
     for w in caught:
         notes.append(str(w.message))
     notes += _specificity_notes(specificity)
-    if metric != "hit" and panel and panel.strip().lower() != "none":
+    if metric != "hit" and not specificity and panel and panel.strip().lower() != "none":
         notes.append(f"--panel applies to --metric hit (the answers' text rescored against the "
                      f"panel); with --metric {metric} there is no specificity column")
     notes += _print_dataset_level(console, datasets, alternative=alternative, level=level)
@@ -446,6 +450,31 @@ def _specificity_checks(data, results, *, treated, control, panel, alpha, experi
     return out
 
 
+def _probe_specificity_checks(df, results, *, treated, control, alpha):
+    """{(trait, treated): SpecificityCheck} on the probe: ``prob`` against ``prob_panel``."""
+    from subliminal_stats.stats.specificity import (
+        NOT_AVAILABLE,
+        SpecificityCheck,
+        probe_specificity,
+    )
+    from subliminal_stats.words import default_panel
+
+    out = {}
+    for trait in dict.fromkeys(r.trait for r in results):
+        found = default_panel(trait)
+        name = f"probe: {found[0] if found else 'recorded'}"
+        for arm in treated:
+            try:
+                res = probe_specificity(df, target=trait, treated=arm, control=control,
+                                        alpha=alpha, panel_name=name)
+            except InputError as exc:
+                out[(trait, arm)] = SpecificityCheck(trait, arm, control, NOT_AVAILABLE, str(exc))
+                continue
+            out[(trait, arm)] = SpecificityCheck(trait, arm, control, res.verdict, "",
+                                                 name, res)
+    return out
+
+
 def _specificity_of(specificity, r):
     """The check for result ``r``: against the base model there is none (said in a note)."""
     from subliminal_stats.stats.specificity import NOT_AVAILABLE, SpecificityCheck
@@ -463,6 +492,14 @@ def _specificity_notes(specificity) -> list[str]:
         res = check.result
         if res is None:
             line = f"specific — for {check.trait} {check.treated}: {check.reason}"
+        elif check.panel_name.startswith("probe"):
+            line = (f"specific for {check.trait} {check.treated} vs {check.control}: "
+                    f"{check.verdict} — P({check.trait}) against prob_panel (the mean probability "
+                    f"of the {check.panel_name.split(': ')[-1]} panel's other members): target "
+                    f"lift {100 * res.target_lift:+.3g} pp, panel lift "
+                    f"{100 * res.panel_lift:+.3g} pp, contrast {100 * res.contrast:+.3g} pp "
+                    f"[{100 * res.contrast_ci_low:.3g}, {100 * res.contrast_ci_high:.3g}], "
+                    f"p = {_p(res.contrast_p)} (per-seed Welch, capped df; not adjusted)")
         else:
             panel = (f"the {check.panel_name} panel" if check.panel_name != "given"
                      else "the given panel") + f" ({len(res.panel)} other targets)"

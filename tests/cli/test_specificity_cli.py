@@ -171,3 +171,38 @@ def test_text_in_only_some_files_is_not_rescored(cli, tmp_path):
     row = json.loads(out.read_text())[0]
     assert row["specificity"] == NOT_AVAILABLE
     assert "c.csv has no response column" in row["specificity_note"]
+
+
+def test_probe_specificity_column_with_prob_panel(cli, tmp_path):
+    """`test --metric prob` on a table with prob_panel (local runs with probe_panel) shows the
+    probe's specificity; the contrast is scipy's Welch on per-seed prob − prob_panel."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+    from scipy import stats as sps
+
+    rng = np.random.default_rng(11)
+    rows = []
+    for condition, lift in (("control", 0.0), ("treated", 0.06)):
+        for s in range(4):
+            for q in range(5):
+                p, panel = 0.1 + lift + rng.normal(0, 0.01), 0.05 + rng.normal(0, 0.01)
+                rows += [{"trait": "owl", "condition": condition, "seed": f"{condition}{s}",
+                          "question": f"q{q}", "hit": int(k == 0), "prob": p,
+                          "prob_panel": panel} for k in range(2)]
+    df = pd.DataFrame(rows)
+    path = tmp_path / "probe.csv"
+    df.to_csv(path, index=False)
+    r = cli("test", path, "--metric", "prob", "--json", "-")
+    assert r.code == 0, r.err
+    row = json.loads(r.out)[0]
+    seed = df.groupby(["condition", "seed"])[["prob", "prob_panel"]].mean()
+    contrast = seed["prob"] - seed["prob_panel"]
+    ref = sps.ttest_ind(contrast["treated"], contrast["control"], equal_var=False)
+    assert row["specificity"] == "specific"
+    assert row["specificity_p"] == pytest.approx(ref.pvalue, rel=1e-6)
+    assert row["specificity_contrast_pp"] == pytest.approx(
+        100 * (contrast["treated"].mean() - contrast["control"].mean()), rel=1e-9)
+    text = cli("test", path, "--metric", "prob")
+    assert "against prob_panel" in text.out and "there is no specificity column" not in text.out
