@@ -9,7 +9,6 @@ on the answer rows.
 from __future__ import annotations
 
 import functools
-
 from dataclasses import dataclass, field
 
 import numpy as np
