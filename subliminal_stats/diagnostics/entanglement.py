@@ -133,12 +133,22 @@ class EntanglementCheck:
     spearman: float
     spearman_p: float
 
+    @property
+    def p_value(self) -> float:
+        """One-sided permutation p (treated share above control's) of the combined share.
+
+        The test's ``omnibus_p`` sums squared z over features and so is two-sided whatever
+        the alternative; with the one combined feature, the oriented max-T p is the
+        one-sided permutation p.
+        """
+        return float(self.test.p_adjusted[0])
+
     def to_dict(self) -> dict:
         t = self.test
         return {"probe": self.probe.to_dict(), "top_numbers": self.top_numbers,
                 "share_treated_per_1000": float(t.share_a[0]), "share_control_per_1000": float(t.share_b[0]),
                 "ratio": float(t.ratio[0]), "ratio_low": float(t.ratio_low[0]),
-                "ratio_high": float(t.ratio_high[0]), "p_value": float(t.omnibus_p),
+                "ratio_high": float(t.ratio_high[0]), "p_value": self.p_value,
                 "spearman": self.spearman, "spearman_p": self.spearman_p}
 
 
