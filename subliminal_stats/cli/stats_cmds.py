@@ -314,11 +314,9 @@ def _seed_datasets(data, *, experiment):
         raise InputError(f"seed {row['seed']!r} of condition {row['condition']!r} (trait "
                          f"{row['trait']!r}) has no dataset label: label every student with its "
                          "teacher dataset")
-    per_seed = df.groupby(["trait", "condition", "seed"], sort=False)["dataset"].nunique()
-    if (per_seed > 1).any():
-        t, c, seed = per_seed[per_seed > 1].index[0]
-        raise InputError(f"seed {seed!r} of condition {c!r} (trait {t!r}) has more than one "
-                         "dataset label: each student is trained on one teacher dataset")
+    from subliminal_stats.stats.datasets import check_one_dataset_per_seed
+
+    check_one_dataset_per_seed(df)
     return df[["trait", "condition", "seed", "dataset"]].drop_duplicates()
 
 

@@ -217,6 +217,18 @@ def compare_datasets(treated_rates, treated_datasets, control_rates, control_dat
                              method)
 
 
+def check_one_dataset_per_seed(df) -> None:
+    """InputError naming the first seed with more than one ``dataset`` label.
+
+    A seed trained on two datasets is an error, not something to average over.
+    """
+    per_seed = df.groupby(["trait", "condition", "seed"], sort=False)["dataset"].nunique()
+    if (per_seed > 1).any():
+        t, c, sd = per_seed[per_seed > 1].index[0]
+        raise InputError(f"seed {sd!r} of condition {c!r} (trait {t!r}) has more than one "
+                         "dataset label: each student is trained on one teacher dataset")
+
+
 def seed_rates_with_datasets(df, *, trait: str | None = None):
     """Per-seed rates with their teacher dataset, from a responses or cells table.
 
@@ -249,12 +261,7 @@ def seed_rates_with_datasets(df, *, trait: str | None = None):
         row = int(np.flatnonzero(df["dataset"].isna().to_numpy())[0]) + 1
         raise InputError(f"column 'dataset' is empty at row {row}: label every student with "
                          "its teacher dataset")
-    # A seed trained on two datasets is an error, not something to average over.
-    per_seed = df.groupby(["trait", "condition", "seed"], sort=False)["dataset"].nunique()
-    if (per_seed > 1).any():
-        t, c, sd = per_seed[per_seed > 1].index[0]
-        raise InputError(f"seed {sd!r} of condition {c!r} (trait {t!r}) has more than one "
-                         "dataset label: each student is trained on one teacher dataset")
+    check_one_dataset_per_seed(df)
     keys = ["trait", "condition", "dataset", "seed", "question"]
     if counts:
         cells = df.groupby(keys, sort=False)[["hits", "n"]].sum()
