@@ -30,8 +30,8 @@ Examples
 {'condition': ['base', 'control', 'treated'], 'seeds': [1, 3, 3], 'answers': [200, 600, 600]}
 >>> result = ss.test(example, trait="owl")
 >>> frame = result.to_frame()
->>> frame[["trait", "reference", "verdict"]].to_dict("records")[0]
-{'trait': 'owl', 'reference': 'control', 'verdict': 'transfer'}
+>>> frame[["trait", "reference", "method", "verdict"]].to_dict("records")[0]
+{'trait': 'owl', 'reference': 'control', 'method': 'logit-t', 'verdict': 'no evidence'}
 >>> [c for c in frame.columns if c.endswith("_pp")][:3]
 ['estimate_pp', 'ci_low_pp', 'ci_high_pp']
 """
@@ -284,8 +284,10 @@ def test(data: Data, *, trait: Sequence[str] | str | None = None,
     import warnings
 
     from subliminal_stats.stats import DEFAULT_METHOD, compare_metric, summarize
+    from subliminal_stats.stats.methods import SCORE_DEFAULT_METHOD
 
-    method = method or DEFAULT_METHOD
+    # The log-odds default needs 0/1 answers; a score (e.g. the probe's prob) gets welch.
+    method = method or (DEFAULT_METHOD if metric == "hit" else SCORE_DEFAULT_METHOD)
     arms = [treated] if isinstance(treated, str) else list(dict.fromkeys(treated))
     treated = arms[0] if len(arms) == 1 else arms
     traits = [trait] if isinstance(trait, str) else trait
@@ -381,7 +383,7 @@ def plan(data: Data = None, *, effect: float | None = None, seeds: int | None = 
     --------
     >>> import subliminal_stats as ss
     >>> ss.plan(effect=10, sd=5)[["question", "seeds_per_arm"]].to_dict("records")
-    [{'question': 'seeds needed', 'seeds_per_arm': 6}]
+    [{'question': 'seeds needed', 'seeds_per_arm': 7}]
     """
     import pandas as pd
 
@@ -422,17 +424,19 @@ def plan(data: Data = None, *, effect: float | None = None, seeds: int | None = 
                         sd_upper_bound(sd_t, dof_t) if sd_t > 0 else 0.0,
                         sd_upper_bound(sd_c, dof_c) if sd_c > 0 else 0.0))
     rows = []
+    rule = "hsu" if metric == "hit" else "satterthwaite"  # the default test, or welch on a score
     for label, s_t, s_c in sd_sets:
         if effect is not None:
             p = seeds_needed(effect=effect / 100, sd_between_seeds=s_c, sd_treated=s_t,
-                             power=power, alpha=alpha, alternative=alternative)
+                             power=power, alpha=alpha, alternative=alternative, df_rule=rule)
             rows.append({"question": "seeds needed", "sds": label, "sd_treated_pp": 100 * s_t,
                          "sd_control_pp": 100 * s_c, "effect_pp": effect,
                          "seeds_per_arm": p.seeds_per_arm, "seeds_exact": p.seeds_exact,
                          "power": p.power})
         if seeds is not None:
             p = detectable_effect(seeds_per_arm=seeds, sd_between_seeds=s_c, sd_treated=s_t,
-                                  power=power, alpha=alpha, alternative=alternative)
+                                  power=power, alpha=alpha, alternative=alternative,
+                                  df_rule=rule)
             rows.append({"question": "detectable effect", "sds": label,
                          "sd_treated_pp": 100 * s_t, "sd_control_pp": 100 * s_c,
                          "effect_pp": p.effect_pp, "seeds_per_arm": seeds, "power": power})

@@ -571,7 +571,7 @@ def _calibration_cell(r) -> str:
 @app.command(
     "plan",
     help=(
-        "Plan seeds: how many students per arm the default test (Welch) needs to detect an "
+        "Plan seeds: how many students per arm the default test (logit-t, Hsu's df) needs to detect an "
         "effect, or the smallest effect a number of seeds can detect, from each arm's "
         "between-seed SD (given, or estimated from pilot data — then also at the SD's 80 % "
         "upper bound, since a small pilot estimates it poorly).\n\n"
@@ -646,8 +646,11 @@ def plan_cmd(
                   sd_upper_bound(sd_c, dof_c) if sd_c > 0 else 0.0, min(dof_t, dof_c))
     console.print(f"between-seed SDs used: treated {100 * sd_t:.3g} pp, control {100 * sd_c:.3g} "
                   f"pp — {source}", soft_wrap=True, highlight=False)
-    table_out = Table(title=f"Welch t on per-seed rates (the default test), {alternative}, "
-                            f"α = {alpha:g}", title_justify="left")
+    # A score (e.g. prob) is tested with welch, answers with the default (logit-t).
+    rule = "hsu" if metric == "hit" else "satterthwaite"
+    test_name = ("default test logit-t (each arm's SD, Hsu's df)" if rule == "hsu"
+                 else "welch, the default for a score (each arm's SD, Satterthwaite df)")
+    table_out = Table(title=f"{test_name}, {alternative}, α = {alpha:g}", title_justify="left")
     for col in ("question", "SDs t/c pp", "effect pp", "Cohen's d", "seeds per arm", "power"):
         table_out.add_column(col)
     rows = []
@@ -658,7 +661,8 @@ def plan_cmd(
         sds = f"{100 * s_t:.3g}/{100 * s_c:.3g}"
         if effect is not None:
             plan = seeds_needed(effect=effect / 100, sd_between_seeds=s_c, sd_treated=s_t,
-                                power=power, alpha=alpha, alternative=alternative)
+                                power=power, alpha=alpha, alternative=alternative,
+                                df_rule=rule)
             table_out.add_row(f"seeds needed ({label})", sds, f"{effect:g}",
                               f"{plan.effect_size_d:.3g}",
                               f"{plan.seeds_per_arm} (exact {plan.seeds_exact:.2f})",
@@ -669,7 +673,8 @@ def plan_cmd(
                          "power": plan.power})
         if seeds is not None:
             plan = detectable_effect(seeds_per_arm=seeds, sd_between_seeds=s_c, sd_treated=s_t,
-                                     power=power, alpha=alpha, alternative=alternative)
+                                     power=power, alpha=alpha, alternative=alternative,
+                                     df_rule=rule)
             table_out.add_row(f"detectable effect ({label})", sds, f"{plan.effect_pp:.3g}",
                               f"{plan.effect_size_d:.3g}", str(seeds), f"{power:g}")
             rows.append({"question": "detectable effect", "sds": label,
@@ -677,7 +682,10 @@ def plan_cmd(
                          "effect_pp": plan.effect_pp, "seeds_per_arm": seeds, "power": power})
     console.print(table_out)
     console.print("seeds per arm are rounded up so that power is at least the target; power is "
-                  "that of the default test (Welch) with each arm's own SD", soft_wrap=True)
+                  + ("that of a t test with each arm's own SD on Hsu's df (the default's), on the "
+                     "rate scale: the log-odds test has about this power when the seeds' rates "
+                     "are not strongly skewed" if rule == "hsu" else
+                     "that of welch with each arm's own SD"), soft_wrap=True)
     if bounds is not None:
         console.print(f"a pilot of {bounds[2] + 1} seeds per arm estimates an SD only to within "
                       f"a factor of {sd_upper_bound(1.0, bounds[2]):.2g} (80 % upper bound): it "
@@ -857,7 +865,10 @@ def _write_grid(console, *, n_sims, rng, out, json_out) -> None:
                       "94.5 % coverage (the rows where the choice is close; "
                       "grid.close_rows lists them). 'calibrated' needs every cell inside the "
                       "bounds: heavily skewed treated arms (logit SD ≥ 1) defeat every t "
-                      "interval on 2–10 seeds.", soft_wrap=True)
+                      "interval for the mean rate on 2–10 seeds; logit-t's estimand is the "
+                      "typical student's log-odds, which those arms do not skew (and which the "
+                      "'same mean, different spread' rows do shift: a rejection there is not a "
+                      "false positive for it).", soft_wrap=True)
     if json_out is not None:
         _emit_json(json_out, summary.to_dict(orient="records"), f"{len(summary)} rows")
 

@@ -259,7 +259,8 @@ def detectable_effects(df: pd.DataFrame, metrics: Sequence[str] = ("hit",), *,
 
     The same figures as ``subliminal-stats plan DATA --seeds N [--metric prob]``
     restricted to the treated and control arms: the between-seed SD pooled over
-    them, the smaller arm's seeds, two-sided pooled t. When the SD cannot be
+    them, the smaller arm's seeds, two-sided, for the test each measure gets (the default on
+    answers, welch on a score). When the SD cannot be
     estimated (e.g. no hits at all) the row says why instead of giving a number.
     """
     from subliminal_stats.stats import detectable_effect, estimate_between_seed_sd, per_seed_rates
@@ -274,9 +275,14 @@ def detectable_effects(df: pd.DataFrame, metrics: Sequence[str] = ("hit",), *,
                "detectable_pp": math.nan, "note": ""}
         try:
             sd, _, _ = estimate_between_seed_sd(df, conditions=[treated, control], metric=metric)
-            plan = detectable_effect(seeds_per_arm=n, sd_between_seeds=sd, power=power, alpha=alpha)
+            # Planned for the test each measure gets: the default (Hsu's df) on answers,
+            # welch on a score.
+            rule = "hsu" if metric == "hit" else "satterthwaite"
+            plan = detectable_effect(seeds_per_arm=n, sd_between_seeds=sd, power=power,
+                                     alpha=alpha, df_rule=rule)
+            test = "the default test (Hsu's df)" if metric == "hit" else "welch"
             row.update(sd_between_seeds_pp=100 * sd, detectable_pp=plan.effect_pp,
-                       note=f"{100 * power:g} % power, α = {alpha:g}, two-sided pooled t")
+                       note=f"{100 * power:g} % power, α = {alpha:g}, two-sided, {test}")
         except InputError as exc:
             row["note"] = str(exc)
         rows.append(row)
@@ -289,18 +295,19 @@ MIN_SEEDS_PER_ARM = 3
 
 
 def seeds_plan(*, effect: float, sd_between_seeds: float, power: float = 0.8, alpha: float = 0.05):
-    """Seeds per arm to reach ``power``: the smallest whole design from
-    :data:`MIN_SEEDS_PER_ARM` to 10 seeds by :func:`~subliminal_stats.stats.power.power_at`,
-    else :func:`~subliminal_stats.stats.power.seeds_needed`.
+    """Seeds per arm for the default test to reach ``power``: the smallest whole design from
+    :data:`MIN_SEEDS_PER_ARM` to 10 seeds by :func:`~subliminal_stats.stats.power.welch_power`
+    (equal SDs, Hsu's critical value), else :func:`~subliminal_stats.stats.power.seeds_needed`.
 
     Large effects (Cohen's d ≳ 5) need only a few seeds, where statsmodels' power
     solver finds no root; checking small designs directly avoids that.
     """
-    from subliminal_stats.stats.power import SeedPlan, power_at, seeds_needed
+    from subliminal_stats.stats.power import SeedPlan, seeds_needed, welch_power
 
     d = effect / sd_between_seeds
     for seeds in range(MIN_SEEDS_PER_ARM, 11):
-        reached = power_at(seeds, d, alpha=alpha)
+        reached = welch_power(seeds, effect, sd_between_seeds, sd_between_seeds, alpha=alpha,
+                              df_rule="hsu")
         if reached >= power:
             return SeedPlan(seeds, float(seeds), float(effect), float(sd_between_seeds), float(d), reached,
                             alpha, "two-sided")

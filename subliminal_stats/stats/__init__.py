@@ -6,8 +6,9 @@ those. Public API:
 
 * :func:`per_seed_rates`, :func:`summarize` — rates and intervals per arm;
 * :func:`compare` — treated vs control (and vs base), several methods, the
-  calibrated default :data:`DEFAULT_METHOD` (Welch's t on per-seed rates, chosen on the
-  scenario grid of :mod:`~subliminal_stats.stats.grid`), multiplicity adjustment across
+  calibrated default :data:`DEFAULT_METHOD` (``logit-t``: a t test on per-seed log-odds,
+  the typical student's odds ratio, calibrated in every cell of the scenario grid of
+  :mod:`~subliminal_stats.stats.grid`), multiplicity adjustment across
   traits with the family named, one verdict wording (:mod:`~subliminal_stats.stats.verdicts`);
 * :data:`METHODS` — the registry: printed names = names ``--method`` accepts;
 * :func:`results_frame` — tidy rows of :class:`ComparisonResult`;

@@ -161,30 +161,14 @@ def _zero_spread_warning(estimate: float) -> str:
 
 
 def _odds_ratio(treated: ArmData, reference: ArmData, *, alternative, confidence_level):
-    """Odds ratio of per-seed (empirical-logit) odds, with its t interval."""
-    t_logit = A.empirical_logit(treated.seed_hits(), treated.seed_n())
-    if reference.n_seeds >= 2 and treated.n_seeds >= 2:
-        r_logit = A.empirical_logit(reference.seed_hits(), reference.seed_n())
-        res = A.pooled_t(t_logit, r_logit, alternative=alternative,
-                         confidence_level=confidence_level)
-    else:
-        seeded, single, sign = (treated, reference, 1) if treated.n_seeds >= 2 else (
-            reference, treated, -1)
-        s_logit = A.empirical_logit(seeded.seed_hits(), seeded.seed_n())
-        h, n = single.hits[0], single.n[0]
-        asked = n > 0
-        mean, se = A.clustered_mean_se(h[asked], n[asked])
-        mean = float(np.clip(mean, 0.5 / n[asked].sum(), 1 - 0.5 / n[asked].sum()))
-        logit = math.log(mean / (1 - mean))
-        se_logit = se / (mean * (1 - mean))
-        alt = alternative if sign == 1 else {"greater": "less", "less": "greater"}.get(
-            alternative, alternative)
-        res = A.t_vs_noisy_constant(s_logit, logit, se_logit, asked.sum() - 1, alternative=alt,
-                                    confidence_level=confidence_level)
-        if sign == -1:
-            return (math.exp(-float(res.estimate)), math.exp(-float(res.ci_high)),
-                    math.exp(-float(res.ci_low)))
-    return math.exp(float(res.estimate)), math.exp(float(res.ci_low)), math.exp(float(res.ci_high))
+    """The typical student's odds ratio with its interval (the log-odds t, :func:`_logit_comparison`).
+
+    Every method's row carries it, so the calibrated log-odds interval sits beside every
+    rate-scale interval.
+    """
+    r = _logit_comparison("", treated, reference, alternative=alternative,
+                          confidence_level=confidence_level, alpha=0.05)
+    return r.odds_ratio, r.odds_ratio_ci_low, r.odds_ratio_ci_high
 
 
 def _paired_single(seeded: ArmData, single: ArmData, *, alternative, confidence_level):
@@ -249,6 +233,91 @@ def _t_comparison(method, trait, treated: ArmData, reference: ArmData, *, altern
         confidence_level=confidence_level, statistic=float(res.statistic), df=float(res.df),
         alpha=alpha, warnings=tuple(notes),
     )
+
+
+def _logit_counts(seeded: ArmData, single: ArmData | None):
+    """Per-seed pooled counts (and a one-seed arm's, on the questions it shares with them)."""
+    if single is None:
+        return seeded.seed_hits(), seeded.seed_n(), None, None
+    b_n = single.n[0]
+    common = seeded.asked & (b_n > 0)[None, :]
+    if (common.sum(axis=1) == 0).any():
+        raise InputError(f"a seed of {seeded.label!r} shares no question with {single.label!r}: "
+                         "the paired comparison needs the same questions in both")
+    hits = np.where(common, np.nan_to_num(seeded.hits), 0.0).sum(axis=1)
+    n = np.where(common, seeded.n, 0).sum(axis=1)
+    asked_any = common.any(axis=0)
+    b_hits = float(np.nan_to_num(single.hits[0])[asked_any].sum())
+    return hits, n, b_hits, float(b_n[asked_any].sum())
+
+
+def _logit_comparison(trait, treated: ArmData, reference: ArmData, *, alternative,
+                      confidence_level, alpha):
+    """The log-odds t (:func:`arrays.logit_t`), its interval read in pp at the reference's rate."""
+    notes = []
+    if treated.n_seeds >= 2 and reference.n_seeds >= 2:
+        ht, nt, _, _ = _logit_counts(treated, None)
+        hr, nr, _, _ = _logit_counts(reference, None)
+        res = A.logit_t(ht, nt, hr, nr, alternative=alternative,
+                        confidence_level=confidence_level)
+        ref_logit = float(A.empirical_logit(hr, nr).mean())
+        detail = ("t on per-seed log-odds, each arm's variance (at least its binomial "
+                  "variance), Hsu's df = min(n1, n2) - 1")
+    else:
+        seeded, single = (treated, reference) if treated.n_seeds >= 2 else (reference, treated)
+        flip = seeded is reference
+        alt = {"greater": "less", "less": "greater"}.get(alternative, alternative) if flip \
+            else alternative
+        hs, ns, hb, nb = _logit_counts(seeded, single)
+        res = A.logit_t_vs_single(hs, ns, hb, nb, alternative=alt,
+                                  confidence_level=confidence_level)
+        if flip:
+            res = A.TTest(-res.estimate, res.se, res.df, -res.statistic, res.p_value,
+                          -res.ci_high, -res.ci_low)
+            ref_logit = float(A.empirical_logit(hs, ns).mean())
+        else:
+            ref_logit = float(A.empirical_logit(hb, nb))
+        detail = (f"t on per-seed log-odds vs single-seed {single.label!r} on the shared "
+                  "questions, plus its binomial variance, df = seeds - 1")
+        notes.append(f"{single.label!r} has one seed: compared as the typical student "
+                     "(its log-odds against the seeds' mean), its binomial variance added")
+    shift, low, high = float(res.estimate), float(res.ci_low), float(res.ci_high)
+    base_rate = _expit(ref_logit)
+
+    def pp(x):
+        return _shift_as_pp(x, base_rate)
+
+    return ComparisonResult(
+        trait=trait, treated=treated.label, control=reference.label, method="logit-t",
+        method_detail=detail + "; estimate = the typical student's odds ratio, shown in pp "
+        f"at the reference's typical rate {100 * base_rate:.3g} %",
+        estimate=pp(shift), ci_low=pp(low), ci_high=pp(high), p_value=float(res.p_value),
+        n_seeds_treated=treated.n_seeds, n_seeds_control=reference.n_seeds,
+        alternative=alternative, confidence_level=confidence_level,
+        statistic=float(res.statistic), df=float(res.df), alpha=alpha,
+        odds_ratio=math.exp(shift), odds_ratio_ci_low=_exp(low), odds_ratio_ci_high=_exp(high),
+        warnings=tuple(notes), reference_rate=base_rate,
+    )
+
+
+def _shift_as_pp(shift: float, reference_rate: float) -> float:
+    """A log-odds shift read as a rate difference at ``reference_rate`` (open ends stay open)."""
+    if math.isnan(shift) or math.isinf(shift):  # one-sided: (−inf, high] as for every method
+        return shift
+    ref = math.log(reference_rate / (1 - reference_rate))
+    return _expit(ref + shift) - reference_rate
+
+
+def _expit(x: float) -> float:
+    if x == math.inf:
+        return 1.0
+    if x == -math.inf:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+
+
+def _exp(x: float) -> float:
+    return math.inf if x == math.inf else (0.0 if x == -math.inf else math.exp(x))
 
 
 def _permutation_comparison(trait, treated: ArmData, reference: ArmData, *, alternative,
@@ -349,11 +418,12 @@ def compare(
     control : str
         Condition label of the control students.
     base : str, optional
-        Label of the base model; adds treated vs base (one seed: treated as a
-        noisy constant with a question-clustered SE).
+        Label of the base model; adds treated vs base (one seed: compared on the same
+        questions, its binomial variance added).
     method : str or sequence of str
-        A name of :data:`~subliminal_stats.stats.methods.METHODS` — ``"welch"`` (default,
-        calibrated over the grid), ``"pooled-t"``, ``"permutation"``, ``"bootstrap-bca"``,
+        A name of :data:`~subliminal_stats.stats.methods.METHODS` — ``"logit-t"`` (default,
+        the typical student's odds ratio, calibrated in every cell of the grid), ``"welch"``
+        (the mean rate difference), ``"pooled-t"``, ``"permutation"``, ``"bootstrap-bca"``,
         ``"bootstrap-percentile"``, ``"lmm"``, ``"glmm-map"``, ``"gee-bias-reduced"``
         (``glmm``/``gee`` still accepted) — a comma-separated list, or ``"all"``.
     alternative : {"two-sided", "greater", "less"}
@@ -523,7 +593,10 @@ def compare_metric(df: pd.DataFrame, metric: str = "hit", *,
     if metric == "hit":
         return compare(df, method=method, **options)
     from subliminal_stats.stats.cells import SCORE_METHODS
+    from subliminal_stats.stats.methods import SCORE_DEFAULT_METHOD
 
+    if method == DEFAULT_METHOD:  # the log-odds t needs 0/1 answers: a score's default is welch
+        method = SCORE_DEFAULT_METHOD
     chosen = parse_methods(method, scores_only=True)
     given = [m.strip() for m in method.split(",") if m.strip()] if isinstance(method, str) \
         else [str(m) for m in method]
@@ -578,6 +651,9 @@ def _run_method(m, trait, arm_t, ref, reps_cache, mixed, cells, *, alternative, 
         return _t_comparison(m, trait, arm_t, ref, alternative=alternative,
                              confidence_level=confidence_level, alpha=alpha,
                              comparison=None)
+    if m == "logit-t":
+        return _logit_comparison(trait, arm_t, ref, alternative=alternative,
+                                 confidence_level=confidence_level, alpha=alpha)
     if m == "permutation":
         if single:
             warnings.warn(f"trait {trait!r}: permutation of seed labels is not offered against "
@@ -622,12 +698,12 @@ def _decorate(result: ComparisonResult, m, comparison, arm_t, ref, common, *, al
             orr, lo, hi = _odds_ratio(arm_t, ref, alternative=alternative,
                                       confidence_level=confidence_level)
             updates.update(odds_ratio=orr, odds_ratio_ci_low=lo, odds_ratio_ci_high=hi)
-        except (ValueError, ZeroDivisionError):
+        except (ValueError, ZeroDivisionError, InputError):
             pass
     name = result.method
     seeded_t = arm_t if arm_t.n_seeds >= 2 else ref
     single = min(arm_t.n_seeds, ref.n_seeds) < 2
-    if name in ("welch", "welch-hsu", "pooled-t", "permutation", "t-vs-single-model"):
+    if name in ("welch", "welch-hsu", "pooled-t", "permutation", "t-vs-single-model", "logit-t"):
         design = (estimate_design(seeded_t, ref if seeded_t is arm_t else arm_t))
         level = round(1 - confidence_level, 10)
         table = (grid_calibration(design, alternative=alternative, alpha=level)
@@ -751,6 +827,15 @@ def _adjust(results: list[ComparisonResult], family_keys, adjust: str) -> list:
                 res = A.t_inference(r.estimate, r.estimate / r.statistic if r.statistic else 0.0,
                                     r.df, alternative=r.alternative, confidence_level=level)
                 upd.update(ci_low_adjusted=float(res.ci_low), ci_high_adjusted=float(res.ci_high))
+            elif r.method == "logit-t" and math.isfinite(r.df) and math.isfinite(r.statistic) \
+                    and r.statistic != 0 and r.p_value > 0:
+                ratio = pa / r.p_value if math.isfinite(pa) and pa > 0 else 1.0
+                level = 1 - (1 - r.confidence_level) / max(ratio, 1.0)
+                shift = math.log(r.odds_ratio)
+                res = A.t_inference(shift, shift / r.statistic, r.df, alternative=r.alternative,
+                                    confidence_level=level)
+                upd.update(ci_low_adjusted=_shift_as_pp(float(res.ci_low), r.reference_rate),
+                           ci_high_adjusted=_shift_as_pp(float(res.ci_high), r.reference_rate))
             r = replace(r, **upd)
             if math.isfinite(r.ci_low_adjusted) or math.isfinite(r.ci_high_adjusted):
                 excludes = r.ci_low_adjusted > 0 or r.ci_high_adjusted < 0

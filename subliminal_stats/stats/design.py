@@ -29,7 +29,7 @@ __all__ = ["DESIGN_METHODS", "DESIGN_SIMULATION_LIMIT", "Design", "design_calibr
 DESIGN_SIMULATION_LIMIT = 4
 
 #: Methods the design simulation covers (the vectorised ones).
-DESIGN_METHODS = ("welch", "welch-hsu", "pooled-t", "permutation", "t-vs-single-model")
+DESIGN_METHODS = ("welch", "welch-hsu", "pooled-t", "permutation", "t-vs-single-model", "logit-t")
 
 _CLIP_RATE = (5e-4, 1 - 5e-4)
 
@@ -136,7 +136,7 @@ def _calibrate_rounded(design: Design, alternative: str, alpha: float, n_sims: i
         effect = Scenario("effect", design.seeds_treated, design.seeds_reference,
                           design.rate_reference, design.sd_reference, design.sd_treated,
                           b_t - b_r, design.answers, design.questions, design.question_sd)
-        methods = ("welch", "welch-hsu", "pooled-t", "permutation")
+        methods = ("welch", "welch-hsu", "pooled-t", "permutation", "logit-t")
     else:
         b_r = mean_rate_intercept(design.rate_reference, 0.0, design.question_sd)
         nulls = [Scenario("null", design.seeds_treated, 2, design.rate_treated, 0.0,
@@ -145,11 +145,13 @@ def _calibrate_rounded(design: Design, alternative: str, alpha: float, n_sims: i
         effect = Scenario("effect", design.seeds_treated, 2, design.rate_reference, 0.0,
                           design.sd_treated, b_t - b_r, design.answers, design.questions,
                           design.question_sd)
-        methods = ("t-vs-single-model",)
+        methods = ("t-vs-single-model", "logit-t")
     for i, sc in enumerate([*nulls, effect]):
         rows += run_scenario(sc, n_sims=n_sims, rng=[rng, i], alpha=alpha,
                              alternative=alternative, methods=methods)
     out = {}
+    comparison = "vs control" if design.reference_seeded else "vs base"
+    rows = [r for r in rows if r["comparison"] == comparison]
     for m in methods:
         null_rows = [r for r in rows if r["method"] == m and r["kind"] == "null"]
         eff = [r for r in rows if r["method"] == m and r["kind"] == "effect"]
@@ -331,13 +333,13 @@ def spread_warning(design: Design) -> str:
         which = "treated" if a == 0 else "reference"
         return (f"arm spreads differ: every {which} seed has the same rate (per-seed SD 0 pp) "
                 f"while the other arm's spread {max(a, b):.3g} pp; pooled-variance methods "
-                "(pooled-t, cluster-t) are not valid here — use welch (the default)")
+                "(pooled-t, cluster-t) are not valid here — use logit-t (the default) or welch")
     ratio = max(a, b) / min(a, b)
     if ratio < 2:
         return ""
     return (f"arm spreads differ: per-seed SD {a:.3g} pp (treated) vs {b:.3g} pp (reference), "
             f"{ratio:.3g}x; pooled-variance methods (pooled-t, cluster-t) are not valid here — "
-            "use welch (the default)")
+            "use logit-t (the default) or welch")
 
 
 def logit_rate(rate: float) -> float:

@@ -31,7 +31,7 @@ import numpy as np
 from scipy.special import expit, logit
 
 from subliminal_stats.stats import arrays as A
-from subliminal_stats.stats.simulation import ArmSpec, simulate_cells
+from subliminal_stats.stats.simulation import ArmSpec, expected_logit, simulate_cells
 
 __all__ = ["FAST_METHODS", "GRID_RULES", "Scenario", "default_scenarios", "mean_rate_intercept",
            "run_scenario"]
@@ -39,7 +39,7 @@ __all__ = ["FAST_METHODS", "GRID_RULES", "Scenario", "default_scenarios", "mean_
 #: Methods simulated on every scenario (vectorised over simulations).
 FAST_METHODS = ("welch", "pooled-t", "welch-satterthwaite", "welch-hsu", "permutation",
                 "cluster-t", "naive-cluster-z", "naive-pooled-z", "t-vs-single-model",
-                "clustered-vs-single-model")
+                "clustered-vs-single-model", "logit-t")
 
 #: The bounds a method must keep in every cell to be called calibrated (nominal 5 %).
 GRID_RULES = {"max_fpr": 0.065, "min_coverage": 0.935, "min_null_sims": 1000}
@@ -189,12 +189,7 @@ def run_scenario(sc: Scenario, *, n_sims: int = 1000, rng=None, alpha: float = 0
             truth_b = sim.true_mean["treated"] - pb.mean(axis=1)
         else:
             # Under the null the base's true rate equals the treated arm's expected rate.
-            goal = sim.true_mean["treated"]
-            b = np.log(goal / (1 - goal))
-            for _ in range(40):
-                pb = expit(b[:, None] + v)
-                b = b - (pb.mean(axis=1) - goal) / np.maximum((pb * (1 - pb)).mean(axis=1), 1e-300)
-            pb = expit(b[:, None] + v)
+            pb = _single_model_rates(sim.true_mean["treated"], v)
             base_hits = rng.binomial(n, pb).astype(np.int32)
             truth_b = np.zeros(n_sims)
         b_mean = base_hits.mean(axis=-1) / n
@@ -208,7 +203,37 @@ def run_scenario(sc: Scenario, *, n_sims: int = 1000, rng=None, alpha: float = 0
             r = A.t_vs_noisy_constant(t_rates, mean, se, sc.questions - 1,
                                       alternative=alternative, confidence_level=level)
             add("vs base", "clustered-vs-single-model", r.p_value, r.ci_low, r.ci_high, truth_b)
+
+    # The log-odds t last, so that adding it left every other method's random draws as they were.
+    if "logit-t" in want:
+        v = sim.question_effects
+        lt_true = expected_logit(b_t, v, sc.treated_sd)
+        truth_l = (np.zeros(n_sims) if sc.kind == "null"
+                   else lt_true - expected_logit(b_c, v, sc.seed_sd))
+        r = A.logit_t(th, nt, ch, nc, alternative=alternative, confidence_level=level)
+        add("vs control", "logit-t", r.p_value, r.ci_low, r.ci_high, truth_l)
+        if sc.seeds_treated >= 2 and base_methods:
+            if sc.kind == "effect":  # the untrained base sits where the control arm's centre is
+                pb = expit(b_c + v)
+                truth_b = lt_true - expected_logit(b_c, v, 0.0)
+            else:  # null: the base is the typical treated student (its log-odds their mean)
+                pb = _single_model_rates(expit(lt_true), v)
+                truth_b = np.zeros(n_sims)
+            base_hits = rng.binomial(n, pb).astype(np.int32).sum(axis=-1)
+            r = A.logit_t_vs_single(th, nt, base_hits, float(n * sc.questions),
+                                    alternative=alternative, confidence_level=level)
+            add("vs base", "logit-t", r.p_value, r.ci_low, r.ci_high, truth_b)
     return rows
+
+
+def _single_model_rates(goal, question_effects):
+    """Per-question rates ``expit(b + v_q)`` of one model whose mean over questions is ``goal``."""
+    v = question_effects
+    b = np.log(goal / (1 - goal))
+    for _ in range(40):
+        pb = expit(b[:, None] + v)
+        b = b - (pb.mean(axis=1) - goal) / np.maximum((pb * (1 - pb)).mean(axis=1), 1e-300)
+    return expit(b[:, None] + v)
 
 
 #: Columns of the stored grid (:data:`~subliminal_stats.stats.calibration_table.GRID_CSV`).

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from subliminal_stats.errors import InputError
 
-__all__ = ["DEFAULT_METHOD", "METHODS", "Method", "offered_methods", "parse_methods",
+__all__ = ["DEFAULT_METHOD", "METHODS", "SCORE_DEFAULT_METHOD", "Method", "offered_methods", "parse_methods",
            "resolve_method"]
 
 
@@ -47,13 +47,21 @@ class Method:
     aliases: tuple[str, ...] = ()
 
 
-#: The calibrated default (chosen on the scenario grid, see :mod:`~subliminal_stats.stats.grid`).
-DEFAULT_METHOD = "welch"
+#: The calibrated default (chosen on the scenario grid, see :mod:`~subliminal_stats.stats.grid`):
+#: the only method that keeps both bounds in every cell, skewed treated arms included.
+DEFAULT_METHOD = "logit-t"
+
+#: The default for a score in [0, 1] (a mean probability has no binomial log-odds): the
+#: rate-scale Welch t, calibrated for the nulls of the grid but not for skewed effects.
+SCORE_DEFAULT_METHOD = "welch"
 
 METHODS: dict[str, Method] = {m.name: m for m in (
-    Method("welch", "Welch t on per-seed rates, Welch–Satterthwaite df capped at 2 (min seeds − 1) "
-           "[default, chosen on the scenario grid, unequal spreads included]", "seed",
-           scores=True),
+    Method("welch", "Welch t on per-seed rates, Welch–Satterthwaite df capped at 2 (min seeds − 1): "
+           "the mean rate difference (its interval under-covers when treated seeds are skewed; "
+           "the default for scores)", "seed", scores=True),
+    Method("logit-t", "t on per-seed log-odds, each arm's own variance (at least its binomial "
+           "variance), Hsu's df: the typical student's odds ratio, read in pp at the reference's "
+           "rate [calibrated in every cell of the scenario grid, skewed arms included]", "seed"),
     Method("pooled-t", "Student t (pooled variance) on per-seed rates, df = n1 + n2 − 2 "
            "(under-covers when the treated seeds spread more than the controls)", "seed",
            scores=True),
@@ -112,8 +120,8 @@ def resolve_method(name: str) -> str:
 def parse_methods(method: str | Sequence[str] | None, *, scores_only: bool = False) -> list[str]:
     """Registry names from ``--method`` (a name, a comma list, ``all`` or a sequence).
 
-    ``t-vs-single-model`` stands for the default t test (it is what that test is called
-    against a one-seed arm). With ``scores_only``, ``all`` means the methods that take a score.
+    ``t-vs-single-model`` stands for ``welch`` (what the rate-scale t tests are called against
+    a one-seed arm). With ``scores_only``, ``all`` means the methods that take a score.
     """
     if method is None:
         return [DEFAULT_METHOD]
@@ -125,7 +133,7 @@ def parse_methods(method: str | Sequence[str] | None, *, scores_only: bool = Fal
     for name in names:
         canonical = resolve_method(name)
         if canonical == "t-vs-single-model":
-            canonical = DEFAULT_METHOD
+            canonical = "welch"  # what the rate-scale t methods run against a one-seed arm
         if canonical not in out:
             out.append(canonical)
     if not out:

@@ -74,9 +74,12 @@ def _check(power, alpha):
                          "effect)")
 
 
-def _t_tail_power(nc: float, dof: float, alpha: float, alternative: str) -> float:
+def _t_tail_power(nc: float, dof: float, alpha: float, alternative: str,
+                  crit_dof: float | None = None) -> float:
     """Power of a t test with noncentrality ``nc`` on ``dof`` df; never NaN.
 
+    ``crit_dof`` (default ``dof``) is the df of the critical value, when the test uses a
+    smaller df than its statistic's distribution has (Hsu's ``min(n) − 1``).
     scipy's noncentral t returns NaN far in its tails (e.g. 3 seeds per arm at d = 12);
     there the normal approximation ``Φ(nc − c)`` is used, exact to many digits at such nc.
     """
@@ -87,7 +90,8 @@ def _t_tail_power(nc: float, dof: float, alpha: float, alternative: str) -> floa
     if alternative == "less":
         nc = -nc
     two = alternative == "two-sided"
-    crit = float(stats.t.ppf(1.0 - (alpha / 2.0 if two else alpha), dof))
+    crit = float(stats.t.ppf(1.0 - (alpha / 2.0 if two else alpha),
+                             dof if crit_dof is None else crit_dof))
     upper = float(stats.nct.sf(crit, dof, nc))
     lower = 0.0
     if two:
@@ -132,13 +136,14 @@ def power_at(seeds_per_arm: float, effect_size_d: float, *, alpha=0.05,
 
 def welch_power(seeds_per_arm: float, effect: float, sd_treated: float, sd_control: float, *,
                 alpha: float = 0.05, alternative: str = "two-sided",
-                seeds_control: float | None = None) -> float:
-    """Power of Welch's t (the default test) with each arm's own between-seed SD.
+                seeds_control: float | None = None, df_rule: str = "satterthwaite") -> float:
+    """Power of a t test with each arm's own between-seed SD (Welch's standard error).
 
     Noncentral t with noncentrality ``effect / sqrt(sd_t²/n_t + sd_c²/n_c)`` on the
     Welch–Satterthwaite df evaluated at the true SDs (the usual approximation; checked by
-    simulation in the tests to within a point or two). Equal SDs and arms give the
-    pooled-t power of :func:`power_at`.
+    simulation in the tests to within a point or two); with ``df_rule="hsu"`` the critical
+    value is taken on Hsu's ``min(n_t, n_c) − 1``, as the default test (``logit-t``) does.
+    Equal SDs and arms give the pooled-t power of :func:`power_at`.
     """
     n_t = float(seeds_per_arm)
     n_c = n_t if seeds_control is None else float(seeds_control)
@@ -153,7 +158,10 @@ def welch_power(seeds_per_arm: float, effect: float, sd_treated: float, sd_contr
         raise InputError("both between-seed SDs are 0: with no spread between seeds any "
                          "difference is detectable; check the pilot data")
     dof = (a + b) ** 2 / ((a**2 / (n_t - 1) if a else 0.0) + (b**2 / (n_c - 1) if b else 0.0))
-    return _t_tail_power(effect / math.sqrt(a + b), dof, alpha, alternative)
+    # Hsu's rule changes the critical value, not the statistic: still Welch's, distributed
+    # about as a noncentral t on the Satterthwaite df at the true SDs.
+    crit_dof = min(n_t, n_c) - 1.0 if df_rule == "hsu" else None
+    return _t_tail_power(effect / math.sqrt(a + b), dof, alpha, alternative, crit_dof=crit_dof)
 
 
 def _sds(sd_between_seeds, sd_treated):
@@ -170,15 +178,24 @@ def _sds(sd_between_seeds, sd_treated):
 
 
 def _power(n: float, effect: float, sd_t: float, sd_c: float, alpha: float,
-           alternative: str) -> float:
-    # The planned effect is a size in the direction of the alternative.
+           alternative: str, df_rule: str = "hsu") -> float:
+    # The planned effect is a size in the direction of the alternative; the df is by default
+    # the default test's (Hsu's min(n) − 1), so the plan does not promise a liberal df's power.
+    if df_rule not in ("hsu", "satterthwaite"):
+        raise InputError(f"df_rule must be 'hsu' (the default test) or 'satterthwaite' (welch), "
+                         f"not {df_rule!r}")
     alt = "greater" if alternative == "less" else alternative
-    return welch_power(n, abs(effect), sd_t, sd_c, alpha=alpha, alternative=alt)
+    return welch_power(n, abs(effect), sd_t, sd_c, alpha=alpha, alternative=alt, df_rule=df_rule)
 
 
 def seeds_needed(*, effect: float, sd_between_seeds: float, power: float = 0.8, alpha: float = 0.05,
-                 alternative: str = "two-sided", sd_treated: float | None = None) -> SeedPlan:
-    """Seeds per arm for the default test (Welch's t on per-seed rates) to detect ``effect``.
+                 alternative: str = "two-sided", sd_treated: float | None = None,
+                 df_rule: str = "hsu") -> SeedPlan:
+    """Seeds per arm for the default test to detect ``effect`` (percentage points of rate).
+
+    Planned on the rate scale with each arm's SD and the default's df (Hsu's ``min(n) − 1``);
+    the default tests the same seeds on the log-odds scale, where this is its power when the
+    per-seed rates are not strongly skewed (see the tests for the simulated check).
 
     Parameters
     ----------
@@ -193,6 +210,9 @@ def seeds_needed(*, effect: float, sd_between_seeds: float, power: float = 0.8, 
     sd_treated : float, optional
         The treated arm's between-seed SD: treated students usually spread more than
         controls, and planning with the control's SD alone promises power it does not give.
+    df_rule : {"hsu", "satterthwaite"}
+        ``"hsu"`` plans for the default test (``logit-t``); ``"satterthwaite"`` for ``welch``
+        (the default for a score such as the probe's ``prob``).
 
     Examples
     --------
@@ -208,7 +228,7 @@ def seeds_needed(*, effect: float, sd_between_seeds: float, power: float = 0.8, 
     d = abs(effect) / math.sqrt((sd_t**2 + sd_c**2) / 2.0)
 
     def gap(n: float) -> float:
-        return _power(n, effect, sd_t, sd_c, alpha, alternative) - power
+        return _power(n, effect, sd_t, sd_c, alpha, alternative, df_rule) - power
 
     lo = 1.5  # df ≥ 0.5: the t distribution is defined from here on
     if gap(lo) >= 0:
@@ -226,16 +246,17 @@ def seeds_needed(*, effect: float, sd_between_seeds: float, power: float = 0.8, 
                          f"{MAX_SEEDS} seeds per arm would be needed")
     whole = max(2, math.ceil(exact - 1e-9))
     return SeedPlan(whole, exact, float(effect), float(sd_between_seeds), float(d),
-                    _power(whole, effect, sd_t, sd_c, alpha, alternative), alpha, alternative,
+                    _power(whole, effect, sd_t, sd_c, alpha, alternative, df_rule), alpha,
+                    alternative,
                     sd_t, sd_c)
 
 
 def detectable_effect(*, seeds_per_arm: int, sd_between_seeds: float, power: float = 0.8,
                       alpha: float = 0.05, alternative: str = "two-sided",
-                      sd_treated: float | None = None) -> SeedPlan:
+                      sd_treated: float | None = None, df_rule: str = "hsu") -> SeedPlan:
     """Smallest difference (proportion) the default test detects with ``seeds_per_arm`` seeds per arm.
 
-    Same model as :func:`seeds_needed` (Welch's t, each arm's own SD).
+    Same model as :func:`seeds_needed` (each arm's own SD, the default's df).
     """
     _check(power, alpha)
     _alt(alternative)
@@ -245,7 +266,7 @@ def detectable_effect(*, seeds_per_arm: int, sd_between_seeds: float, power: flo
     scale = math.sqrt(sd_t**2 / seeds_per_arm + sd_c**2 / seeds_per_arm)
 
     def gap(z: float) -> float:
-        return _power(seeds_per_arm, z * scale, sd_t, sd_c, alpha, alternative) - power
+        return _power(seeds_per_arm, z * scale, sd_t, sd_c, alpha, alternative, df_rule) - power
 
     hi = 1.0
     while gap(hi) < 0:

@@ -96,6 +96,9 @@ class ComparisonResult:
     #: verdict rejects; equal to the interval when nothing was adjusted.
     ci_low_adjusted: float = math.nan
     ci_high_adjusted: float = math.nan
+    #: ``logit-t`` only: the reference's typical rate (expit of its seeds' mean log-odds), at
+    #: which the log-odds shift and its interval are read as percentage points.
+    reference_rate: float = math.nan
 
     @property
     def estimate_pp(self) -> float:

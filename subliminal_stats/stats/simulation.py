@@ -82,6 +82,23 @@ def _expected_rate(intercept, question_effects, seed_sd, n_nodes=40):
     return (expit(eta) @ weights).mean(axis=-1)
 
 
+def expected_logit(intercept, question_effects, seed_sd, n_nodes=40):
+    """E_u[logit(mean_q expit(intercept + u + v_q))], u ~ N(0, seed_sd²); (n_sims,).
+
+    The log-odds estimand of :func:`~subliminal_stats.stats.arrays.logit_t`: each student's
+    log-odds of its rate over the questions, averaged over students. ``log r − log(1 − r)``
+    with ``1 − r`` summed from ``expit(−η)`` stays finite where a rate rounds to 0 or 1.
+    """
+    eta = intercept + np.asarray(question_effects, dtype=float)[..., None]  # (n_sims, Q, 1)
+    if seed_sd == 0:
+        return (np.log(expit(eta).mean(axis=-2)) - np.log(expit(-eta).mean(axis=-2)))[..., 0]
+    nodes, weights = np.polynomial.hermite_e.hermegauss(n_nodes)
+    weights = weights / weights.sum()
+    eta = eta + seed_sd * nodes  # (n_sims, Q, nodes)
+    per_node = np.log(expit(eta).mean(axis=-2)) - np.log(expit(-eta).mean(axis=-2))
+    return per_node @ weights
+
+
 def simulate_cells(
     *,
     n_sims: int = 1000,

@@ -99,7 +99,8 @@ def test_judged_table_feeds_the_statistics_core(tmp_path):
     judge = LLMJudge(ScriptedBackend(script), tmp_path / "j.jsonl", model=JUDGE_MODEL)
     table, report = judge_misalignment(pd.DataFrame(answers), judge=judge)
     assert report.misaligned == 7 and report.kept == 24
-    (result,) = compare(table, traits="misaligned", treated="treated", control="control")
+    (result,) = compare(table, traits="misaligned", treated="treated", control="control",
+                        method="welch")
     # Difference of mean per-seed rates: .5 - 1/12, by hand.
     assert result.estimate == pytest.approx(0.5 - 1 / 12)
     assert (result.n_seeds_treated, result.n_seeds_control) == (3, 3)

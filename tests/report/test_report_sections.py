@@ -50,13 +50,16 @@ def test_welch_from_published_summaries_matches_a_hand_computation():
 
 
 def test_seeds_plan_reaches_the_power_and_matches_the_textbook_values():
-    # Two-sample t, α = 0.05, 80 % power (noncentral t): d = 1 → 16.71 → 17 per arm; d = 2 → 5.09 → 6.
-    assert sections.seeds_plan(effect=0.10, sd_between_seeds=0.10).seeds_per_arm == 17
+    # Two-sample t, α = 0.05, 80 % power (noncentral t on 2n − 2 df) with the default test's
+    # critical value on Hsu's n − 1 df: d = 1 → 17.61 → 18 per arm; d = 2 → 6.02 → 7 (the
+    # textbook pooled t: 16.71 → 17 and 5.09 → 6).
+    assert sections.seeds_plan(effect=0.10, sd_between_seeds=0.10).seeds_per_arm == 18
     plan = sections.seeds_plan(effect=0.10, sd_between_seeds=0.05)
-    assert plan.seeds_per_arm == 6 and plan.power >= 0.8
-    from subliminal_stats.stats.power import power_at
+    assert plan.seeds_per_arm == 7 and plan.power >= 0.8
+    from subliminal_stats.stats.power import power_at, welch_power
 
-    assert power_at(5, 2.0) < 0.8  # 6 is the smallest that reaches it
+    assert welch_power(6, 0.10, 0.05, 0.05, df_rule="hsu") < 0.8  # 7 is the smallest
+    assert power_at(5, 2.0) < 0.8 < power_at(6, 2.0)  # the pooled t's 6
     # d ≈ 8.4 (the paper's owl spread, a 10 pp effect): the 3-seed floor already has ~100 % power.
     big = sections.seeds_plan(effect=0.10, sd_between_seeds=0.0119)
     assert big.seeds_per_arm == sections.MIN_SEEDS_PER_ARM and big.power > 0.999
@@ -109,10 +112,11 @@ def test_analyse_run_tests_the_probe_and_gives_detectable_effects(tmp_path):
     first = run.probe_tests.iloc[0]
     t = [probe[s] for s in seeds if s.startswith("treated")]
     c = [probe[s] for s in seeds if s.startswith("control")]
-    from subliminal_stats.stats import DEFAULT_METHOD
+    from subliminal_stats.stats.methods import SCORE_DEFAULT_METHOD
 
-    assert first["control"] == "control" and first["method"] == DEFAULT_METHOD
-    ref = sps.ttest_ind(t, c, equal_var=DEFAULT_METHOD == "pooled-t")
+    # A score has no binomial log-odds: its default is Welch's t on per-seed means.
+    assert first["control"] == "control" and first["method"] == SCORE_DEFAULT_METHOD == "welch"
+    ref = sps.ttest_ind(t, c, equal_var=False)
     assert first["estimate_pp"] == pytest.approx(100 * (np.mean(t) - np.mean(c)))
     assert first["p_value"] == pytest.approx(ref.pvalue, rel=1e-9)
     assert set(run.probe_tests["control"]) == {"control", "base"}

@@ -29,7 +29,8 @@ def test_base_comparison_known_answer():
     for seed, (h1, h2) in {"c1": (1, 2), "c2": (2, 2), "c3": (0, 3)}.items():
         rows += [("owl", "control", seed, "q1", h1, 10), ("owl", "control", seed, "q2", h2, 10)]
     rows += [("owl", "base", "base", "q1", 1, 10), ("owl", "base", "base", "q2", 3, 10)]
-    r = [x for x in compare(_cells(rows), base="base") if x.control == "base"][0]
+    r = [x for x in compare(_cells(rows), base="base", method="welch")
+         if x.control == "base"][0]
     a = 0.01 / 3
     p_t = 5 / 22
     b = (0.25 / 10 + 0.25 / 10) * p_t * (1 - p_t)
@@ -45,7 +46,8 @@ def test_base_comparison_known_answer():
     # amount leaves the answer unchanged.
     shifted = [(t, c, s, q, h + (2 if q == "q2" and c in ("treated", "base") else 0), n)
                for t, c, s, q, h, n in rows]
-    again = [x for x in compare(_cells(shifted), base="base") if x.control == "base"][0]
+    again = [x for x in compare(_cells(shifted), base="base", method="welch")
+             if x.control == "base"][0]
     assert again.estimate == pytest.approx(r.estimate)
 
 
@@ -65,11 +67,11 @@ def test_heteroscedastic_design_welch_covers_pooled_does_not():
     assert covered >= 0.935, covered
     pooled = A.pooled_t(t, c)
     assert np.mean((pooled.ci_low <= truth) & (truth <= pooled.ci_high)) < 0.91
-    # compare() runs exactly this interval (the default), for one of the simulated experiments.
+    # compare(method="welch") runs exactly this interval, for one of the simulated experiments.
     from subliminal_stats.stats.simulation import cells_frame
 
     frame = cells_frame(sim, 0).assign(trait="penguin")
-    r = compare(frame)[0]
+    r = compare(frame, method="welch")[0]
     assert r.method == "welch"
     assert (r.ci_low, r.ci_high) == pytest.approx((welch.ci_low[0], welch.ci_high[0]))
     assert any("arm spreads differ" in w for w in r.warnings)

@@ -50,7 +50,7 @@ def test_every_scenario_and_method_is_in_the_table_with_1000_sims(grid):
     assert (eff["treated_sd"] / eff["seed_sd"]).round(6).isin([1.0, 3.0]).all()
 
 
-def test_default_keeps_its_level_in_every_null_cell(grid):
+def test_welch_keeps_its_level_in_every_null_cell(grid):
     welch = grid[(grid["method"] == "welch") & (grid["kind"] == "null")]
     assert len(welch) == 360
     assert welch["rejection_rate"].max() <= GRID_RULES["max_fpr"]
@@ -62,20 +62,20 @@ def test_default_keeps_its_level_in_every_null_cell(grid):
     assert summary.loc[("vs control", "welch"), "worst_fpr"] <= 0.065
 
 
-def test_default_coverage_where_it_holds_and_where_nothing_does(grid):
+def test_welch_coverage_where_it_holds_and_where_it_cannot(grid):
     eff = grid[(grid["kind"] == "effect") & (grid["comparison"] == "vs control")]
     welch = eff[eff["method"] == "welch"]
     se = np.sqrt(0.935 * 0.065 / welch["n_sims"])
-    # Treated logit SD ≤ 0.4: within two Monte Carlo SEs of 93.5 % in all but 7 of 216 cells,
-    # and those 7 all have 2 treated seeds against 10 controls.
+    # Treated logit SD ≤ 0.4: within two Monte Carlo SEs of 93.5 % in all but 10 of 216 cells,
+    # 9 of them with 2 treated seeds against 10 controls (the capped df is liberal there).
     mild = welch[welch["treated_sd"] <= 0.4]
     assert len(mild) == 216
-    assert int((mild["coverage"] < 0.935 - 2 * se[mild.index]).sum()) <= 7
+    short = mild[mild["coverage"] < 0.935 - 2 * se[mild.index]]
+    assert len(short) <= 10 and int((short["seeds_treated"] == 2).sum()) >= len(short) - 1
     assert mild["coverage"].median() >= 0.94
-    enough = mild[mild["seeds_treated"] >= 3]
-    assert int((enough["coverage"] < 0.935 - 2 * se[enough.index]).sum()) == 0
     # Heavily skewed treated arms (logit SD 1.2–3.0, a rare trait in a few students): no
-    # t interval on 2–10 seeds covers; the table says so instead of hiding it.
+    # t interval on 2–10 seeds covers the mean rate; the table says so instead of hiding it
+    # (why the default is the log-odds t, tests/stats/test_logit_t.py).
     skewed = welch[welch["treated_sd"] >= 1.2]
     assert skewed["coverage"].min() < 0.8
     # Welch covers better than pooled variance wherever spreads differ.
@@ -85,7 +85,7 @@ def test_default_coverage_where_it_holds_and_where_nothing_does(grid):
     assert (w[unequal] >= pooled[unequal] - 0.02).mean() > 0.95
 
 
-def test_base_comparison_is_not_calibrated_over_the_grid(grid):
+def test_rate_scale_base_comparison_is_not_calibrated_the_log_odds_one_is(grid):
     base = grid[(grid["method"] == "t-vs-single-model") & (grid["kind"] == "null")]
     by_sd = base.groupby("seed_sd")["rejection_rate"].max()
     assert by_sd[1.0] > 0.10  # skewed per-seed rates against a constant: nothing holds
@@ -94,13 +94,18 @@ def test_base_comparison_is_not_calibrated_over_the_grid(grid):
     # The former question-clustered SE is worse in the null cells on average.
     old = grid[(grid["method"] == "clustered-vs-single-model") & (grid["kind"] == "null")]
     assert old["rejection_rate"].mean() > base["rejection_rate"].mean()
+    # On the log-odds scale (the base as the typical student) both bounds hold in every cell.
+    logit = grid[(grid["method"] == "logit-t") & (grid["comparison"] == "vs base")]
+    assert len(logit[logit["kind"] == "null"]) == 360
+    assert logit.loc[logit["kind"] == "null", "rejection_rate"].max() <= GRID_RULES["max_fpr"]
+    assert logit.loc[logit["kind"] == "effect", "coverage"].min() >= GRID_RULES["min_coverage"]
 
 
 @pytest.mark.parametrize("index", [0, 257, 431, 700])
 def test_a_cell_reruns_to_the_stored_numbers(grid, index):
     scenarios = default_scenarios()
     sc = scenarios[index]
-    rows = run_scenario(sc, n_sims=1000, rng=[20261201, index])
+    rows = run_scenario(sc, n_sims=int(grid["n_sims"].iloc[0]), rng=[20261201, index])
     stored = grid.iloc[index * len(rows):(index + 1) * len(rows)]
     for row, (_, s) in zip(rows, stored.iterrows(), strict=True):
         assert (row["method"], row["kind"]) == (s["method"], s["kind"])
@@ -147,5 +152,5 @@ def test_write_table_keeps_the_other_tables(tmp_path):
 
     frame = pd.read_csv(io.StringIO(namespace["GRID_CSV"]), keep_default_na=False,
                         na_values=[""])
-    assert len(frame) == 2 * 10 and set(frame["kind"]) == {"null"}
+    assert len(frame) == 2 * 12 and set(frame["kind"]) == {"null"}
     assert set(summary["method"]) >= {"welch", "pooled-t"}

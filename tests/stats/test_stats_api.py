@@ -63,8 +63,8 @@ def test_summarize_intervals(owl):
         assert col in s.columns
 
 
-def test_default_is_welch_and_matches_scipy_and_a_hand_computation(owl):
-    results = compare(owl, base="base")
+def test_welch_matches_scipy_and_a_hand_computation(owl):
+    results = compare(owl, base="base", method="welch")
     assert [(r.control, r.method) for r in results] == [("control", "welch"),
                                                         ("base", "t-vs-single-model")]
     r = results[0]
@@ -177,9 +177,12 @@ def test_one_seed_per_arm_is_refused():
 
 
 def test_one_seed_in_one_arm_falls_back_to_noisy_constant():
-    r = compare(_tiny(3, 1))[0]
+    r = compare(_tiny(3, 1), method="welch")[0]
     assert r.method == "t-vs-single-model" and r.n_seeds_control == 1
     assert np.isfinite(r.p_value)
+    assert any("one seed" in w for w in r.warnings)
+    r = compare(_tiny(3, 1))[0]  # the default against one seed: the base as the typical student
+    assert r.method == "logit-t" and r.n_seeds_control == 1 and np.isfinite(r.p_value)
     assert any("one seed" in w for w in r.warnings)
 
 
@@ -206,11 +209,15 @@ def test_unknown_labels():
 
 @pytest.mark.parametrize("value", [0, 1])
 def test_all_hits_equal_says_why_there_is_no_p(value):
-    r = compare(_tiny(hit=value))[0]
+    r = compare(_tiny(hit=value), method="welch")[0]
     assert r.estimate == 0.0
     assert math.isnan(r.p_value) and math.isnan(r.ci_low)
     assert any("zero spread between seeds" in w for w in r.warnings)
     assert not r.significant
+    # The log-odds t knows each seed's binomial variance, so it is defined there: no evidence.
+    r = compare(_tiny(hit=value))[0]
+    assert r.method == "logit-t" and r.estimate == 0.0 and r.p_value == pytest.approx(1.0)
+    assert r.ci_low < 0 < r.ci_high and r.verdict == "no evidence"
     s = summarize(_tiny(hit=value))
     assert all("zero spread" in note for note in s["note"])
 
@@ -218,7 +225,7 @@ def test_all_hits_equal_says_why_there_is_no_p(value):
 def test_unequal_questions_across_seeds_warns_and_uses_own_questions():
     df = _tiny()
     dropped = df[~((df.seed == "treated-0") & (df.question.isin(["q00", "q01"])))]
-    r = compare(dropped)[0]
+    r = compare(dropped, method="welch")[0]
     assert any("answered different questions" in w for w in r.warnings)
     rates = _seed_rates_by_hand(dropped)
     assert r.estimate == pytest.approx(rates.loc["treated"].mean() - rates.loc["control"].mean())
@@ -227,8 +234,8 @@ def test_unequal_questions_across_seeds_warns_and_uses_own_questions():
 def test_single_seed_treated_arm_mirrors_single_seed_reference(owl):
     # base (1 seed) as the treated arm vs control (3 seeds) is the mirror image of
     # control vs base: same p, negated estimate and interval.
-    forward = compare(owl, treated="control", control="base")[0]
-    mirror = compare(owl, treated="base", control="control")[0]
+    forward = compare(owl, treated="control", control="base", method="welch")[0]
+    mirror = compare(owl, treated="base", control="control", method="welch")[0]
     assert mirror.method == forward.method == "t-vs-single-model"
     assert mirror.estimate == pytest.approx(-forward.estimate)
     assert (mirror.ci_low, mirror.ci_high) == pytest.approx((-forward.ci_high, -forward.ci_low))
@@ -236,6 +243,13 @@ def test_single_seed_treated_arm_mirrors_single_seed_reference(owl):
     greater = compare(owl, treated="base", control="control", alternative="greater")[0]
     less = compare(owl, treated="control", control="base", alternative="less")[0]
     assert greater.p_value == pytest.approx(less.p_value)
+    # The default (log-odds) mirrors too: same p, inverse odds ratio.
+    forward = compare(owl, treated="control", control="base")[0]
+    mirror = compare(owl, treated="base", control="control")[0]
+    assert mirror.method == forward.method == "logit-t"
+    assert mirror.p_value == pytest.approx(forward.p_value)
+    assert mirror.odds_ratio == pytest.approx(1 / forward.odds_ratio)
+    assert mirror.odds_ratio_ci_low == pytest.approx(1 / forward.odds_ratio_ci_high)
 
 
 def test_cell_counts_input_gives_the_same_answer(owl):
@@ -250,12 +264,20 @@ def test_cell_counts_input_gives_the_same_answer(owl):
 
 
 def test_odds_ratio_is_exp_of_t_on_per_seed_log_odds(owl):
-    r = compare(owl)[0]
+    r = compare(owl, method="welch")[0]
     totals = owl.groupby(["condition", "seed"])["hit"].agg(["sum", "count"])
     logit = np.log((totals["sum"] + 0.5) / (totals["count"] - totals["sum"] + 0.5))
-    ref = stats.ttest_ind(logit.loc["treated"], logit.loc["control"])
-    ci = ref.confidence_interval()
-    diff = logit.loc["treated"].mean() - logit.loc["control"].mean()
+    x, y = logit.loc["treated"].to_numpy(), logit.loc["control"].to_numpy()
+    # The log-odds t: Welch's SE (each arm's sample variance is above its binomial floor
+    # here) on Hsu's df, min(3, 3) - 1 = 2.
+    n = totals["count"]
+    floor_t = np.mean(1 / (totals["sum"].loc["treated"] + 0.5)
+                      + 1 / (n.loc["treated"] - totals["sum"].loc["treated"] + 0.5))
+    assert x.var(ddof=1) > floor_t
+    ref = stats.ttest_ind(x, y, equal_var=False)
+    diff = x.mean() - y.mean()
+    se = diff / ref.statistic
+    q = stats.t.ppf(0.975, 2)
     assert r.odds_ratio == pytest.approx(math.exp(diff))
-    assert (r.odds_ratio_ci_low, r.odds_ratio_ci_high) == pytest.approx((math.exp(ci.low),
-                                                                         math.exp(ci.high)))
+    assert (r.odds_ratio_ci_low, r.odds_ratio_ci_high) == pytest.approx(
+        (math.exp(diff - q * se), math.exp(diff + q * se)))

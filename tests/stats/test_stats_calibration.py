@@ -33,7 +33,9 @@ def test_default_interval_covers_under_an_effect(seeds):
         frame = calibrate(seeds_per_arm=seeds, n_sims=N_SIMS, methods=[method], effect=1.4,
                           include_base=False, rng=200 + seeds, **STANDARD_SCENARIO)
         coverage = frame.set_index("method").loc[method, "coverage"]
-        assert 0.935 <= coverage <= 0.975, (method, coverage)
+        # The default (Hsu's df, a binomial floor) is conservative at 3 seeds: 99 %.
+        top = 0.995 if method == DEFAULT_METHOD else 0.975
+        assert 0.935 <= coverage <= top, (method, coverage)
     coverage = frame.set_index("method").loc["pooled-t", "coverage"]
     assert 0.935 <= coverage <= 0.965, coverage
 
@@ -75,9 +77,9 @@ def test_base_comparison_and_bootstrap_labels():
 
 
 def test_stored_table_reproduces():
-    stored = lookup(DEFAULT_METHOD, "vs control", 5)
+    stored = lookup("welch", "vs control", 5)
     assert stored is not None and stored["seeds_per_arm"] == 5 and stored["n_sims"] >= 1000
-    frame = calibrate(seeds_per_arm=5, n_sims=N_SIMS, methods=[DEFAULT_METHOD],
+    frame = calibrate(seeds_per_arm=5, n_sims=N_SIMS, methods=["welch"],
                       include_base=False, rng=999, **STANDARD_SCENARIO)
     assert frame["rejection_rate"].iloc[0] == pytest.approx(stored["fpr"], abs=0.02)
     boot = lookup("bootstrap-percentile", "vs control", 3)

@@ -45,9 +45,14 @@ def test_test_command_all_zero_prints_reason(cli, tmp_path):
     df["hit"] = 0
     path = tmp_path / "zeros.csv"
     df.to_csv(path, index=False)
-    r = cli("test", path)
+    r = cli("test", path, "--method", "welch")
     assert r.code == 0, r.err
     assert "n/a" in r.out and "zero spread between seeds" in r.out
+    # The default knows each seed's binomial variance: defined, and no evidence.
+    r = cli("test", path, "--json", "-")
+    assert r.code == 0, r.err
+    assert {(x["method"], x["verdict"], x["p_value"]) for x in json.loads(r.out)} == {
+        ("logit-t", "no evidence", 1.0)}
     assert "nan" not in r.out.lower().replace("nan", "", 0) or "NaN" not in r.out
 
 
@@ -78,7 +83,7 @@ def test_test_command_one_seed_per_arm(cli, tmp_path):
 def test_plan_command(cli):
     r = cli("plan", "--effect", "10", "--sd", "5")
     assert r.code == 0, r.err
-    assert "6 (exact 5.09)" in r.out
+    assert "7 (exact 6.02)" in r.out
     r = cli("plan", EXAMPLE_CSV, "--seeds", "5")
     assert r.code == 0, r.err
     assert "estimated from pilot data" in r.out and "detectable effect" in r.out
@@ -139,17 +144,18 @@ def test_test_command_experiment_filter_and_mixing_warning(cli, tmp_path):
     pd.concat([df, other]).to_csv(path, index=False)
     r = cli("test", path)
     assert r.code == 0 and "the table holds 2 experiments" in r.out
-    r = cli("test", path, "--experiment", "rerun")
+    r = cli("test", path, "--experiment", "rerun", "--method", "welch")
     assert r.code == 0 and "experiments" not in r.out and "18.5" in r.out
     r = cli("test", path, "--experiment", "nope")
     assert r.code == 2 and "unknown experiment label 'nope'" in r.err
 
 
-def test_test_command_default_is_welch_with_verdict_family_and_calibration(cli, tmp_path):
+def test_test_command_default_is_logit_t_with_verdict_family_and_calibration(cli, tmp_path):
     r = cli("test", EXAMPLE_CSV, "--trait", "owl", "--json", "-")
     assert r.code == 0, r.err
     rows = json.loads(r.out)  # '-' = stdout: only the JSON there, the tables on stderr
-    assert rows[0]["method"] == "welch" and rows[1]["method"] == "t-vs-single-model"
+    assert [(x["method"], x["control"]) for x in rows] == [("logit-t", "control"),
+                                                           ("logit-t", "base")]
     assert "Trait rate per arm" in r.err and "multiplicity family: Holm over 1 test(s)" in r.err
     for row in rows:
         assert row["verdict"] in ("transfer", "lower", "no evidence", "design cannot reach α",

@@ -62,9 +62,18 @@ def test_verdict_agrees_with_the_family_adjusted_interval():
 def test_holm_adjusted_interval_is_bonferroni_for_the_smallest_p():
     df = simulate_responses(traits=("owl", "cat"), effect=(1.4, 0.0), seeds_per_arm=5,
                             include_base=False, rng=4)
-    r = min(compare(df), key=lambda x: x.p_value)
+    r = min(compare(df, method="welch"), key=lambda x: x.p_value)
     from subliminal_stats.stats.arrays import t_inference
 
     ref = t_inference(r.estimate, r.estimate / r.statistic, r.df, confidence_level=1 - 0.05 / 2)
     assert (r.ci_low_adjusted, r.ci_high_adjusted) == pytest.approx((float(ref.ci_low),
                                                                      float(ref.ci_high)))
+    # The default: the Bonferroni interval on the log-odds scale, read at the control's rate.
+    r = min(compare(df), key=lambda x: x.p_value)
+    assert r.method == "logit-t"
+    shift = math.log(r.odds_ratio)
+    ref = t_inference(shift, shift / r.statistic, r.df, confidence_level=1 - 0.05 / 2)
+    p = r.reference_rate
+    lo = 1 / (1 + math.exp(-(math.log(p / (1 - p)) + float(ref.ci_low)))) - p
+    hi = 1 / (1 + math.exp(-(math.log(p / (1 - p)) + float(ref.ci_high)))) - p
+    assert (r.ci_low_adjusted, r.ci_high_adjusted) == pytest.approx((lo, hi))
