@@ -653,12 +653,21 @@ def methods_paragraph(tests: pd.DataFrame, summary: pd.DataFrame, *, treated: st
     df_text = f"; {df:.3g} degrees of freedom" if df == df else ""
     level = f"{100 * float(row.get('confidence_level', 0.95)):g} %"
     alternative = str(row.get("alternative", "two-sided"))
+    if method == "logit-t":
+        reduced = (f"Each student (seed) was reduced to the log-odds of its trait answers "
+                   f"(empirical logit of its pooled counts; {design_of(treated) or 'see the summary table'})")
+        intervals = (f"Intervals are {level} confidence intervals of the shift in the students' "
+                     "mean log-odds (the typical student's odds ratio), read in percentage points "
+                     "at the reference arm's typical rate. ")
+    else:
+        reduced = (f"Each student (seed) was reduced to its trait rate — answers to a per-question "
+                   f"rate, then the mean over questions ({design_of(treated) or 'see the summary table'})")
+        intervals = f"Intervals are {level} confidence intervals of the difference in percentage points. "
     text = (
-        f"Each student (seed) was reduced to its trait rate — answers to a per-question rate, "
-        f"then the mean over questions ({design_of(treated) or 'see the summary table'}) — and the "
+        f"{reduced} — and the "
         f"{n_t} {treated} and {n_c} {control} seeds were compared with a {alternative} test "
         f"({description.split(' [default')[0]}{df_text}), the seed being the unit of replication. "
-        f"Intervals are {level} confidence intervals of the difference in percentage points. "
+        f"{intervals}"
         f"p-values were adjusted for multiplicity with {row.get('adjust_method', 'no adjustment')} "
         f"(the family: every trait tested with this method against the same reference arm), and a "
         f"transfer is claimed when the adjusted p is below α = {float(row.get('alpha', 0.05)):g}."
