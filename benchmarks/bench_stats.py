@@ -36,7 +36,7 @@ from subliminal_stats.stats.simulation import simulate_responses
 
 TRAITS = tuple(f"trait{i}" for i in range(10))
 N_RESAMPLES = 10_000
-SEED_METHODS = ["welch", "pooled-t", "permutation", "bootstrap-bca", "bootstrap-percentile"]
+SEED_METHODS = ["logit-t", "welch", "pooled-t", "permutation", "bootstrap-bca", "bootstrap-percentile"]
 
 
 def naive_bootstrap(rows_by_arm: dict, *, n_resamples: int, rng) -> np.ndarray:

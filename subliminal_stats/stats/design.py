@@ -209,33 +209,39 @@ def _grid():
     return grid_frame()
 
 
-@functools.lru_cache(maxsize=1)
-def _grid_index() -> dict:
-    """The shipped grid split once by comparison and seed pair (hundreds of traits look it up)."""
+@functools.lru_cache(maxsize=8)
+def _grid_pairs(comparison: str) -> tuple:
+    """The (treated, control) seed pairs the shipped grid has for ``comparison``."""
     frame = _grid()
-    index: dict = {}
-    for comparison, g in frame.groupby("comparison", sort=False):
-        pairs = {}
-        for (a, b), cell in g.groupby(["seeds_treated", "seeds_control"], sort=False):
-            null, effect = cell[cell["kind"] == "null"], cell[cell["kind"] == "effect"]
-            effect = effect.assign(sd_ratio=effect["treated_sd"] / effect["seed_sd"])
-            pairs[(int(a), int(b))] = {
-                "null": null, "effect": effect,
-                "null_logit_rates": logit(np.sort(null["rate"].unique())),
-                "null_rates": np.sort(null["rate"].unique()),
-                "answers": np.sort(null["answers"].unique()),
-                "questions": np.sort(null["questions"].unique()),
-                "seed_sd": np.sort(null["seed_sd"].unique()),
-                "effect_seed_sd": np.sort(effect["seed_sd"].unique()),
-                "effect_sd_ratio": np.sort(effect["sd_ratio"].unique()),
-                # (seed SD, SD ratio) → {rate: sorted effects}, for exact nearest-cell picks
-                "effect_cells": {
-                    (float(sd), float(r)): {float(rate): np.sort(sub["effect"].unique())
-                                            for rate, sub in grp.groupby("rate")}
-                    for (sd, r), grp in effect.groupby(["seed_sd", "sd_ratio"])},
-            }
-        index[comparison] = pairs
-    return index
+    g = frame[frame["comparison"] == comparison]
+    return tuple(sorted({(int(a), int(b)) for a, b in zip(g["seeds_treated"], g["seeds_control"],
+                                                          strict=True)}))
+
+
+@functools.lru_cache(maxsize=64)
+def _grid_entry(comparison: str, pair: tuple) -> dict:
+    """One (comparison, seed pair) of the shipped grid, indexed once: hundreds of traits look it
+    up, and most studies use one or two seed pairs, so only those are built."""
+    frame = _grid()
+    cell = frame[(frame["comparison"] == comparison) & (frame["seeds_treated"] == pair[0])
+                 & (frame["seeds_control"] == pair[1])]
+    null, effect = cell[cell["kind"] == "null"], cell[cell["kind"] == "effect"]
+    effect = effect.assign(sd_ratio=effect["treated_sd"] / effect["seed_sd"])
+    return {
+        "null": null, "effect": effect,
+        "null_logit_rates": logit(np.sort(null["rate"].unique())),
+        "null_rates": np.sort(null["rate"].unique()),
+        "answers": np.sort(null["answers"].unique()),
+        "questions": np.sort(null["questions"].unique()),
+        "seed_sd": np.sort(null["seed_sd"].unique()),
+        "effect_seed_sd": np.sort(effect["seed_sd"].unique()),
+        "effect_sd_ratio": np.sort(effect["sd_ratio"].unique()),
+        # (seed SD, SD ratio) → {rate: sorted effects}, for exact nearest-cell picks
+        "effect_cells": {
+            (float(sd), float(r)): {float(rate): np.sort(sub["effect"].unique())
+                                    for rate, sub in grp.groupby("rate")}
+            for (sd, r), grp in effect.groupby(["seed_sd", "sd_ratio"])},
+    }
 
 
 def _nearest_sorted(values: np.ndarray, target: float, *, log: bool = False) -> float:
@@ -248,7 +254,7 @@ def _nearest_sorted(values: np.ndarray, target: float, *, log: bool = False) -> 
 def _grid_cells(comparison: str, pair: tuple, near_rate: float, answers: float, questions: float,
                 sds: tuple, eff_sd: float, eff_ratio: float, eff_rate: float, eff_shift: float) -> tuple:
     """(label, method rows) for one choice of nearest cells; designs that round alike share it."""
-    entry = _grid_index()[comparison][pair]
+    entry = _grid_entry(comparison, pair)
     null, effect = entry["null"], entry["effect"]
     null = null[(null["rate"] == near_rate) & (null["answers"] == answers)
                 & (null["questions"] == questions) & (null["seed_sd"].isin(sds))]
@@ -279,13 +285,13 @@ def grid_calibration(design: Design, *, alternative: str = "two-sided",
     if _grid().empty or alternative != "two-sided" or abs(alpha - 0.05) > 1e-9:
         return {}
     comparison = "vs control" if design.reference_seeded else "vs base"
-    pairs = _grid_index().get(comparison, {})
+    pairs = _grid_pairs(comparison)
     if not pairs:
         return {}
     ref_seeds = design.seeds_reference if design.reference_seeded else 2
-    pair = min(sorted(pairs), key=lambda ab: (math.log(ab[0] / design.seeds_treated)) ** 2
+    pair = min(pairs, key=lambda ab: (math.log(ab[0] / design.seeds_treated)) ** 2
                + (math.log(ab[1] / ref_seeds)) ** 2)
-    entry = pairs[pair]
+    entry = _grid_entry(comparison, pair)
     rate = float(logit(np.clip(design.rate_reference, *_CLIP_RATE)))
     near_rate = float(entry["null_rates"][np.argmin(np.abs(entry["null_logit_rates"] - rate))])
     answers = _nearest_sorted(entry["answers"], design.answers, log=True)

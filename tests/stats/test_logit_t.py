@@ -176,3 +176,38 @@ def test_default_meets_both_bounds_in_every_cell_of_the_grid(grid):
     welch = grid[(grid["method"] == "welch") & (grid["kind"] == "effect")
                  & (grid["comparison"] == "vs control")]
     assert welch["coverage"].min() < 0.8
+
+
+def test_many_traits_read_the_nearest_grid_cells(grid):
+    # Beyond four comparisons `compare` reads each design's calibration from the shipped grid
+    # instead of simulating it: the quoted FPR is the worst of the nearest null cells, found
+    # here with a plain filter of the table.
+    from subliminal_stats.stats import cell_counts, simulate_responses
+    from subliminal_stats.stats.cells import arm_data, split_by_trait
+    from subliminal_stats.stats.design import estimate_design
+
+    traits = tuple(f"t{i}" for i in range(6))
+    df = simulate_responses(traits=traits, seeds_per_arm=3, n_questions=10,
+                            answers_per_question=20, include_base=False, rng=8)
+    results = compare(df)
+    assert len(results) == 6 and all(r.method == "logit-t" for r in results)
+    cells = cell_counts(df)
+    tc = split_by_trait(cells)["t0"]
+    design = estimate_design(arm_data(tc, trait="t0", condition="treated", questions=tc.questions),
+                             arm_data(tc, trait="t0", condition="control", questions=tc.questions))
+    g = grid[(grid["comparison"] == "vs control") & (grid["method"] == "logit-t")
+             & (grid["kind"] == "null") & (grid["seeds_treated"] == 3)
+             & (grid["seeds_control"] == 3)]
+    rates = np.sort(g["rate"].unique())
+    rate = rates[np.argmin(np.abs(np.log(rates / (1 - rates))
+                                  - math.log(design.rate_reference / (1 - design.rate_reference))))]
+    answers = min(g["answers"].unique(), key=lambda a: abs(math.log(a / design.answers)))
+    questions = min(g["questions"].unique(), key=lambda q: abs(math.log(q / design.questions)))
+    sds = {min(g["seed_sd"].unique(), key=lambda s: abs(s - x))
+           for x in (design.sd_reference, design.sd_treated)}
+    near = g[(g["rate"] == rate) & (g["answers"] == answers) & (g["questions"] == questions)
+             & g["seed_sd"].isin(sds)]
+    r0 = results[0]
+    assert r0.trait == "t0" and "grid" in r0.calibration
+    assert r0.simulated_fpr == pytest.approx(float(near["rejection_rate"].max()))
+    assert r0.calibration_sims == int(near["n_sims"].min()) >= 1000
