@@ -181,19 +181,27 @@ class ArmData:
     def n_seeds(self) -> int:
         return len(self.seeds)
 
-    @property
+    # Computed once per arm (a comparison and its calibration read them a dozen times); read-only
+    # so that no caller can change what the next one reads.
+    @functools.cached_property
     def rates(self) -> np.ndarray:
         """Per-(seed, question) rates; NaN where not asked."""
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(self.n > 0, self.hits / np.where(self.n > 0, self.n, 1), np.nan)
+            out = np.where(self.n > 0, self.hits / np.where(self.n > 0, self.n, 1), np.nan)
+        out.setflags(write=False)
+        return out
 
-    @property
+    @functools.cached_property
     def seed_rates(self) -> np.ndarray:
-        return np.nanmean(self.rates, axis=1)
+        out = np.nanmean(self.rates, axis=1)
+        out.setflags(write=False)
+        return out
 
-    @property
+    @functools.cached_property
     def asked(self) -> np.ndarray:
-        return self.n > 0
+        out = self.n > 0
+        out.setflags(write=False)
+        return out
 
     @property
     def n_answers(self) -> int:
