@@ -219,7 +219,12 @@ def test_cmd(
         columns.insert(6, "family-adjusted CI pp")
     if specificity:
         columns.append("specific")
+    from subliminal_stats.stats.verdicts import CONSERVATIVE_NOTE
+
     notes = []
+    # With many comparisons the "conservative here" notes (one per trait) become one line.
+    many = len(results) > 10
+    conservative: list[float] = []
     places = _pp_decimals([r.ci_low_pp for r in results], [r.ci_high_pp for r in results],
                           [r.estimate_pp for r in results])
     rows = []
@@ -247,11 +252,22 @@ def test_cmd(
                     notes.append(line)
         rows.append(cells_row)
         for w in r.warnings:
+            if many and w.startswith(CONSERVATIVE_NOTE):
+                conservative.append(r.simulated_fpr)
+                continue
             line = f"{r.trait} {r.treated} vs {r.control}, {r.method}: {w}"
             if line not in notes:
                 notes.append(line)
     emit_table(console, f"Treated − reference ({alternative}; p adjusted: "
                         f"{results[0].adjust_method if results else adjust})", columns, rows)
+    if conservative:
+        rates = [x for x in conservative if x == x]
+        low, high = (f"{100 * min(rates):.1f}", f"{100 * max(rates):.1f}") if rates else ("", "")
+        span = "" if not rates else (f" (simulated FPR {low} %)" if low == high
+                                     else f" (simulated FPR {low}–{high} %)")
+        notes.insert(0, f"{len(conservative)} of {len(results)} comparisons are conservative for "
+                        f"their design{span}: they lose power; --json gives each one's "
+                        "calibration")
     for family in dict.fromkeys(r.family for r in results if r.family):
         console.print(f"multiplicity family: {family}", soft_wrap=True, highlight=False,
                       markup=False)
@@ -486,10 +502,22 @@ def _specificity_of(specificity, r):
 
 def _specificity_notes(specificity) -> list[str]:
     notes = []
+    # One line per reason when many traits share it (220 traits without answer text would
+    # otherwise print 220 identical notes).
+    missing: dict[str, list[str]] = {}
+    for check in specificity.values():
+        if check.result is None:
+            missing.setdefault(check.reason, []).append(f"{check.trait} {check.treated}")
+    for reason, where in missing.items():
+        if len(where) > 3:
+            shown = ", ".join(where[:3])
+            notes.append(f"specific — for {len(where)} traits ({shown}, …): {reason}")
+        else:
+            notes += [f"specific — for {w}: {reason}" for w in where]
     for check in specificity.values():
         res = check.result
         if res is None:
-            line = f"specific — for {check.trait} {check.treated}: {check.reason}"
+            continue
         elif check.panel_name.startswith("probe"):
             line = (f"specific for {check.trait} {check.treated} vs {check.control}: "
                     f"{check.verdict} — P({check.trait}) against prob_panel (the mean probability "

@@ -734,7 +734,9 @@ def _decorate(result: ComparisonResult, m, comparison, arm_t, ref, common, *, al
             else:
                 updates["calibration"] = f"calibrated {where}"
                 if row["fpr"] < 0.035:
-                    notes.append("conservative here (loses power): " + sentence)
+                    from subliminal_stats.stats.verdicts import CONSERVATIVE_NOTE
+
+                    notes.append(f"{CONSERVATIVE_NOTE}: " + sentence)
                 elif m != DEFAULT_METHOD or single:
                     notes.append(sentence)
         else:

@@ -28,6 +28,10 @@ import math
 
 TRANSFER = "transfer"
 LOWER = "lower"
+
+#: How a result's calibration note starts when its method holds its level with room to spare
+#: (simulated false-positive rate under 3.5 % for the design).
+CONSERVATIVE_NOTE = "conservative here (loses power)"
 NO_EVIDENCE = "no evidence"
 CANNOT_REACH = "design cannot reach α"
 NOT_AVAILABLE = "n/a"
@@ -35,7 +39,7 @@ NOT_AVAILABLE = "n/a"
 #: Every verdict word, in the order a table legend lists them.
 VERDICTS = (TRANSFER, LOWER, NO_EVIDENCE, CANNOT_REACH, NOT_AVAILABLE)
 
-__all__ = ["CANNOT_REACH", "LOWER", "NOT_AVAILABLE", "NO_EVIDENCE", "TRANSFER", "VERDICTS",
+__all__ = ["CANNOT_REACH", "CONSERVATIVE_NOTE", "LOWER", "NOT_AVAILABLE", "NO_EVIDENCE", "TRANSFER", "VERDICTS",
            "rejects", "verdict", "verdict_of"]
 
 

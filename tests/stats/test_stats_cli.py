@@ -232,3 +232,23 @@ def test_calibrate_data_estimates_the_design(cli, tmp_path):
                                                "spread (same mean)"}
     assert all(x["n_sims"] == 1000 for x in welch)
     assert any(x["comparison"] == "vs base" for x in rows)
+
+
+def test_many_traits_print_one_line_per_shared_note(cli, tmp_path):
+    # 12 traits: one "conservative" line and one "no answer text" line, not 12 of each.
+    from subliminal_stats.stats import simulate_responses
+
+    df = simulate_responses(traits=tuple(f"t{i:02d}" for i in range(12)), seeds_per_arm=3,
+                            n_questions=10, answers_per_question=20, include_base=False, rng=3)
+    path = tmp_path / "many.csv"
+    df.to_csv(path, index=False)
+    r = cli("test", path)
+    assert r.code == 0, r.err
+    notes = [line for line in r.out.splitlines() if line.startswith("note:")]
+    assert sum("comparisons are conservative for their design" in n for n in notes) == 1
+    assert not any("conservative here" in n for n in notes)
+    assert sum("specific — for 12 traits (t00 treated, t01 treated, t02 treated, …)" in n
+               for n in notes) == 1
+    rows = json.loads(cli("test", path, "--json", "-").out)
+    flagged = sum(any(w.startswith("conservative here") for w in x["warnings"]) for x in rows)
+    assert f"note: {flagged} of 12 comparisons" in r.out
