@@ -283,11 +283,11 @@ def test(data: Data, *, trait: Sequence[str] | str | None = None,
     """
     import warnings
 
-    from subliminal_stats.stats import DEFAULT_METHOD, compare_metric, summarize
-    from subliminal_stats.stats.methods import SCORE_DEFAULT_METHOD
+    from subliminal_stats.stats import compare_metric, summarize
+    from subliminal_stats.stats.methods import default_method
 
     # The log-odds default needs 0/1 answers; a score (e.g. the probe's prob) gets welch.
-    method = method or (DEFAULT_METHOD if metric == "hit" else SCORE_DEFAULT_METHOD)
+    method = method or default_method(metric)
     arms = [treated] if isinstance(treated, str) else list(dict.fromkeys(treated))
     treated = arms[0] if len(arms) == 1 else arms
     traits = [trait] if isinstance(trait, str) else trait
@@ -390,6 +390,7 @@ def plan(data: Data = None, *, effect: float | None = None, seeds: int | None = 
     from subliminal_stats.stats.power import (
         detectable_effect,
         estimate_between_seed_sd,
+        plan_df_rule,
         seeds_needed,
     )
 
@@ -424,7 +425,7 @@ def plan(data: Data = None, *, effect: float | None = None, seeds: int | None = 
                         sd_upper_bound(sd_t, dof_t) if sd_t > 0 else 0.0,
                         sd_upper_bound(sd_c, dof_c) if sd_c > 0 else 0.0))
     rows = []
-    rule = "hsu" if metric == "hit" else "satterthwaite"  # the default test, or welch on a score
+    rule = plan_df_rule(metric)
     for label, s_t, s_c in sd_sets:
         if effect is not None:
             p = seeds_needed(effect=effect / 100, sd_between_seeds=s_c, sd_treated=s_t,

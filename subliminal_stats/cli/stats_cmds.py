@@ -634,6 +634,7 @@ def plan_cmd(
         detectable_effect,
         estimate_arm_sds,
         estimate_between_seed_sd,
+        plan_df_rule,
         sd_upper_bound,
         seeds_needed,
     )
@@ -675,7 +676,7 @@ def plan_cmd(
     console.print(f"between-seed SDs used: treated {100 * sd_t:.3g} pp, control {100 * sd_c:.3g} "
                   f"pp — {source}", soft_wrap=True, highlight=False)
     # A score (e.g. prob) is tested with welch, answers with the default (logit-t).
-    rule = "hsu" if metric == "hit" else "satterthwaite"
+    rule = plan_df_rule(metric)
     test_name = ("default test logit-t (each arm's SD, Hsu's df)" if rule == "hsu"
                  else "welch, the default for a score (each arm's SD, Satterthwaite df)")
     table_out = Table(title=f"{test_name}, {alternative}, α = {alpha:g}", title_justify="left")

@@ -264,6 +264,7 @@ def detectable_effects(df: pd.DataFrame, metrics: Sequence[str] = ("hit",), *,
     estimated (e.g. no hits at all) the row says why instead of giving a number.
     """
     from subliminal_stats.stats import detectable_effect, estimate_between_seed_sd, per_seed_rates
+    from subliminal_stats.stats.power import plan_df_rule
 
     seeds = per_seed_rates(df)
     n = int(seeds[seeds["condition"].isin([treated, control])]
@@ -277,7 +278,7 @@ def detectable_effects(df: pd.DataFrame, metrics: Sequence[str] = ("hit",), *,
             sd, _, _ = estimate_between_seed_sd(df, conditions=[treated, control], metric=metric)
             # Planned for the test each measure gets: the default (Hsu's df) on answers,
             # welch on a score.
-            rule = "hsu" if metric == "hit" else "satterthwaite"
+            rule = plan_df_rule(metric)
             plan = detectable_effect(seeds_per_arm=n, sd_between_seeds=sd, power=power,
                                      alpha=alpha, df_rule=rule)
             test = "the default test (Hsu's df)" if metric == "hit" else "welch"

@@ -593,10 +593,10 @@ def compare_metric(df: pd.DataFrame, metric: str = "hit", *,
     if metric == "hit":
         return compare(df, method=method, **options)
     from subliminal_stats.stats.cells import SCORE_METHODS
-    from subliminal_stats.stats.methods import SCORE_DEFAULT_METHOD
+    from subliminal_stats.stats.methods import default_method
 
     if method == DEFAULT_METHOD:  # the log-odds t needs 0/1 answers: a score's default is welch
-        method = SCORE_DEFAULT_METHOD
+        method = default_method(metric)
     chosen = parse_methods(method, scores_only=True)
     given = [m.strip() for m in method.split(",") if m.strip()] if isinstance(method, str) \
         else [str(m) for m in method]

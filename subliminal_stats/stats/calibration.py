@@ -39,6 +39,7 @@ from subliminal_stats.stats.simulation import (
     cells_frame,
     expected_logit,
     simulate_cells,
+    single_model_rates,
 )
 
 #: Valid = simulated FPR at nominal 5 % at most this and coverage at least
@@ -72,13 +73,7 @@ def matched_base_hits(sim: SimulatedCells, *, target: str, answers_per_question:
     base intercept ``b`` (Newton), so the base comparison's null is exactly true.
     Returns hits (n_sims, 1, Q) and the base's true rate (n_sims,).
     """
-    goal = sim.true_mean[target]
-    b = np.log(goal / (1 - goal))
-    for _ in range(30):
-        p = expit(b[:, None] + question_effects)
-        f = p.mean(axis=1) - goal
-        b = b - f / (p * (1 - p)).mean(axis=1)
-    p = expit(b[:, None] + question_effects)
+    p = single_model_rates(sim.true_mean[target], question_effects)
     hits = rng.binomial(answers_per_question, p)[:, None, :].astype(np.int32)
     return hits, p.mean(axis=1)
 

@@ -31,7 +31,12 @@ import numpy as np
 from scipy.special import expit, logit
 
 from subliminal_stats.stats import arrays as A
-from subliminal_stats.stats.simulation import ArmSpec, expected_logit, simulate_cells
+from subliminal_stats.stats.simulation import (
+    ArmSpec,
+    expected_logit,
+    simulate_cells,
+    single_model_rates,
+)
 
 __all__ = ["FAST_METHODS", "GRID_RULES", "Scenario", "default_scenarios", "mean_rate_intercept",
            "run_scenario"]
@@ -189,7 +194,7 @@ def run_scenario(sc: Scenario, *, n_sims: int = 1000, rng=None, alpha: float = 0
             truth_b = sim.true_mean["treated"] - pb.mean(axis=1)
         else:
             # Under the null the base's true rate equals the treated arm's expected rate.
-            pb = _single_model_rates(sim.true_mean["treated"], v)
+            pb = single_model_rates(sim.true_mean["treated"], v)
             base_hits = rng.binomial(n, pb).astype(np.int32)
             truth_b = np.zeros(n_sims)
         b_mean = base_hits.mean(axis=-1) / n
@@ -217,23 +222,13 @@ def run_scenario(sc: Scenario, *, n_sims: int = 1000, rng=None, alpha: float = 0
                 pb = expit(b_c + v)
                 truth_b = lt_true - expected_logit(b_c, v, 0.0)
             else:  # null: the base is the typical treated student (its log-odds their mean)
-                pb = _single_model_rates(expit(lt_true), v)
+                pb = single_model_rates(expit(lt_true), v)
                 truth_b = np.zeros(n_sims)
             base_hits = rng.binomial(n, pb).astype(np.int32).sum(axis=-1)
             r = A.logit_t_vs_single(th, nt, base_hits, float(n * sc.questions),
                                     alternative=alternative, confidence_level=level)
             add("vs base", "logit-t", r.p_value, r.ci_low, r.ci_high, truth_b)
     return rows
-
-
-def _single_model_rates(goal, question_effects):
-    """Per-question rates ``expit(b + v_q)`` of one model whose mean over questions is ``goal``."""
-    v = question_effects
-    b = np.log(goal / (1 - goal))
-    for _ in range(40):
-        pb = expit(b[:, None] + v)
-        b = b - (pb.mean(axis=1) - goal) / np.maximum((pb * (1 - pb)).mean(axis=1), 1e-300)
-    return expit(b[:, None] + v)
 
 
 #: Columns of the stored grid (:data:`~subliminal_stats.stats.calibration_table.GRID_CSV`).

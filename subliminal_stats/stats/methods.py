@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from subliminal_stats.errors import InputError
 
-__all__ = ["DEFAULT_METHOD", "METHODS", "SCORE_DEFAULT_METHOD", "Method", "offered_methods", "parse_methods",
+__all__ = ["DEFAULT_METHOD", "METHODS", "SCORE_DEFAULT_METHOD", "Method", "default_method", "offered_methods", "parse_methods",
            "resolve_method"]
 
 
@@ -54,6 +54,12 @@ DEFAULT_METHOD = "logit-t"
 #: The default for a score in [0, 1] (a mean probability has no binomial log-odds): the
 #: rate-scale Welch t, calibrated for the nulls of the grid but not for skewed effects.
 SCORE_DEFAULT_METHOD = "welch"
+
+
+def default_method(metric: str = "hit") -> str:
+    """The default test for ``metric``: :data:`DEFAULT_METHOD` on 0/1 answers (``"hit"``),
+    :data:`SCORE_DEFAULT_METHOD` on a score in [0, 1]."""
+    return DEFAULT_METHOD if metric == "hit" else SCORE_DEFAULT_METHOD
 
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("welch", "Welch t on per-seed rates, Welch–Satterthwaite df capped at 2 (min seeds − 1): "

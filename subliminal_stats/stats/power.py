@@ -145,6 +145,9 @@ def welch_power(seeds_per_arm: float, effect: float, sd_treated: float, sd_contr
     value is taken on Hsu's ``min(n_t, n_c) − 1``, as the default test (``logit-t``) does.
     Equal SDs and arms give the pooled-t power of :func:`power_at`.
     """
+    if df_rule not in ("hsu", "satterthwaite"):
+        raise InputError(f"df_rule must be 'hsu' (the default test) or 'satterthwaite' (welch), "
+                         f"not {df_rule!r}")
     n_t = float(seeds_per_arm)
     n_c = n_t if seeds_control is None else float(seeds_control)
     # Work in units of the larger SD: squares of tiny SDs (1e-200) would underflow to 0.
@@ -177,13 +180,16 @@ def _sds(sd_between_seeds, sd_treated):
     return sd_t, sd_c
 
 
+def plan_df_rule(metric: str = "hit") -> str:
+    """The ``df_rule`` that plans for the test ``metric`` gets by default: ``"hsu"`` for the
+    default (``logit-t``) on 0/1 answers, ``"satterthwaite"`` for ``welch`` on a score."""
+    return "hsu" if metric == "hit" else "satterthwaite"
+
+
 def _power(n: float, effect: float, sd_t: float, sd_c: float, alpha: float,
            alternative: str, df_rule: str = "hsu") -> float:
     # The planned effect is a size in the direction of the alternative; the df is by default
     # the default test's (Hsu's min(n) − 1), so the plan does not promise a liberal df's power.
-    if df_rule not in ("hsu", "satterthwaite"):
-        raise InputError(f"df_rule must be 'hsu' (the default test) or 'satterthwaite' (welch), "
-                         f"not {df_rule!r}")
     alt = "greater" if alternative == "less" else alternative
     return welch_power(n, abs(effect), sd_t, sd_c, alpha=alpha, alternative=alt, df_rule=df_rule)
 

@@ -82,6 +82,21 @@ def _expected_rate(intercept, question_effects, seed_sd, n_nodes=40):
     return (expit(eta) @ weights).mean(axis=-1)
 
 
+def single_model_rates(goal, question_effects, *, iterations: int = 40):
+    """Per-question rates ``expit(b + v_q)`` of one unseeded model whose mean over the questions
+    is ``goal`` (one ``b`` per simulation, by Newton's method); (n_sims, Q).
+
+    The base model of a simulated null: its true rate is set to what the null says it is.
+    """
+    v = np.asarray(question_effects, dtype=float)
+    goal = np.asarray(goal, dtype=float)
+    b = np.log(goal / (1 - goal))
+    for _ in range(iterations):
+        pb = expit(b[:, None] + v)
+        b = b - (pb.mean(axis=1) - goal) / np.maximum((pb * (1 - pb)).mean(axis=1), 1e-300)
+    return expit(b[:, None] + v)
+
+
 def expected_logit(intercept, question_effects, seed_sd, n_nodes=40):
     """E_u[logit(mean_q expit(intercept + u + v_q))], u ~ N(0, seed_sd²); (n_sims,).
 
