@@ -21,6 +21,7 @@ from subliminal_stats.stats import arrays as A
 from subliminal_stats.stats.cells import (
     ArmData,
     arm_data,
+    arm_index,
     cell_counts,
     cells_for_models,
     score_cells,
@@ -74,50 +75,88 @@ def summarize(df: pd.DataFrame, *, confidence_level: float = 0.95) -> pd.DataFra
     """
     confidence_level = _check_level(confidence_level)
     cells = cell_counts(df)
-    rows = []
-    by_trait = split_by_trait(cells)
-    for trait, condition in ((t, c) for t, tc in by_trait.items() for c in tc.conditions):
-        arm = arm_data(by_trait[trait], trait=trait, condition=condition)
-        asked = arm.asked.any(axis=0)
-        sub_rates = arm.rates[:, asked]
-        seed_rates = arm.seed_rates
-        notes = []
-        if arm.n_seeds >= 2:
-            mean, se, low, high = A.t_interval_mean(seed_rates, confidence_level=confidence_level)
-            interval = "t over seeds"
-            sd = float(np.std(seed_rates, ddof=1))
-            if sd == 0:
-                notes.append(f"every seed has rate {100 * mean:.3g} %: zero spread between seeds, "
-                             "so the t interval has zero width (not a precise estimate)")
-        else:
-            mean, se = A.clustered_mean_se(arm.hits[0, asked], arm.n[0, asked])
-            low, high, n_eff = A.wilson_interval(mean, se, arm.n_answers,
-                                                 confidence_level=confidence_level)
-            interval = "Wilson (question-clustered SE)"
-            sd = math.nan
-            if not se > 0:
-                notes.append(f"all answers score {int(round(mean))}: the question-clustered SE "
-                             "is 0, so the Wilson interval uses all answers (no design effect)")
-        if not arm.balanced:
-            notes.append("seeds answered different questions: each seed's rate averages its own "
-                         "questions; variance split uses the questions every seed answered")
-        complete = arm.asked.all(axis=0)
-        if complete.sum() >= 1:
-            comps = A.variance_components(arm.rates[:, complete], arm.n[:, complete].mean())
-        else:
-            comps = dict.fromkeys(("var_seed", "var_question", "var_seed_question",
-                                   "var_within"), math.nan)
-        rows.append({
-            "trait": trait, "condition": condition, "n_seeds": arm.n_seeds,
-            "n_questions": int(asked.sum()), "n_answers": arm.n_answers,
-            "mean": float(mean), "ci_low": float(low), "ci_high": float(high),
-            "interval": interval, "se": float(se), "sd_between_seeds": sd,
-            "var_seed": comps["var_seed"], "var_question": comps["var_question"],
-            "var_within": comps["var_within"], "var_seed_question": comps["var_seed_question"],
-            "note": "; ".join(notes),
-        })
-        del sub_rates
-    return pd.DataFrame(rows)
+    rows = {}
+    # Arms whose every seed answered every question of the trait (most, in a designed study):
+    # one vectorised pass per shape; the others one at a time below.
+    index = arm_index(cells) if len(cells) else None
+    for stack in (index.stacks if index is not None else ()):
+        if stack.hits.shape[-2] < 2:
+            continue
+        seed_rates = stack.seed_rates
+        mean, se, low, high = A.t_interval_mean(seed_rates, confidence_level=confidence_level)
+        sd = np.std(seed_rates, axis=-1, ddof=1)
+        comps = A.variance_components(stack.rates, stack.n.reshape(len(stack.n), -1).mean(axis=-1))
+        n_answers = stack.n.reshape(len(stack.n), -1).sum(axis=-1)
+        for k, position in enumerate(stack.arms):
+            trait, condition = index.keys[position]
+            note = (_zero_spread_note(float(mean[k])) if float(sd[k]) == 0 else "")
+            rows[(trait, condition)] = {
+                "trait": trait, "condition": condition, "n_seeds": stack.hits.shape[-2],
+                "n_questions": stack.hits.shape[-1], "n_answers": int(n_answers[k]),
+                "mean": float(mean[k]), "ci_low": float(low[k]), "ci_high": float(high[k]),
+                "interval": "t over seeds", "se": float(se[k]), "sd_between_seeds": float(sd[k]),
+                "var_seed": float(comps["var_seed"][k]),
+                "var_question": float(comps["var_question"][k]),
+                "var_within": float(comps["var_within"][k]),
+                "var_seed_question": float(comps["var_seed_question"][k]),
+                "note": note,
+            }
+    keys = index.keys if index is not None else ()
+    missing = [key for key in keys if key not in rows]
+    if missing:
+        by_trait = split_by_trait(cells)
+        for trait, condition in missing:
+            arm = arm_data(by_trait[trait], trait=trait, condition=condition)
+            rows[(trait, condition)] = _summary_row(trait, condition, arm, confidence_level)
+    return pd.DataFrame([rows[key] for key in keys])
+
+
+def _zero_spread_note(mean: float) -> str:
+    return (f"every seed has rate {100 * mean:.3g} %: zero spread between seeds, so the t "
+            "interval has zero width (not a precise estimate)")
+
+
+def _summary_row(trait, condition, arm: ArmData, confidence_level: float) -> dict:
+    """One row of :func:`summarize` for one arm (any arm: one seed, unbalanced, …)."""
+    asked = arm.asked.any(axis=0)
+    seed_rates = arm.seed_rates
+    notes = []
+    if arm.n_seeds >= 2:
+        mean, se, low, high = A.t_interval_mean(seed_rates, confidence_level=confidence_level)
+        interval = "t over seeds"
+        sd = float(np.std(seed_rates, ddof=1))
+        if sd == 0:
+            notes.append(_zero_spread_note(float(mean)))
+    else:
+        mean, se = A.clustered_mean_se(arm.hits[0, asked], arm.n[0, asked])
+        low, high, n_eff = A.wilson_interval(mean, se, arm.n_answers,
+                                             confidence_level=confidence_level)
+        interval = "Wilson (question-clustered SE)"
+        sd = math.nan
+        if not se > 0:
+            notes.append(f"all answers score {int(round(mean))}: the question-clustered SE "
+                         "is 0, so the Wilson interval uses all answers (no design effect)")
+    if not arm.balanced:
+        notes.append("seeds answered different questions: each seed's rate averages its own "
+                     "questions; variance split uses the questions every seed answered")
+    complete = arm.asked.all(axis=0)
+    if complete.sum() >= 1:
+        # C order: the batched pass reduces C-ordered stacks, and a sum's last digit follows
+        # the order it runs in (boolean indexing may hand back another layout).
+        comps = A.variance_components(np.ascontiguousarray(arm.rates[:, complete]),
+                                      arm.n[:, complete].mean())
+    else:
+        comps = dict.fromkeys(("var_seed", "var_question", "var_seed_question",
+                               "var_within"), math.nan)
+    return {
+        "trait": trait, "condition": condition, "n_seeds": arm.n_seeds,
+        "n_questions": int(asked.sum()), "n_answers": arm.n_answers,
+        "mean": float(mean), "ci_low": float(low), "ci_high": float(high),
+        "interval": interval, "se": float(se), "sd_between_seeds": sd,
+        "var_seed": comps["var_seed"], "var_question": comps["var_question"],
+        "var_within": comps["var_within"], "var_seed_question": comps["var_seed_question"],
+        "note": "; ".join(notes),
+    }
 
 
 # --------------------------------------------------------------------------- comparisons
@@ -261,8 +300,7 @@ def _logit_comparison(trait, treated: ArmData, reference: ArmData, *, alternativ
         res = A.logit_t(ht, nt, hr, nr, alternative=alternative,
                         confidence_level=confidence_level)
         ref_logit = float(A.empirical_logit(hr, nr).mean())
-        detail = ("t on per-seed log-odds, each arm's variance (at least its binomial "
-                  "variance), Hsu's df = min(n1, n2) - 1")
+        detail = _LOGIT_DETAIL
     else:
         seeded, single = (treated, reference) if treated.n_seeds >= 2 else (reference, treated)
         flip = seeded is reference
@@ -277,10 +315,29 @@ def _logit_comparison(trait, treated: ArmData, reference: ArmData, *, alternativ
             ref_logit = float(A.empirical_logit(hs, ns).mean())
         else:
             ref_logit = float(A.empirical_logit(hb, nb))
-        detail = (f"t on per-seed log-odds vs single-seed {single.label!r} on the shared "
-                  "questions, plus its binomial variance, df = seeds - 1")
-        notes.append(f"{single.label!r} has one seed: compared as the typical student "
-                     "(its log-odds against the seeds' mean), its binomial variance added")
+        detail = _single_detail(single.label)
+        notes.append(_single_note(single.label))
+    return _logit_result(trait, treated, reference, res, ref_logit, detail, notes,
+                         alternative=alternative, confidence_level=confidence_level, alpha=alpha)
+
+
+_LOGIT_DETAIL = ("t on per-seed log-odds, each arm's variance (at least its binomial variance), "
+                 "Hsu's df = min(n1, n2) - 1")
+
+
+def _single_detail(label) -> str:
+    return (f"t on per-seed log-odds vs single-seed {label!r} on the shared questions, plus its "
+            "binomial variance, df = seeds - 1")
+
+
+def _single_note(label) -> str:
+    return (f"{label!r} has one seed: compared as the typical student (its log-odds against "
+            "the seeds' mean), its binomial variance added")
+
+
+def _logit_result(trait, treated: ArmData, reference: ArmData, res, ref_logit: float, detail,
+                  notes, *, alternative, confidence_level, alpha) -> ComparisonResult:
+    """A :class:`ComparisonResult` of the log-odds t (``res``: one comparison's numbers)."""
     shift, low, high = float(res.estimate), float(res.ci_low), float(res.ci_high)
     base_rate = _expit(ref_logit)
 
@@ -298,6 +355,59 @@ def _logit_comparison(trait, treated: ArmData, reference: ArmData, *, alternativ
         odds_ratio=math.exp(shift), odds_ratio_ci_low=_exp(low), odds_ratio_ci_high=_exp(high),
         warnings=tuple(notes), reference_rate=base_rate,
     )
+
+
+def _logit_batch(index, jobs, *, alternative, confidence_level):
+    """The log-odds t and the design of many regular comparisons at once (issue 19).
+
+    ``jobs``: (trait, treated label, reference label), every arm in ``index`` (stacked) and the
+    treated arm seeded. Returns ``{job: (TTest of one comparison, reference logit, Design)}``:
+    the numbers :func:`_logit_comparison` and :func:`design.estimate_design` give for the same
+    arms, computed over stacks (the same array functions, vectorised over comparisons).
+    """
+    from subliminal_stats.stats.design import arm_spread, design_of
+
+    per_stack = {}
+
+    def stack_data(s):
+        if s not in per_stack:
+            st = index.stacks[s]
+            per_stack[s] = (np.nansum(st.hits, axis=-1), st.n.sum(axis=-1),
+                            arm_spread(st.rates, st.hits, st.n))
+        return per_stack[s]
+
+    groups: dict = {}
+    for job in jobs:
+        (st, kt), (sr, kr) = index.where[job[:2]], index.where[(job[0], job[2])]
+        groups.setdefault((st, sr), []).append((job, kt, kr))
+    out = {}
+    for (st, sr), members in groups.items():
+        kt = np.array([m[1] for m in members])
+        kr = np.array([m[2] for m in members])
+        ht, nt, spread_t = stack_data(st)
+        hr, nr, spread_r = stack_data(sr)
+        if hr.shape[-1] >= 2:
+            res = A.logit_t(ht[kt], nt[kt], hr[kr], nr[kr], alternative=alternative,
+                            confidence_level=confidence_level)
+            ref_logit = A.empirical_logit(hr[kr], nr[kr]).mean(axis=-1)
+        else:
+            res = A.logit_t_vs_single(ht[kt], nt[kt], hr[kr, 0], nr[kr, 0],
+                                      alternative=alternative, confidence_level=confidence_level)
+            ref_logit = A.empirical_logit(hr[kr, 0], nr[kr, 0])
+        fields = [np.broadcast_to(getattr(res, f), kt.shape) for f in A.TTest.__dataclass_fields__]
+        for i, (job, a, b) in enumerate(members):
+            one = A.TTest(*(float(f[i]) for f in fields))
+            out[job] = (one, float(ref_logit[i]),
+                        design_of(_spread_at(spread_t, a), _spread_at(spread_r, b)))
+    return out
+
+
+def _spread_at(spread, k):
+    from subliminal_stats.stats.design import ArmSpread
+
+    return ArmSpread(spread.n_seeds, *(np.asarray(getattr(spread, f))[k] for f in
+                                       ("n_questions", "seed_sd", "seed_sd_pp", "question_sd",
+                                        "answers", "rate")))
 
 
 def _shift_as_pp(shift: float, reference_rate: float) -> float:
@@ -514,7 +624,8 @@ def compare(
         traits = all_traits
     elif isinstance(traits, str):
         traits = [traits]
-    unknown = [t for t in traits if t not in set(all_traits)]
+    known = set(all_traits)
+    unknown = [t for t in traits if t not in known]
     if unknown:
         raise InputError(f"unknown trait label {', '.join(map(repr, unknown))}: the data has "
                          f"{', '.join(map(repr, sorted(map(str, all_traits))))}")
@@ -523,14 +634,38 @@ def compare(
 
     results: list[ComparisonResult] = []
     families: list[tuple] = []
-    by_trait = split_by_trait(cells)
     if calibration == "auto":
         from subliminal_stats.stats.design import DESIGN_SIMULATION_LIMIT
 
         n_designs = len(traits) * len(treated_labels) * (1 + (base is not None))
         calibration = "design" if n_designs <= DESIGN_SIMULATION_LIMIT else "grid"
+    # Many traits with the default test: the regular ones (every seed answered every question)
+    # go through one vectorised pass; the rest, and every other method, one trait at a time.
+    batch = (_batchable(cells, traits, treated_labels, control, base, alternative=alternative,
+                        confidence_level=confidence_level)
+             if list(methods) == ["logit-t"] and calibration == "grid"
+             and len(traits) * len(treated_labels) >= BATCH_MIN_COMPARISONS else {})
+    split: dict = {}
     for trait, treated_label in ((t, lab) for t in traits for lab in treated_labels):
-        tcells = by_trait[trait]
+        ready = batch.get((trait, treated_label))
+        if ready is not None:
+            for comparison, arm_t, ref, (res, ref_logit, design) in ready:
+                single = ref.n_seeds < 2
+                result = _logit_result(
+                    trait, arm_t, ref, res, ref_logit,
+                    _single_detail(ref.label) if single else _LOGIT_DETAIL,
+                    [_single_note(ref.label)] if single else [], alternative=alternative,
+                    confidence_level=confidence_level, alpha=alpha)
+                result = _decorate(result, "logit-t", comparison, arm_t, ref,
+                                   _common_warnings(arm_t, ref), alternative=alternative,
+                                   confidence_level=confidence_level, calibration=calibration,
+                                   design=design)
+                results.append(result)
+                families.append((comparison, result.method))
+            continue
+        if not split:
+            split.update(split_by_trait(cells))
+        tcells = split[trait]
         questions = tcells.questions
         arm_t = arm_data(tcells, trait=trait, condition=treated_label, questions=questions)
         arm_c = arm_data(tcells, trait=trait, condition=control, questions=questions)
@@ -567,6 +702,38 @@ def compare(
                 results.append(result)
                 families.append((comparison, result.method))
     return _adjust(results, families, adjust)
+
+
+#: Fewer trait × arm comparisons than this run one at a time (the batch's set-up is not worth it).
+BATCH_MIN_COMPARISONS = 8
+
+
+def _batchable(cells, traits, treated_labels, control, base, *, alternative,
+               confidence_level) -> dict:
+    """``{(trait, treated): [(comparison, treated arm, reference arm, numbers), …]}`` for the
+    comparisons :func:`_logit_batch` can take: treated and reference arms regular (stacked),
+    both seeded against the control, the base (when named) present for the trait."""
+    from subliminal_stats.stats.cells import arm_index
+
+    index = arm_index(cells)
+    plans, jobs = {}, []
+    for trait in traits:
+        for label in treated_labels:
+            arm_t, arm_c = index.arm(trait, label), index.arm(trait, control)
+            if arm_t is None or arm_c is None or arm_t.n_seeds < 2 or arm_c.n_seeds < 2:
+                continue
+            refs = [("vs control", arm_c)]
+            if base is not None:
+                arm_b = index.arm(trait, base)
+                if arm_b is None:
+                    continue
+                refs.append(("vs base", arm_b))
+            plans[(trait, label)] = (arm_t, refs)
+            jobs += [(trait, label, ref.label) for _, ref in refs]
+    numbers = _logit_batch(index, jobs, alternative=alternative,
+                           confidence_level=confidence_level)
+    return {key: [(comparison, arm_t, ref, numbers[(*key, ref.label)]) for comparison, ref in refs]
+            for key, (arm_t, refs) in plans.items()}
 
 
 def compare_metric(df: pd.DataFrame, metric: str = "hit", *,
@@ -682,8 +849,12 @@ def _run_method(m, trait, arm_t, ref, reps_cache, mixed, cells, *, alternative, 
 
 
 def _decorate(result: ComparisonResult, m, comparison, arm_t, ref, common, *, alternative,
-              confidence_level, calibration="design") -> ComparisonResult:
-    """Add the odds ratio, this design's simulated calibration and the common warnings."""
+              confidence_level, calibration="design", design=None) -> ComparisonResult:
+    """Add the odds ratio, this design's simulated calibration and the common warnings.
+
+    ``design``: the arms' :class:`~subliminal_stats.stats.design.Design` when already
+    estimated (the batched path), else estimated here.
+    """
     from subliminal_stats.stats.design import (
         design_calibration,
         estimate_design,
@@ -704,7 +875,8 @@ def _decorate(result: ComparisonResult, m, comparison, arm_t, ref, common, *, al
     seeded_t = arm_t if arm_t.n_seeds >= 2 else ref
     single = min(arm_t.n_seeds, ref.n_seeds) < 2
     if name in ("welch", "welch-hsu", "pooled-t", "permutation", "t-vs-single-model", "logit-t"):
-        design = (estimate_design(seeded_t, ref if seeded_t is arm_t else arm_t))
+        if design is None:
+            design = estimate_design(seeded_t, ref if seeded_t is arm_t else arm_t)
         level = round(1 - confidence_level, 10)
         table = (grid_calibration(design, alternative=alternative, alpha=level)
                  if calibration == "grid"
@@ -812,40 +984,51 @@ def _adjust(results: list[ComparisonResult], family_keys, adjust: str) -> list:
                        f"{', '.join(map(repr, arms))}")
         family = (f"{label} over {n_tests} test(s): {members} × {comparison} × {method}"
                   if adjust != "none" else f"none (each test alone: {comparison}, {method})")
+        pending = []  # (i, estimate, se, df, level, log-odds?) of the intervals to redo
+        updates = {}
         for i, pa in zip(idx, adjusted, strict=True):
-            r = results[i].with_adjustment(pa, name)
-            upd = {"family": family}
+            r = results[i]
+            upd = {"p_adjusted": float(pa), "adjust_method": name, "family": family}
             if math.isfinite(r.min_p):
                 upd["min_p_adjusted"] = (min(1.0, r.min_p * n_tests) if adjust == "holm"
                                          else r.min_p)
             unadjusted = not (math.isfinite(pa) and pa > r.p_value)
+            ratio = pa / r.p_value if math.isfinite(pa) and pa > 0 and r.p_value > 0 else 1.0
+            level = 1 - (1 - r.confidence_level) / max(ratio, 1.0)
             if unadjusted:
                 upd.update(ci_low_adjusted=r.ci_low, ci_high_adjusted=r.ci_high)
             elif r.method in ("welch", "welch-hsu", "pooled-t", "t-vs-single-model") \
                     and math.isfinite(r.df) \
                     and math.isfinite(r.statistic) and r.p_value > 0:
-                ratio = pa / r.p_value if math.isfinite(pa) and pa > 0 else 1.0
-                level = 1 - (1 - r.confidence_level) / max(ratio, 1.0)
-                res = A.t_inference(r.estimate, r.estimate / r.statistic if r.statistic else 0.0,
-                                    r.df, alternative=r.alternative, confidence_level=level)
-                upd.update(ci_low_adjusted=float(res.ci_low), ci_high_adjusted=float(res.ci_high))
+                pending.append((i, r.estimate, r.estimate / r.statistic if r.statistic else 0.0,
+                                r.df, level, False))
             elif r.method == "logit-t" and math.isfinite(r.df) and math.isfinite(r.statistic) \
                     and r.statistic != 0 and r.p_value > 0:
-                ratio = pa / r.p_value if math.isfinite(pa) and pa > 0 else 1.0
-                level = 1 - (1 - r.confidence_level) / max(ratio, 1.0)
                 shift = math.log(r.odds_ratio)
-                res = A.t_inference(shift, shift / r.statistic, r.df, alternative=r.alternative,
-                                    confidence_level=level)
-                upd.update(ci_low_adjusted=_shift_as_pp(float(res.ci_low), r.reference_rate),
-                           ci_high_adjusted=_shift_as_pp(float(res.ci_high), r.reference_rate))
-            r = replace(r, **upd)
-            if math.isfinite(r.ci_low_adjusted) or math.isfinite(r.ci_high_adjusted):
-                excludes = r.ci_low_adjusted > 0 or r.ci_high_adjusted < 0
+                pending.append((i, shift, shift / r.statistic, r.df, level, True))
+            updates[i] = upd
+        # The family-level intervals in one vectorised call per sidedness (thousands of traits).
+        for alternative in dict.fromkeys(results[j[0]].alternative for j in pending):
+            rows = [j for j in pending if results[j[0]].alternative == alternative]
+            est, se, df, level = (np.array([j[k] for j in rows]) for k in (1, 2, 3, 4))
+            res = A.t_inference(est, se, df, alternative=alternative, confidence_level=level)
+            for k, (i, *_, log_odds) in enumerate(rows):
+                low, high = float(res.ci_low[k]), float(res.ci_high[k])
+                if log_odds:
+                    ref = results[i].reference_rate
+                    low, high = _shift_as_pp(low, ref), _shift_as_pp(high, ref)
+                updates[i].update(ci_low_adjusted=low, ci_high_adjusted=high)
+        for i, upd in updates.items():
+            r, pa = results[i], upd["p_adjusted"]
+            low, high = upd.get("ci_low_adjusted", r.ci_low_adjusted), \
+                upd.get("ci_high_adjusted", r.ci_high_adjusted)
+            if math.isfinite(low) or math.isfinite(high):
+                excludes = low > 0 or high < 0
                 if excludes != rejects(pa, r.alpha) and r.alternative == "two-sided":
-                    r = replace(r, warnings=r.warnings + (
+                    upd["warnings"] = r.warnings + (
                         "the interval and the adjusted p disagree at the boundary: the verdict "
-                        "follows the p-value",))
-            out[i] = r
+                        "follows the p-value",)
+            out[i] = replace(r, **upd)
     return out
 
 

@@ -69,12 +69,17 @@ class TTest:
 
 
 def t_inference(estimate, se, df, *, alternative="two-sided", confidence_level=0.95) -> TTest:
-    """p-value and interval for ``estimate / se ~ t(df)`` (vectorised).
+    """p-value and interval for ``estimate / se ~ t(df)`` (vectorised, ``confidence_level`` too).
 
     A zero ``se`` gives NaN statistic, p and interval (callers explain why).
     """
     check_alternative(alternative)
-    confidence_level = check_confidence_level(confidence_level)
+    if np.ndim(confidence_level) == 0:
+        confidence_level = check_confidence_level(confidence_level)
+    else:  # one level per test (the family-adjusted intervals of many traits)
+        confidence_level = np.asarray(confidence_level, dtype=float)
+        if not np.all((confidence_level > 0) & (confidence_level < 1)):
+            raise ValueError("confidence_level must lie strictly between 0 and 1")
     estimate, se, df = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (estimate, se, df)))
     with np.errstate(divide="ignore", invalid="ignore"):
         ok = se > 0
@@ -325,36 +330,49 @@ def variance_components(rates, n_answers):
     ``E[MS_seed] = σ²_e + Q σ²_a``, ``E[MS_question] = σ²_e + S σ²_b``,
     ``E[MS_resid] = σ²_e``, with ``σ²_e = σ²_sq + σ²_w / n``.
 
+    ``rates`` may carry leading axes (arms, each a seeds × questions table); ``n_answers``
+    is then one mean number of answers per cell for each (a 2-D table takes any array and
+    uses its mean).
+
     Returns
     -------
     dict with ``var_seed``, ``var_question``, ``var_seed_question`` (interaction),
     ``var_within`` (per-answer Bernoulli variance within a question), all on the
-    proportion scale and clipped at 0. ``var_seed`` is NaN for one seed.
+    proportion scale and clipped at 0. ``var_seed`` is NaN for one seed. Floats for one
+    table, arrays over the leading axes otherwise.
     """
     r = np.asarray(rates, dtype=float)
-    s, q = r.shape
-    n = float(np.mean(n_answers))
+    s, q = r.shape[-2:]
+    lead = r.shape[:-2]
+    n = (np.full(lead, float(np.mean(n_answers))) if not lead
+         else np.broadcast_to(np.asarray(n_answers, dtype=float), lead))
+    flat = r.reshape(*lead, s * q)
     # Per-answer within-cell variance, unbiased per cell: r(1−r) n/(n−1).
-    var_within = float(np.mean(r * (1 - r) * n / (n - 1))) if n > 1 else math.nan
-    grand = r.mean()
-    seed_means = r.mean(axis=1)
-    question_means = r.mean(axis=0)
-    out = {"var_seed": math.nan, "var_question": math.nan, "var_seed_question": math.nan,
+    with np.errstate(divide="ignore", invalid="ignore"):
+        within = np.mean(flat * (1 - flat) * n[..., None] / (n[..., None] - 1), axis=-1)
+    var_within = np.where(n > 1, within, math.nan)
+    grand = flat.mean(axis=-1)
+    seed_means = r.mean(axis=-1)
+    question_means = r.mean(axis=-2)
+    nan = np.full(lead, math.nan)
+    out = {"var_seed": nan, "var_question": nan, "var_seed_question": nan,
            "var_within": var_within}
+    within_part = np.where(np.isfinite(var_within), var_within / n, 0.0)
     if s >= 2 and q >= 2:
-        ms_seed = q * ((seed_means - grand) ** 2).sum() / (s - 1)
-        ms_question = s * ((question_means - grand) ** 2).sum() / (q - 1)
-        resid = r - seed_means[:, None] - question_means[None, :] + grand
-        ms_resid = (resid**2).sum() / ((s - 1) * (q - 1))
-        out["var_seed"] = max((ms_seed - ms_resid) / q, 0.0)
-        out["var_question"] = max((ms_question - ms_resid) / s, 0.0)
-        within_part = var_within / n if np.isfinite(var_within) else 0.0
-        out["var_seed_question"] = max(ms_resid - within_part, 0.0)
+        ms_seed = q * ((seed_means - grand[..., None]) ** 2).sum(axis=-1) / (s - 1)
+        ms_question = s * ((question_means - grand[..., None]) ** 2).sum(axis=-1) / (q - 1)
+        resid = (r - seed_means[..., :, None] - question_means[..., None, :]
+                 + grand[..., None, None])
+        ms_resid = (resid**2).reshape(*lead, s * q).sum(axis=-1) / ((s - 1) * (q - 1))
+        out["var_seed"] = np.maximum((ms_seed - ms_resid) / q, 0.0)
+        out["var_question"] = np.maximum((ms_question - ms_resid) / s, 0.0)
+        out["var_seed_question"] = np.maximum(ms_resid - within_part, 0.0)
     elif q >= 2:
         # One seed: question spread = spread of question rates minus binomial noise.
-        ms_question = ((question_means - grand) ** 2).sum() / (q - 1)
-        within_part = var_within / n if np.isfinite(var_within) else 0.0
-        out["var_question"] = max(ms_question - within_part, 0.0)
+        ms_question = ((question_means - grand[..., None]) ** 2).sum(axis=-1) / (q - 1)
+        out["var_question"] = np.maximum(ms_question - within_part, 0.0)
+    if not lead:
+        return {k: float(v) for k, v in out.items()}
     return out
 
 

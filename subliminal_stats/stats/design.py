@@ -77,36 +77,101 @@ class Design:
                        sd_reference_pp=math.nan)
 
 
-def _question_sd(arm: ArmData) -> float:
-    """Logit SD of question effects from an arm's pooled per-question counts, less binomial noise."""
-    h = np.nansum(arm.hits, axis=0)
-    n = arm.n.sum(axis=0)
-    keep = n > 0
-    if keep.sum() < 2:
-        return 0.0
-    h, n = h[keep], n[keep]
-    p = (h + 0.5) / (n + 1.0)
+def question_spread(hits: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Logit SD of question effects from pooled per-question counts, less binomial noise.
+
+    ``hits``, ``n``: (..., seeds, questions), ``hits`` NaN where ``n`` is 0; vectorised over
+    the leading axes (one arm each). Questions nobody answered are left out; fewer than two
+    answered questions give 0.
+    """
+    h = np.nansum(hits, axis=-2)
+    nn = n.sum(axis=-2)
+    keep = nn > 0
+    count = keep.sum(axis=-1)
+    p = (h + 0.5) / (nn + 1.0)
     el = np.log(p / (1 - p))
-    noise = float(np.mean(1.0 / ((n + 1.0) * p * (1 - p))))
-    return float(np.clip(math.sqrt(max(float(np.var(el, ddof=1)) - noise, 0.0)), 0.0, 3.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # np.var's own steps over the answered questions (sum, divide, square, sum).
+        mean = np.where(keep, el, 0.0).sum(axis=-1, keepdims=True) / count[..., None]
+        dev = np.where(keep, el - mean, 0.0)
+        var = (dev * dev).sum(axis=-1) / (count - 1)
+        noise = np.where(keep, 1.0 / ((nn + 1.0) * p * (1 - p)), 0.0).sum(axis=-1) / count
+        sd = np.clip(np.sqrt(np.maximum(var - noise, 0.0)), 0.0, 3.0)
+    return np.where(count >= 2, sd, 0.0)
+
+
+def seed_spread(rates: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(logit-scale between-seed SD, observed per-seed SD in pp) of seeded arms.
+
+    ``rates``, ``n``: (..., seeds, questions), ``rates`` NaN where ``n`` is 0; vectorised over
+    the leading axes. The observed variance of the per-seed rates less its binomial part,
+    read on the logit scale at the arm's mean question rate.
+    """
+    r = np.nanmean(rates, axis=-1)
+    if r.shape[-1] < 2:
+        return np.zeros(r.shape[:-1]), np.full(r.shape[:-1], math.nan)
+    var_obs = np.var(r, axis=-1, ddof=1)
+    q_rate = np.nanmean(rates, axis=-2)
+    k = np.maximum((n > 0).sum(axis=-1), 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cell_var = np.where(n > 0, q_rate[..., None, :] * (1 - q_rate[..., None, :]) /
+                            np.where(n > 0, n, 1), 0.0)
+    var_binomial = np.mean(cell_var.sum(axis=-1) / k**2, axis=-1)
+    clipped = np.clip(q_rate, *_CLIP_RATE)
+    slope = np.nanmean(clipped * (1 - clipped), axis=-1)
+    excess = np.maximum(var_obs - var_binomial, 0.0)
+    sd = np.clip(np.sqrt(excess) / np.maximum(slope, 1e-6), 0.0, 3.0)
+    return sd, 100 * np.sqrt(var_obs)
 
 
 def _seed_sd(arm: ArmData) -> tuple[float, float]:
-    """(logit-scale between-seed SD, observed per-seed SD in pp) of a seeded arm."""
-    r = arm.seed_rates
-    if len(r) < 2:
-        return 0.0, math.nan
-    var_obs = float(np.var(r, ddof=1))
-    rates = arm.rates
-    q_rate = np.nanmean(rates, axis=0)
-    k = np.maximum(arm.asked.sum(axis=1), 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cell_var = np.where(arm.n > 0, q_rate[None, :] * (1 - q_rate[None, :]) /
-                            np.where(arm.n > 0, arm.n, 1), 0.0)
-    var_binomial = float(np.mean(cell_var.sum(axis=1) / k**2))
-    slope = float(np.nanmean(np.clip(q_rate, *_CLIP_RATE) * (1 - np.clip(q_rate, *_CLIP_RATE))))
-    excess = max(var_obs - var_binomial, 0.0)
-    return float(np.clip(math.sqrt(excess) / max(slope, 1e-6), 0.0, 3.0)), 100 * math.sqrt(var_obs)
+    sd, pp = seed_spread(arm.rates, arm.n)
+    return float(sd), float(pp)
+
+
+@dataclass(frozen=True)
+class ArmSpread:
+    """What a :class:`Design` reads from one arm (floats, or arrays over stacked arms)."""
+
+    n_seeds: int
+    n_questions: object
+    seed_sd: object
+    seed_sd_pp: object
+    question_sd: object
+    answers: object        # median answers per answered cell, rounded, at least 1
+    rate: object           # mean per-seed rate, clipped
+
+
+def arm_spread(rates: np.ndarray, hits: np.ndarray, n: np.ndarray) -> ArmSpread:
+    """:class:`ArmSpread` of arms (..., seeds, questions) whose every cell was answered.
+
+    The stacked form of what :func:`estimate_design` reads from two :class:`ArmData`.
+    """
+    seeded = rates.shape[-2] >= 2
+    sd, pp = seed_spread(rates, n) if seeded else (np.zeros(rates.shape[:-2]),
+                                                  np.full(rates.shape[:-2], math.nan))
+    flat = n.reshape(*n.shape[:-2], -1)
+    median = np.median(flat, axis=-1)
+    answers = np.array([int(max(1, round(float(m)))) for m in np.ravel(median)]
+                       ).reshape(median.shape)
+    rate = np.clip(np.mean(np.nanmean(rates, axis=-1), axis=-1), *_CLIP_RATE)
+    return ArmSpread(rates.shape[-2], np.full(median.shape, rates.shape[-1]), sd, pp,
+                     question_spread(hits, n), answers, rate)
+
+
+def design_of(treated: ArmSpread, reference: ArmSpread, i=()) -> Design:
+    """The :class:`Design` of treated vs reference (entry ``i`` of stacked spreads)."""
+    def at(x):
+        return x if np.ndim(x) == 0 else np.asarray(x)[i]
+
+    seeded = reference.n_seeds >= 2
+    sd_r, sd_r_pp = ((float(at(reference.seed_sd)), float(at(reference.seed_sd_pp)))
+                     if seeded else (0.0, math.nan))
+    qsd = float(at(reference.question_sd if seeded else treated.question_sd))
+    return Design(treated.n_seeds, reference.n_seeds, max(2, int(at(treated.n_questions))),
+                  int(at(treated.answers)), float(at(treated.rate)), float(at(reference.rate)),
+                  float(at(treated.seed_sd)), sd_r, qsd, seeded,
+                  float(at(treated.seed_sd_pp)), sd_r_pp)
 
 
 def estimate_design(treated: ArmData, reference: ArmData) -> Design:
@@ -114,7 +179,8 @@ def estimate_design(treated: ArmData, reference: ArmData) -> Design:
     seeded = reference.n_seeds >= 2
     sd_t, sd_t_pp = _seed_sd(treated)
     sd_r, sd_r_pp = _seed_sd(reference) if seeded else (0.0, math.nan)
-    qsd = _question_sd(reference if seeded else treated)
+    arm = reference if seeded else treated
+    qsd = float(question_spread(arm.hits, arm.n))
     answers = int(max(1, round(float(np.median(treated.n[treated.n > 0])))))
     rate_t = float(np.clip(np.mean(treated.seed_rates), *_CLIP_RATE))
     rate_r = float(np.clip(np.mean(reference.seed_rates), *_CLIP_RATE))
