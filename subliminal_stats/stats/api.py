@@ -52,6 +52,11 @@ def available_methods() -> tuple[str, ...]:
 # --------------------------------------------------------------------------- summaries
 
 
+#: Fewer comparisons (or arms, for :func:`summarize`) than this run one at a time: the
+#: vectorised pass over stacked arms gives the same numbers, but its set-up is not worth it.
+BATCH_MIN_COMPARISONS = 8
+
+
 def summarize(df: pd.DataFrame, *, confidence_level: float = 0.95) -> pd.DataFrame:
     """Trait rate per (trait, condition) with an interval and the variance split.
 
@@ -79,6 +84,8 @@ def summarize(df: pd.DataFrame, *, confidence_level: float = 0.95) -> pd.DataFra
     # Arms whose every seed answered every question of the trait (most, in a designed study):
     # one vectorised pass per shape; the others one at a time below.
     index = arm_index(cells) if len(cells) else None
+    if index is not None and len(index.keys) < BATCH_MIN_COMPARISONS:
+        index = replace(index, stacks=(), where={})  # a few arms: one at a time
     for stack in (index.stacks if index is not None else ()):
         if stack.hits.shape[-2] < 2:
             continue
@@ -704,8 +711,6 @@ def compare(
     return _adjust(results, families, adjust)
 
 
-#: Fewer trait × arm comparisons than this run one at a time (the batch's set-up is not worth it).
-BATCH_MIN_COMPARISONS = 8
 
 
 def _batchable(cells, traits, treated_labels, control, base, *, alternative,
