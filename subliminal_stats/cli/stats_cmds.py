@@ -127,6 +127,8 @@ def test_cmd(
     same_seeds: Annotated[bool, typer.Option("--same-seeds", help="Seeds with the same labels in different runs are the same trained models (pool them); by default such tables are refused.")] = False,
     panel: Annotated[Optional[str], typer.Option(help="Specificity: other targets to rescore the same answers (the response column) against — a comma list (owl,cat,dog), a file of one target per line (e.g. panel.txt), animals or trees; default: the bundled panel holding the trait; none: no specificity column.")] = None,
 ) -> None:
+    import pandas as pd
+
     from subliminal_stats.data.schema import read_responses, select
     from subliminal_stats.stats import DEFAULT_METHOD, compare_metric, summarize
 
@@ -175,7 +177,8 @@ def test_cmd(
 
             mixing = experiment_mixing_note(df)
             cells = score_cells(df, metric)
-        if base is None and "base" in set(df["condition"]) and "base" not in (*treated, control):
+        if base is None and "base" in set(pd.unique(df["condition"])) \
+                and "base" not in (*treated, control):
             base = "base"
         with err_console.status("testing…"):
             results = compare_metric(df if metric != "hit" else cells, metric,
@@ -219,12 +222,15 @@ def test_cmd(
         columns.insert(6, "family-adjusted CI pp")
     if specificity:
         columns.append("specific")
+    from subliminal_stats.stats.design import SPREAD_NOTE
     from subliminal_stats.stats.verdicts import CONSERVATIVE_NOTE
 
     notes = []
     # With many comparisons the "conservative here" notes (one per trait) become one line.
     many = len(results) > 10
     conservative: list[float] = []
+    spreads = 0
+    seen: set[str] = set()
     places = _pp_decimals([r.ci_low_pp for r in results], [r.ci_high_pp for r in results],
                           [r.estimate_pp for r in results])
     rows = []
@@ -234,7 +240,7 @@ def test_cmd(
                      _fmt(r.estimate_pp, pp=True, decimals=places),
                      f"[{_fmt(r.ci_low_pp, pp=True, decimals=places)}, "
                      f"{_fmt(r.ci_high_pp, pp=True, decimals=places)}]",
-                     _p(r.p_value), _p(r.to_row()["p_adjusted"]),
+                     _p(r.p_value), _p(r.p_value if math.isnan(r.p_adjusted) else r.p_adjusted),
                      f"{r.n_seeds_treated}/{r.n_seeds_control}",
                      f"{_fmt(r.odds_ratio)} [{_fmt(r.odds_ratio_ci_low)}, "
                      f"{_fmt(r.odds_ratio_ci_high)}]",
@@ -248,15 +254,20 @@ def test_cmd(
             if check.result is None and (r.trait, r.treated) in specificity and \
                     check is not specificity[(r.trait, r.treated)]:
                 line = f"specific — for {r.trait} {r.treated} vs {r.control}: {check.reason}"
-                if line not in notes:
+                if line not in seen:
+                    seen.add(line)
                     notes.append(line)
         rows.append(cells_row)
         for w in r.warnings:
             if many and w.startswith(CONSERVATIVE_NOTE):
                 conservative.append(r.simulated_fpr)
                 continue
+            if many and w.startswith(SPREAD_NOTE):
+                spreads += 1
+                continue
             line = f"{r.trait} {r.treated} vs {r.control}, {r.method}: {w}"
-            if line not in notes:
+            if line not in seen:
+                seen.add(line)
                 notes.append(line)
     emit_table(console, f"Treated − reference ({alternative}; p adjusted: "
                         f"{results[0].adjust_method if results else adjust})", columns, rows)
@@ -268,6 +279,10 @@ def test_cmd(
         notes.insert(0, f"{len(conservative)} of {len(results)} comparisons are conservative for "
                         f"their design{span}: they lose power; --json gives each one's "
                         "calibration")
+    if spreads:
+        notes.insert(0, f"{spreads} of {len(results)} comparisons: arm spreads differ 2x or more "
+                        "(pooled-variance methods such as pooled-t are not valid there; the "
+                        "log-odds t and welch are); --json gives each one's spreads")
     for family in dict.fromkeys(r.family for r in results if r.family):
         console.print(f"multiplicity family: {family}", soft_wrap=True, highlight=False,
                       markup=False)
@@ -408,11 +423,15 @@ def _answer_texts(data, *, experiment, traits):
     import pandas as pd
 
     from subliminal_stats.data.labels import normalise_label
-    from subliminal_stats.data.reader import iter_frames
+    from subliminal_stats.data.reader import file_columns, iter_frames
 
     wanted = ["experiment", "trait", "condition", "seed", "question", "response", "hit"]
     frames, without = [], []
     for path in data:
+        if str(path).lower().endswith((".parquet", ".pq", ".csv")) and \
+                "response" not in file_columns(path):
+            without.append(path)  # known from the schema: no rows read
+            continue
         for batch in iter_frames(path, columns=wanted):
             frame = batch if isinstance(batch, pd.DataFrame) else batch.to_pandas()
             if "response" not in frame.columns:

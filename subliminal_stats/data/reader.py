@@ -301,6 +301,7 @@ class _State:
     answers: int = 0                                # answers read (a counts row gives n)
     formats: dict[str, str] = field(default_factory=dict)  # file → "answers" / "counts"
     count_keys: list[tuple] = field(default_factory=list)   # (codes..., n, global row)
+    sealed: list[tuple] = field(default_factory=list)       # (partial, its run codes) per file
 
 
 def _radix(sizes: Sequence[int]) -> None:
@@ -333,9 +334,12 @@ def _reduce(codes: list[np.ndarray], sizes: list[int], hits: np.ndarray, n: np.n
     # file holds a few traits of thousands, so its cells fit a small dense array.
     lows = [int(c.min()) if len(c) else 0 for c in codes]
     spans = [int(c.max()) - lo + 1 if len(c) else 1 for c, lo in zip(codes, lows, strict=True)]
-    codes = [c - lo if lo else c for c, lo in zip(codes, lows, strict=True)]
-    sizes = spans
-    packed = _pack(codes, sizes)
+    # A key constant over the batch (a file's run, its one experiment) is left out of the
+    # packed code and put back when decoding.
+    varying = [i for i, span in enumerate(spans) if span > 1]
+    sizes = [spans[i] for i in varying]
+    packed = (_pack([codes[i] - lows[i] if lows[i] else codes[i] for i in varying], sizes)
+              if varying else np.zeros(len(hits), dtype=np.int64))
     total = int(np.prod([max(1, s) for s in sizes], dtype=np.float64))
     if total <= max(4 * len(packed), 1 << 16):
         # Few possible cells: count into a dense array (no hashing, no sorting).
@@ -380,12 +384,13 @@ def _reduce(codes: list[np.ndarray], sizes: list[int], hits: np.ndarray, n: np.n
         out_mask = lo | (hi << np.uint64(32))
     # Decode the packed keys of the groups (few) back into one code array per key.
     rest = np.asarray(uniq, dtype=np.int64)
-    decoded = []
-    for s, lo in zip(reversed(sizes), reversed(lows), strict=True):
-        s = max(1, s)
-        decoded.append((rest % s + lo).astype(np.int32))
+    decoded: list = [None] * len(codes)
+    for i, s in zip(reversed(varying), reversed(sizes), strict=True):
+        decoded[i] = (rest % s + lows[i]).astype(np.int32)
         rest = rest // s
-    decoded.reverse()
+    for i, lo in enumerate(lows):
+        if decoded[i] is None:
+            decoded[i] = np.full(k, lo, dtype=np.int32)
     return _Partial(decoded, out_hits, out_n, out_first, out_mask, out_bits), overlap
 
 
@@ -413,6 +418,40 @@ def _compact(state: _State) -> None:
         _duplicate_found(state, merged, int(np.argmax(overlap)))
     state.partials = [merged]
     state.pending = 0
+
+
+def _seal(state: _State) -> None:
+    """A file read: its cells compacted and set aside with the runs they belong to.
+
+    Cells of different runs never merge (the run is part of a cell's identity), so files
+    whose runs differ are joined at the end without counting their cells again
+    (:func:`_merge_sealed`); a run shared by several files is merged the full way.
+    """
+    if not state.partials:
+        return
+    _compact(state)
+    part = state.partials[0]
+    runs = np.unique(part.codes[_INTERNAL.index("run")])
+    state.sealed.append((part, runs))
+    state.partials = []
+    state.pending = 0
+
+
+def _merge_sealed(state: _State) -> None:
+    sealed, state.sealed = state.sealed, []
+    if len(sealed) == 1:
+        state.partials = [sealed[0][0]]
+        return
+    runs = np.concatenate([r for _, r in sealed])
+    parts = [p for p, _ in sealed]
+    if len(np.unique(runs)) == len(runs):  # no run in two files: the cells are disjoint
+        fields = ("hits", "n", "first", "mask", "bits")
+        state.partials = [_Partial([np.concatenate([p.codes[i] for p in parts])
+                                    for i in range(len(_INTERNAL))],
+                                   *(_cat(parts, name) for name in fields))]
+        return
+    state.partials = parts
+    _compact(state)
 
 
 def _label_codes(state: _State, name: str, col, batch_len: int, source: str,
@@ -986,7 +1025,8 @@ def read_cells(
             state.rows += n
         if row0 == 0:
             raise InputError(f"{source}: the responses table has no rows")
-    _compact(state)
+        _seal(state)
+    _merge_sealed(state)
     _final_duplicate_checks(state)
     _count_cell_checks(state)
     merged = {}

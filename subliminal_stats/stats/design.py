@@ -21,7 +21,8 @@ from scipy.special import expit, logit
 from subliminal_stats.stats.cells import ArmData
 from subliminal_stats.stats.grid import GRID_RULES, Scenario, mean_rate_intercept, run_scenario
 
-__all__ = ["DESIGN_METHODS", "DESIGN_SIMULATION_LIMIT", "Design", "design_calibration",
+__all__ = ["DESIGN_METHODS", "DESIGN_SIMULATION_LIMIT", "SPREAD_NOTE", "Design",
+           "design_calibration",
            "estimate_design", "grid_calibration", "spread_warning"]
 
 #: With more designs than this in one call (e.g. hundreds of traits), ``calibration="auto"``
@@ -392,6 +393,10 @@ def grid_calibration(design: Design, *, alternative: str = "two-sided",
     return out
 
 
+#: How every :func:`spread_warning` sentence begins (the CLI counts them on many traits).
+SPREAD_NOTE = "arm spreads differ"
+
+
 def spread_warning(design: Design) -> str:
     """A sentence when the arms' spreads differ enough for pooled-variance methods to fail ("" if not)."""
     if not design.reference_seeded:
@@ -403,13 +408,13 @@ def spread_warning(design: Design) -> str:
         return ""
     if min(a, b) == 0:
         which = "treated" if a == 0 else "reference"
-        return (f"arm spreads differ: every {which} seed has the same rate (per-seed SD 0 pp) "
+        return (f"{SPREAD_NOTE}: every {which} seed has the same rate (per-seed SD 0 pp) "
                 f"while the other arm's spread {max(a, b):.3g} pp; pooled-variance methods "
                 "(pooled-t, cluster-t) are not valid here — use logit-t (the default) or welch")
     ratio = max(a, b) / min(a, b)
     if ratio < 2:
         return ""
-    return (f"arm spreads differ: per-seed SD {a:.3g} pp (treated) vs {b:.3g} pp (reference), "
+    return (f"{SPREAD_NOTE}: per-seed SD {a:.3g} pp (treated) vs {b:.3g} pp (reference), "
             f"{ratio:.3g}x; pooled-variance methods (pooled-t, cluster-t) are not valid here — "
             "use logit-t (the default) or welch")
 
