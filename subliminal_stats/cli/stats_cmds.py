@@ -114,7 +114,7 @@ def test_cmd(
     treated: Annotated[Optional[list[str]], typer.Option(help="Condition label of the treated students (repeatable: several conditions against one control, adjusted as one family; default: treated).")] = None,
     control: Annotated[str, typer.Option(help="Condition label of the control students.")] = "control",
     base: Annotated[Optional[str], typer.Option(help="Condition label of the base model (default: 'base' if present).")] = None,
-    method: Annotated[Optional[str], typer.Option(help="welch (default, calibrated over the scenario grid), pooled-t, permutation, bootstrap-bca, bootstrap-percentile, lmm, glmm-map, gee-bias-reduced, a comma list, or all. The names printed are the names accepted.")] = None,
+    method: Annotated[Optional[str], typer.Option(help="logit-t (default: the typical student's odds ratio, calibrated in every cell of the scenario grid; welch for a score), welch (the mean rate difference), pooled-t, permutation, bootstrap-bca, bootstrap-percentile, lmm, glmm-map, gee-bias-reduced, a comma list, or all. The names printed are the names accepted.")] = None,
     alternative: Annotated[str, typer.Option(help=_ALTERNATIVE_HELP)] = "two-sided",
     confidence_level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
     adjust: Annotated[str, typer.Option(help="Multiplicity adjustment across traits: holm, bh or none (the family is printed).")] = "holm",
