@@ -664,17 +664,19 @@ def compare(
     for trait, treated_label in ((t, lab) for t in traits for lab in treated_labels):
         ready = batch.get((trait, treated_label))
         if ready is not None:
-            for comparison, arm_t, ref, (res, ref_logit, design) in ready:
+            for comparison, arm_t, ref, (res, ref_logit, design, table) in ready:
                 single = ref.n_seeds < 2
                 result = _logit_result(
                     trait, arm_t, ref, res, ref_logit,
                     _single_detail(ref.label) if single else _LOGIT_DETAIL,
                     [_single_note(ref.label)] if single else [], alternative=alternative,
                     confidence_level=confidence_level, alpha=alpha)
+                # Stacked arms answered the same questions, every seed all of them: of the
+                # common warnings only the seed count's can apply.
                 result = _decorate(result, "logit-t", comparison, arm_t, ref,
-                                   _common_warnings(arm_t, ref), alternative=alternative,
-                                   confidence_level=confidence_level, calibration=calibration,
-                                   design=design)
+                                   _seed_count_notes(arm_t.n_seeds, ref.n_seeds),
+                                   alternative=alternative, confidence_level=confidence_level,
+                                   calibration=calibration, design=design, table=table)
                 results.append(result)
                 families.append((comparison, result.method))
             continue
@@ -745,7 +747,15 @@ def _batchable(cells, traits, treated_labels, control, base, *, alternative,
             jobs += [(trait, label, ref.label) for _, ref in refs]
     numbers = _logit_batch(index, jobs, alternative=alternative,
                            confidence_level=confidence_level)
-    return {key: [(comparison, arm_t, ref, numbers[(*key, ref.label)]) for comparison, ref in refs]
+    from subliminal_stats.stats.design import grid_calibrations
+
+    tables = dict(zip(jobs, grid_calibrations([numbers[j][2] for j in jobs],
+                                              alternative=alternative,
+                                              alpha=round(1 - confidence_level, 10)),
+                      strict=True))
+    return {key: [(comparison, arm_t, ref, (*numbers[(*key, ref.label)],
+                                            tables[(*key, ref.label)]))
+                  for comparison, ref in refs]
             for key, (arm_t, refs) in plans.items()}
 
 
@@ -819,9 +829,13 @@ def _common_warnings(arm_t: ArmData, ref: ArmData) -> list[str]:
         notes.append(f"{arm_t.label!r} and {ref.label!r} were asked different question sets "
                      f"({int(asked_t.sum())} vs {int(asked_r.sum())}); the difference mixes "
                      "arm and question effects")
-    if 1 < min(arm_t.n_seeds, ref.n_seeds) < 3:
-        notes.append("only 2 seeds in an arm: the test has very little power")
-    return notes
+    return notes + _seed_count_notes(arm_t.n_seeds, ref.n_seeds)
+
+
+def _seed_count_notes(n_treated: int, n_reference: int) -> list[str]:
+    if 1 < min(n_treated, n_reference) < 3:
+        return ["only 2 seeds in an arm: the test has very little power"]
+    return []
 
 
 def _run_method(m, trait, arm_t, ref, reps_cache, mixed, cells, *, alternative, confidence_level,
@@ -862,11 +876,12 @@ def _run_method(m, trait, arm_t, ref, reps_cache, mixed, cells, *, alternative, 
 
 
 def _decorate(result: ComparisonResult, m, comparison, arm_t, ref, common, *, alternative,
-              confidence_level, calibration="design", design=None) -> ComparisonResult:
+              confidence_level, calibration="design", design=None,
+              table=None) -> ComparisonResult:
     """Add the odds ratio, this design's simulated calibration and the common warnings.
 
     ``design``: the arms' :class:`~subliminal_stats.stats.design.Design` when already
-    estimated (the batched path), else estimated here.
+    estimated (the batched path), else estimated here; ``table`` likewise its calibration.
     """
     from subliminal_stats.stats.design import (
         design_calibration,
@@ -891,9 +906,10 @@ def _decorate(result: ComparisonResult, m, comparison, arm_t, ref, common, *, al
         if design is None:
             design = estimate_design(seeded_t, ref if seeded_t is arm_t else arm_t)
         level = round(1 - confidence_level, 10)
-        table = (grid_calibration(design, alternative=alternative, alpha=level)
-                 if calibration == "grid"
-                 else design_calibration(design, alternative=alternative, alpha=level))
+        if table is None:
+            table = (grid_calibration(design, alternative=alternative, alpha=level)
+                     if calibration == "grid"
+                     else design_calibration(design, alternative=alternative, alpha=level))
         row = table.get(name)
         if row is not None:
             cov = ("" if math.isnan(row["coverage"])

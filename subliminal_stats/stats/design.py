@@ -22,7 +22,7 @@ from subliminal_stats.stats.cells import ArmData
 from subliminal_stats.stats.grid import GRID_RULES, Scenario, mean_rate_intercept, run_scenario
 
 __all__ = ["DESIGN_METHODS", "DESIGN_SIMULATION_LIMIT", "SPREAD_NOTE", "Design",
-           "design_calibration",
+           "design_calibration", "grid_calibrations",
            "estimate_design", "grid_calibration", "spread_warning"]
 
 #: With more designs than this in one call (e.g. hundreds of traits), ``calibration="auto"``
@@ -311,12 +311,6 @@ def _grid_entry(comparison: str, pair: tuple) -> dict:
     }
 
 
-def _nearest_sorted(values: np.ndarray, target: float, *, log: bool = False) -> float:
-    if log:
-        return float(values[np.argmin(np.abs(np.log(values) - math.log(max(target, 1e-9))))])
-    return float(values[np.argmin(np.abs(values - target))])
-
-
 @functools.lru_cache(maxsize=4096)
 def _grid_cells(comparison: str, pair: tuple, near_rate: float, answers: float, questions: float,
                 sds: tuple, eff_sd: float, eff_ratio: float, eff_rate: float, eff_shift: float) -> tuple:
@@ -349,40 +343,92 @@ def grid_calibration(design: Design, *, alternative: str = "two-sided",
     keys as :func:`design_calibration`, plus ``source = "grid"`` and the cells' ``label``.
     The grid was simulated two-sided at α = 0.05; other settings return ``{}`` (unknown).
     """
-    if _grid().empty or alternative != "two-sided" or abs(alpha - 0.05) > 1e-9:
-        return {}
-    comparison = "vs control" if design.reference_seeded else "vs base"
-    pairs = _grid_pairs(comparison)
-    if not pairs:
-        return {}
-    ref_seeds = design.seeds_reference if design.reference_seeded else 2
-    pair = min(pairs, key=lambda ab: (math.log(ab[0] / design.seeds_treated)) ** 2
-               + (math.log(ab[1] / ref_seeds)) ** 2)
-    entry = _grid_entry(comparison, pair)
-    rate = float(logit(np.clip(design.rate_reference, *_CLIP_RATE)))
-    near_rate = float(entry["null_rates"][np.argmin(np.abs(entry["null_logit_rates"] - rate))])
-    answers = _nearest_sorted(entry["answers"], design.answers, log=True)
-    questions = _nearest_sorted(entry["questions"], design.questions, log=True)
-    sds = {_nearest_sorted(entry["seed_sd"], sd) for sd in (design.sd_reference, design.sd_treated)
-           if design.reference_seeded or sd > 0} or {float(entry["seed_sd"].min())}
-    ratio = (design.sd_treated / design.sd_reference if design.reference_seeded
-             and design.sd_reference > 0 else 1.0)
-    eff_sd = (_nearest_sorted(entry["effect_seed_sd"], design.sd_reference if design.reference_seeded
-                              else design.sd_treated) if len(entry["effect_seed_sd"]) else math.nan)
-    eff_ratio = (_nearest_sorted(entry["effect_sd_ratio"], ratio, log=True)
-                 if len(entry["effect_sd_ratio"]) else math.nan)
-    shift = abs(float(logit(np.clip(design.rate_treated, *_CLIP_RATE))) - rate)
-    eff_rate = eff_shift = math.nan
-    cells = next((v for (sd, r), v in entry["effect_cells"].items()
-                  if sd == eff_sd and math.isclose(r, eff_ratio, rel_tol=1e-9)), {})
-    if cells:
-        rates = np.array(sorted(cells))
-        eff_rate = float(rates[np.argmin(np.abs(logit(rates) - rate))])
-        eff_shift = _nearest_sorted(cells[eff_rate], shift)
-    # Every continuous input is snapped to a grid value first, so designs that pick the same
-    # cells (hundreds of traits) share one cached lookup.
-    label, rows = _grid_cells(comparison, pair, near_rate, answers, questions, tuple(sorted(sds)),
-                              eff_sd, eff_ratio, eff_rate, eff_shift)
+    return grid_calibrations([design], alternative=alternative, alpha=alpha)[0]
+
+
+def _nearest_index(values: np.ndarray, targets: np.ndarray, *, log: bool = False) -> np.ndarray:
+    """Per target, the index of the nearest of ``values`` (first on ties), vectorised."""
+    if log:
+        distance = np.abs(np.log(values)[None, :] - np.log(np.maximum(targets, 1e-9))[:, None])
+    else:
+        distance = np.abs(values[None, :] - targets[:, None])
+    return np.argmin(distance, axis=1)
+
+
+def grid_calibrations(designs, *, alternative: str = "two-sided", alpha: float = 0.05) -> list:
+    """:func:`grid_calibration` of many designs at once (one entry each, same order).
+
+    The nearest-cell picks are made for all designs of one seed pair together; designs that
+    pick the same cells share one table (read-only: callers only read it).
+    """
+    designs = list(designs)
+    out: list = [{} for _ in designs]
+    if not designs or _grid().empty or alternative != "two-sided" or abs(alpha - 0.05) > 1e-9:
+        return out
+    groups: dict = {}
+    for i, d in enumerate(designs):
+        comparison = "vs control" if d.reference_seeded else "vs base"
+        pairs = _grid_pairs(comparison)
+        if not pairs:
+            continue
+        ref_seeds = d.seeds_reference if d.reference_seeded else 2
+        pair = min(pairs, key=lambda ab, t=d.seeds_treated, r=ref_seeds:
+                   (math.log(ab[0] / t)) ** 2 + (math.log(ab[1] / r)) ** 2)
+        groups.setdefault((comparison, pair), []).append(i)
+    for (comparison, pair), members in groups.items():
+        entry = _grid_entry(comparison, pair)
+        ds = [designs[i] for i in members]
+        seeded = np.array([d.reference_seeded for d in ds])
+        sd_ref = np.array([d.sd_reference for d in ds])
+        sd_tr = np.array([d.sd_treated for d in ds])
+        rate = logit(np.clip(np.array([d.rate_reference for d in ds]), *_CLIP_RATE))
+        near_rate = entry["null_rates"][_nearest_index(entry["null_logit_rates"], rate)]
+        answers = entry["answers"][_nearest_index(entry["answers"],
+                                                  np.array([float(d.answers) for d in ds]),
+                                                  log=True)]
+        questions = entry["questions"][_nearest_index(entry["questions"],
+                                                      np.array([float(d.questions) for d in ds]),
+                                                      log=True)]
+        near_ref = entry["seed_sd"][_nearest_index(entry["seed_sd"], sd_ref)]
+        near_tr = entry["seed_sd"][_nearest_index(entry["seed_sd"], sd_tr)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(seeded & (sd_ref > 0), sd_tr / np.where(sd_ref > 0, sd_ref, 1.0),
+                             1.0)
+        if len(entry["effect_seed_sd"]):
+            eff_sd = entry["effect_seed_sd"][_nearest_index(entry["effect_seed_sd"],
+                                                            np.where(seeded, sd_ref, sd_tr))]
+        else:
+            eff_sd = np.full(len(ds), math.nan)
+        if len(entry["effect_sd_ratio"]):
+            eff_ratio = entry["effect_sd_ratio"][_nearest_index(entry["effect_sd_ratio"], ratio,
+                                                                log=True)]
+        else:
+            eff_ratio = np.full(len(ds), math.nan)
+        shift = np.abs(logit(np.clip(np.array([d.rate_treated for d in ds]), *_CLIP_RATE)) - rate)
+        for k, i in enumerate(members):
+            d = ds[k]
+            sds = {float(x) for x, use in ((near_ref[k], bool(seeded[k]) or d.sd_reference > 0),
+                                           (near_tr[k], bool(seeded[k]) or d.sd_treated > 0))
+                   if use} or {float(entry["seed_sd"].min())}
+            eff_rate = eff_shift = math.nan
+            cells = next((v for (sd, r), v in entry["effect_cells"].items()
+                          if sd == eff_sd[k] and math.isclose(r, eff_ratio[k], rel_tol=1e-9)), {})
+            if cells:
+                rates = np.array(sorted(cells))
+                eff_rate = float(rates[_nearest_index(logit(rates), rate[k:k + 1])[0]])
+                eff_shift = float(cells[eff_rate][_nearest_index(cells[eff_rate],
+                                                                 shift[k:k + 1])[0]])
+            # Every continuous input is snapped to a grid value first, so designs that pick the
+            # same cells (hundreds of traits) share one cached table.
+            out[i] = _grid_table(comparison, pair, float(near_rate[k]), float(answers[k]),
+                                 float(questions[k]), tuple(sorted(sds)), float(eff_sd[k]),
+                                 float(eff_ratio[k]), eff_rate, eff_shift)
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _grid_table(*cell_choice) -> dict:
+    label, rows = _grid_cells(*cell_choice)
     out = {}
     for m, n, fpr, cov, scenarios in rows:
         ok = (n >= GRID_RULES["min_null_sims"] and fpr <= GRID_RULES["max_fpr"]
