@@ -111,6 +111,23 @@ class LabelRegistry:
             self.labels.append(label)
         return code
 
+    def absorb(self, other: LabelRegistry):
+        """Register ``other``'s labels (in its order) and spellings; returns its codes here.
+
+        The lookup table (numpy int32) maps a code of ``other`` to this registry's code: a
+        file read on its own joins the table this way, first appearances kept in file order.
+        """
+        import numpy as np
+
+        lut = np.array([self.code_of(label) for label in other.labels] or [0], dtype=np.int32)
+        for label, spellings in other._spellings.items():
+            seen = self._spellings.setdefault(label, set())
+            for sp in sorted(spellings):
+                if len(seen) >= 8:
+                    break
+                seen.add(sp)
+        return lut
+
     def note(self, raw: object, label: str) -> None:
         """Remember that ``raw`` was read as ``label`` (for the merge warning)."""
         seen = self._spellings.setdefault(label, set())

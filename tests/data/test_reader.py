@@ -188,3 +188,47 @@ def test_selection_and_file_errors(tmp_path, table):
         read_cells(tmp_path / "junk.parquet")
     (tmp_path / "arr.json").write_text(json.dumps(table.head(20).to_dict("records")))
     assert read_cells(tmp_path / "arr.json")["n"].sum() == 20
+
+
+def test_many_files_join_in_order(tmp_path, table):
+    # Five files read two at a time and joined: the same table as the in-memory reader, in
+    # the order of first appearance across the files as given (not as they finish).
+    parts = np.array_split(np.arange(len(table)), 5)
+    paths = [_write(table.iloc[idx].assign(run="one"), tmp_path / f"p{i}.parquet")
+             for i, idx in enumerate(parts)]
+    streamed = read_cells(paths[::-1], batch_rows=333)
+    pd.testing.assert_frame_equal(streamed, cell_counts(read_responses(paths[::-1])),
+                                  check_exact=True)
+    assert streamed.attrs["sources"] == [str(p) for p in paths[::-1]]
+    # The first bad file in the order given is the one named, whichever finishes first.
+    bad = table.copy()
+    bad.loc[3, "hit"] = 7
+    late = _write(bad, tmp_path / "late_bad.parquet")
+    early = _write(bad.assign(hit=bad["hit"].where(bad.index != 3, 9)),
+                   tmp_path / "early_bad.parquet")
+    with pytest.raises(InputError, match=r"early_bad.parquet: column 'hit' must be 0 or 1; row 4"):
+        read_cells([paths[0], early, late])
+
+
+def test_duplicates_and_spellings_across_files(tmp_path, table):
+    # A run named in both files makes one run: an answer in both is counted twice, refused.
+    first = table.iloc[:200].assign(run="r")
+    second = table.iloc[199:260].assign(run="r")
+    a, b = _write(first, tmp_path / "a.parquet"), _write(second, tmp_path / "b.parquet")
+    with pytest.raises(InputError, match=r"duplicate answer at row 1: .*appears twice"):
+        read_cells([a, b])
+    # Without a sample column, identical rows in two files of one run are refused too.
+    plain = pd.DataFrame({"trait": "owl", "condition": ["control", "treated"], "seed": ["1", "2"],
+                          "question": "q", "run": "r", "hit": [1, 0]})
+    x = _write(plain, tmp_path / "x.csv")
+    y = _write(plain.iloc[[1]], tmp_path / "y.csv")
+    with pytest.raises(InputError, match=r"duplicate rows: .*x.csv row 2 and .*y.csv row 1"):
+        read_cells([x, y])
+    # Spellings merged across files are named, as within one file.
+    c = _write(plain.assign(seed=[0, 1], run="s"), tmp_path / "c.jsonl")
+    d = tmp_path / "d.jsonl"
+    d.write_text(json.dumps({"trait": "owl", "condition": "control", "seed": "0.0",
+                             "question": "q2", "run": "s", "hit": 1}) + "\n")
+    with pytest.warns(LabelMergeWarning, match=r"column 'seed'"):
+        cells = read_cells([c, d])
+    assert cells["seed"].tolist() == ["0", "0", "1"]
