@@ -397,6 +397,11 @@ def arm_index(cells: pd.DataFrame) -> ArmIndex:
     q_code, q_uniq = pd.factorize(cells["question"], sort=False)
     t_code, c_code, s_code, q_code = (np.asarray(x, dtype=np.int64)
                                       for x in (t_code, c_code, s_code, q_code))
+    for name, code in zip(("trait", "condition", "seed", "question"),
+                          (t_code, c_code, s_code, q_code), strict=True):
+        if len(code) and code.min() < 0:
+            raise InputError(f"the cell table has an empty {name} at row "
+                             f"{int(np.argmax(code < 0)) + 1}: every cell needs a {name}")
     hits = cells["hits"].to_numpy(dtype=float)
     n = cells["n"].to_numpy(dtype=float)
     arm_of_row, arm_keys = pd.factorize(t_code * max(1, len(c_uniq)) + c_code, sort=False)
