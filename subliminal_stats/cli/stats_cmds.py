@@ -144,8 +144,10 @@ def test_cmd(
             # label spellings merged and runs pooled are said below.
             from subliminal_stats.data.reader import read_cells, runs_note
 
-            cells = df = read_cells(data, experiment=experiment, traits=trait or None,
-                                    same_seeds=same_seeds)
+            with err_console.status(f"reading {len(data)} file(s)…") as status:
+                cells = df = read_cells(
+                    data, experiment=experiment, traits=trait or None, same_seeds=same_seeds,
+                    progress=lambda k, total: status.update(f"reading: {k} of {total} files"))
             experiments = [e for e in cells.attrs.get("experiments") or [] if e is not None]
             mixing = "" if experiment is not None or len(experiments) <= 1 else (
                 f"the table holds {len(experiments)} experiments "

@@ -40,7 +40,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -952,6 +952,7 @@ def read_cells(
     traits: Sequence[str] | str | None = None,
     same_seeds: bool = False,
     batch_rows: int = BATCH_ROWS,
+    progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Read responses files straight into per-cell counts, streaming; memory grows with cells.
 
@@ -978,6 +979,9 @@ def read_cells(
         different trained models.
     batch_rows : int
         Answers read per batch (memory bound for the reading itself).
+    progress : callable, optional
+        Called as ``progress(files_read, files)`` each time a file is read (in the order the
+        files finish: two are read at once).
 
     Returns
     -------
@@ -1025,16 +1029,29 @@ def read_cells(
     if len(paths) > 1 and (os.cpu_count() or 1) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
+        done = []
+
+        def tick(_future):
+            done.append(1)
+            if progress is not None:
+                progress(len(done), len(paths))
+
         with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
             futures = [pool.submit(_read_file, p, metric=metric, batch_rows=batch_rows)
                        for p in paths]
+            for f in futures:
+                f.add_done_callback(tick)
             try:
                 files = [f.result() for f in futures]
             finally:
                 for f in futures:
                     f.cancel()
     else:
-        files = [_read_file(p, metric=metric, batch_rows=batch_rows) for p in paths]
+        files = []
+        for p in paths:
+            files.append(_read_file(p, metric=metric, batch_rows=batch_rows))
+            if progress is not None:
+                progress(len(files), len(paths))
     state = _join(files, metric=metric, batch_rows=batch_rows)
     _merge_sealed(state)
     _final_duplicate_checks(state)

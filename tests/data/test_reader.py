@@ -232,3 +232,14 @@ def test_duplicates_and_spellings_across_files(tmp_path, table):
     with pytest.warns(LabelMergeWarning, match=r"column 'seed'"):
         cells = read_cells([c, d])
     assert cells["seed"].tolist() == ["0", "0", "1"]
+
+
+def test_progress_counts_the_files_read(tmp_path, table):
+    paths = [_write(table[table["trait"] == t], tmp_path / f"{t}.parquet")
+             for t in ("owl", "cat", "dog")]
+    calls = []
+    read_cells(paths, progress=lambda k, total: calls.append((k, total)))
+    assert sorted(calls) == [(1, 3), (2, 3), (3, 3)]
+    calls.clear()
+    read_cells(paths[0], progress=lambda k, total: calls.append((k, total)))
+    assert calls == [(1, 1)]
