@@ -93,10 +93,12 @@ def _string_type(t: pa.DataType) -> bool:
 
 
 def iter_frames(path: str | Path, *, columns: Sequence[str] | None = None,
-                batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch | pd.DataFrame]:
+                batch_rows: int = BATCH_ROWS,
+                row_groups: Sequence[int] | None = None) -> Iterator[pa.RecordBatch | pd.DataFrame]:
     """Batches of a responses file: Arrow record batches (Parquet) or DataFrames (CSV, JSON).
 
-    Parquet string columns among ``columns`` come as Arrow dictionaries. Memory: one batch.
+    Parquet string columns among ``columns`` come as Arrow dictionaries; ``row_groups``
+    reads only those row groups of a Parquet file. Memory: one batch.
 
     Raises
     ------
@@ -115,7 +117,8 @@ def iter_frames(path: str | Path, *, columns: Sequence[str] | None = None,
                 yield pa.RecordBatch.from_pylist([], schema=pa.schema(
                     [schema.field(c) for c in wanted]))
                 return
-            yield from handle.iter_batches(batch_size=batch_rows, columns=wanted)
+            yield from handle.iter_batches(batch_size=batch_rows, columns=wanted,
+                                           row_groups=row_groups)
         elif suffix == ".csv":
             text_cols = {c: str for c in ("seed", "question", "trait", "condition",
                                           "experiment", "run")}
@@ -1026,7 +1029,21 @@ def read_cells(
         seen[key] = p
     # Each file is read on its own (two at a time: Arrow and numpy release the GIL for most
     # of the work), then the files join in the order given; errors come in that order too.
-    if len(paths) > 1 and (os.cpu_count() or 1) > 1:
+    # One Parquet file of several row groups is read as two halves the same way.
+    halves = _halves(paths[0]) if len(paths) == 1 and (os.cpu_count() or 1) > 1 else None
+    if halves is not None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = [pool.submit(_read_file, paths[0], metric=metric, batch_rows=batch_rows,
+                                   row_groups=groups, row_base=base)
+                       for groups, base in halves]
+            files = [f.result() for f in futures]
+        if sum(f.rows for f in files) == 0:
+            raise InputError(f"{paths[0]}: the responses table has no rows")
+        if progress is not None:
+            progress(1, 1)
+    elif len(paths) > 1 and (os.cpu_count() or 1) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         done = []
@@ -1086,19 +1103,44 @@ def _label_column(labels: list, codes: np.ndarray):
 READ_THREADS = 2
 
 
-def _read_file(path: Path, *, metric: str, batch_rows: int) -> _State:
-    """One file read into its own state (its own label codes), its cells sealed."""
+#: A Parquet file of fewer rows is read in one piece: the halves gain nothing measurable at
+#: 2.2 M rows (0.37–0.49 s either way) and 15–25 % at 20 M rows (2.7–2.8 s → 2.1–2.4 s),
+#: fresh processes on 2 cores.
+HALVES_MIN_ROWS = 4 << 20
+
+
+def _halves(path: Path) -> list[tuple[list[int], int]] | None:
+    """Two halves (row groups, first row) of a Parquet file of several row groups; else None."""
+    if _check_file(path) not in (".parquet", ".pq"):
+        return None
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except Exception:  # corrupt: the reader says so with its own message
+        return None
+    if meta.num_row_groups < 2 or meta.num_rows < HALVES_MIN_ROWS:
+        return None
+    rows = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    ends = np.cumsum(rows)[:-1]  # rows before each possible cut 1 … n-1
+    cut = int(np.argmin(np.abs(ends - sum(rows) / 2))) + 1
+    return [(list(range(cut)), 0), (list(range(cut, len(rows))), int(sum(rows[:cut])))]
+
+
+def _read_file(path: Path, *, metric: str, batch_rows: int,
+               row_groups: Sequence[int] | None = None, row_base: int = 0) -> _State:
+    """One file (or some of its row groups, the first at file row ``row_base``) read into its
+    own state (its own label codes), its cells sealed."""
     state = _State(metric=metric, registries={k: LabelRegistry(k) for k in _INTERNAL},
                    batch_rows=batch_rows)
     source = str(path)
-    state.sources.append((source, 0))
-    for batch in iter_frames(path, batch_rows=batch_rows):
+    # Rows are counted from this part's start; the source entry makes them the file's rows.
+    state.sources.append((source, -row_base))
+    for batch in iter_frames(path, batch_rows=batch_rows, row_groups=row_groups):
         n = _len(batch)
         if n == 0:
             continue
-        _batch(state, batch, source, default_run(path), state.rows, state.rows)
+        _batch(state, batch, source, default_run(path), row_base + state.rows, state.rows)
         state.rows += n
-    if state.rows == 0:
+    if state.rows == 0 and row_groups is None:
         raise InputError(f"{source}: the responses table has no rows")
     _seal(state)
     return state
@@ -1115,7 +1157,8 @@ def _join(files: Sequence[_State], *, metric: str, batch_rows: int) -> _State:
         def remap(codes, luts=luts):
             return [lut[np.asarray(c)] for lut, c in zip(luts, codes, strict=True)]
 
-        state.sources += [(source, offset + first) for source, first in part.sources]
+        state.sources += [(source, offset + first) for source, first in part.sources
+                          if (source, offset + first) not in state.sources]
         for cells, runs in part.sealed:
             state.sealed.append((_Partial(remap(cells.codes), cells.hits, cells.n,
                                           None if cells.first is None else cells.first + offset,

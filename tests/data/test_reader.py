@@ -243,3 +243,30 @@ def test_progress_counts_the_files_read(tmp_path, table):
     calls.clear()
     read_cells(paths[0], progress=lambda k, total: calls.append((k, total)))
     assert calls == [(1, 1)]
+
+
+def test_one_parquet_file_read_in_two_halves(tmp_path, table, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from subliminal_stats.data import reader
+
+    monkeypatch.setattr(reader, "HALVES_MIN_ROWS", 0)  # large files only, by default
+
+    # Several row groups: the two halves are read at once and joined, the same cells.
+    path = tmp_path / "groups.parquet"
+    pq.write_table(pa.Table.from_pandas(table, preserve_index=False), path, row_group_size=150)
+    assert pq.ParquetFile(path).metadata.num_row_groups > 2
+    pd.testing.assert_frame_equal(read_cells(path, batch_rows=64),
+                                  cell_counts(read_responses(path)), check_exact=True)
+    # A bad row in the second half is named by its row in the file.
+    bad = table.copy()
+    bad.loc[len(bad) - 5, "hit"] = 3
+    pq.write_table(pa.Table.from_pandas(bad, preserve_index=False), path, row_group_size=150)
+    with pytest.raises(InputError, match=rf"column 'hit' must be 0 or 1; row {len(bad) - 4} has 3"):
+        read_cells(path)
+    # An answer repeated across the halves is found, with its row.
+    doubled = pd.concat([table, table.iloc[[0]]], ignore_index=True)
+    pq.write_table(pa.Table.from_pandas(doubled, preserve_index=False), path, row_group_size=150)
+    with pytest.raises(InputError, match=rf"duplicate answer at row {len(doubled)}"):
+        read_cells(path)
