@@ -262,13 +262,6 @@ def design_calibration(design: Design, *, alternative: str = "two-sided", alpha:
     return out
 
 
-def _nearest(values, target: float, *, log: bool = False) -> float:
-    values = np.asarray(sorted(set(values)), dtype=float)
-    if log:
-        return float(values[np.argmin(np.abs(np.log(values) - math.log(max(target, 1e-9))))])
-    return float(values[np.argmin(np.abs(values - target))])
-
-
 @functools.lru_cache(maxsize=1)
 def _grid():
     from subliminal_stats.stats.grid import grid_frame
