@@ -404,17 +404,8 @@ def _logit_batch(index, jobs, *, alternative, confidence_level):
         fields = [np.broadcast_to(getattr(res, f), kt.shape) for f in A.TTest.__dataclass_fields__]
         for i, (job, a, b) in enumerate(members):
             one = A.TTest(*(float(f[i]) for f in fields))
-            out[job] = (one, float(ref_logit[i]),
-                        design_of(_spread_at(spread_t, a), _spread_at(spread_r, b)))
+            out[job] = (one, float(ref_logit[i]), design_of(spread_t.row(a), spread_r.row(b)))
     return out
-
-
-def _spread_at(spread, k):
-    from subliminal_stats.stats.design import ArmSpread
-
-    return ArmSpread(spread.n_seeds, *(np.asarray(getattr(spread, f))[k] for f in
-                                       ("n_questions", "seed_sd", "seed_sd_pp", "question_sd",
-                                        "answers", "rate")))
 
 
 def _shift_as_pp(shift: float, reference_rate: float) -> float:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 from scipy.special import expit, logit
@@ -125,11 +125,6 @@ def seed_spread(rates: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return sd, 100 * np.sqrt(var_obs)
 
 
-def _seed_sd(arm: ArmData) -> tuple[float, float]:
-    sd, pp = seed_spread(arm.rates, arm.n)
-    return float(sd), float(pp)
-
-
 @dataclass(frozen=True)
 class ArmSpread:
     """What a :class:`Design` reads from one arm (floats, or arrays over stacked arms)."""
@@ -142,51 +137,44 @@ class ArmSpread:
     answers: object        # median answers per answered cell, rounded, at least 1
     rate: object           # mean per-seed rate, clipped
 
+    def row(self, k) -> ArmSpread:
+        """Entry ``k`` of stacked spreads."""
+        return ArmSpread(self.n_seeds, *(np.asarray(getattr(self, f.name))[k]
+                                         for f in fields(self)[1:]))
+
 
 def arm_spread(rates: np.ndarray, hits: np.ndarray, n: np.ndarray) -> ArmSpread:
-    """:class:`ArmSpread` of arms (..., seeds, questions) whose every cell was answered.
-
-    The stacked form of what :func:`estimate_design` reads from two :class:`ArmData`.
-    """
+    """:class:`ArmSpread` of arms (..., seeds, questions): ``rates`` and ``hits`` NaN and ``n``
+    0 where a seed was not asked a question; vectorised over the leading axes (one arm each)."""
     seeded = rates.shape[-2] >= 2
     sd, pp = seed_spread(rates, n) if seeded else (np.zeros(rates.shape[:-2]),
                                                   np.full(rates.shape[:-2], math.nan))
     flat = n.reshape(*n.shape[:-2], -1)
-    median = np.median(flat, axis=-1)
+    # Median answers over the answered cells (every cell, in a stack of regular arms).
+    median = (np.median(flat, axis=-1) if np.all(flat > 0)
+              else np.nanmedian(np.where(flat > 0, flat, np.nan), axis=-1))
     answers = np.array([int(max(1, round(float(m)))) for m in np.ravel(median)]
                        ).reshape(median.shape)
     rate = np.clip(np.mean(np.nanmean(rates, axis=-1), axis=-1), *_CLIP_RATE)
-    return ArmSpread(rates.shape[-2], np.full(median.shape, rates.shape[-1]), sd, pp,
-                     question_spread(hits, n), answers, rate)
+    n_questions = (n > 0).any(axis=-2).sum(axis=-1)
+    return ArmSpread(rates.shape[-2], n_questions, sd, pp, question_spread(hits, n), answers,
+                     rate)
 
 
-def design_of(treated: ArmSpread, reference: ArmSpread, i=()) -> Design:
-    """The :class:`Design` of treated vs reference (entry ``i`` of stacked spreads)."""
-    def at(x):
-        return x if np.ndim(x) == 0 else np.asarray(x)[i]
-
+def design_of(treated: ArmSpread, reference: ArmSpread) -> Design:
+    """The :class:`Design` of treated vs reference (one arm each: :meth:`ArmSpread.row`)."""
     seeded = reference.n_seeds >= 2
-    sd_r, sd_r_pp = ((float(at(reference.seed_sd)), float(at(reference.seed_sd_pp)))
+    sd_r, sd_r_pp = ((float(reference.seed_sd), float(reference.seed_sd_pp))
                      if seeded else (0.0, math.nan))
-    qsd = float(at(reference.question_sd if seeded else treated.question_sd))
-    return Design(treated.n_seeds, reference.n_seeds, max(2, int(at(treated.n_questions))),
-                  int(at(treated.answers)), float(at(treated.rate)), float(at(reference.rate)),
-                  float(at(treated.seed_sd)), sd_r, qsd, seeded,
-                  float(at(treated.seed_sd_pp)), sd_r_pp)
+    qsd = float(reference.question_sd if seeded else treated.question_sd)
+    return Design(treated.n_seeds, reference.n_seeds, max(2, int(treated.n_questions)),
+                  int(treated.answers), float(treated.rate), float(reference.rate),
+                  float(treated.seed_sd), sd_r, qsd, seeded, float(treated.seed_sd_pp), sd_r_pp)
 
 
 def estimate_design(treated: ArmData, reference: ArmData) -> Design:
     """The simulator's parameters for two arms of the user's data (see :class:`Design`)."""
-    seeded = reference.n_seeds >= 2
-    sd_t, sd_t_pp = _seed_sd(treated)
-    sd_r, sd_r_pp = _seed_sd(reference) if seeded else (0.0, math.nan)
-    arm = reference if seeded else treated
-    qsd = float(question_spread(arm.hits, arm.n))
-    answers = int(max(1, round(float(np.median(treated.n[treated.n > 0])))))
-    rate_t = float(np.clip(np.mean(treated.seed_rates), *_CLIP_RATE))
-    rate_r = float(np.clip(np.mean(reference.seed_rates), *_CLIP_RATE))
-    return Design(treated.n_seeds, reference.n_seeds, max(2, treated.n_questions), answers,
-                  rate_t, rate_r, sd_t, sd_r, qsd, seeded, sd_t_pp, sd_r_pp)
+    return design_of(*(arm_spread(arm.rates, arm.hits, arm.n) for arm in (treated, reference)))
 
 
 @functools.lru_cache(maxsize=256)
