@@ -1029,46 +1029,15 @@ def read_cells(
         seen[key] = p
     # Each file is read on its own (two at a time: Arrow and numpy release the GIL for most
     # of the work), then the files join in the order given; errors come in that order too.
-    # One Parquet file of several row groups is read as two halves the same way.
-    halves = _halves(paths[0]) if len(paths) == 1 and (os.cpu_count() or 1) > 1 else None
-    if halves is not None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            futures = [pool.submit(_read_file, paths[0], metric=metric, batch_rows=batch_rows,
-                                   row_groups=groups, row_base=base)
-                       for groups, base in halves]
-            files = [f.result() for f in futures]
-        if sum(f.rows for f in files) == 0:
-            raise InputError(f"{paths[0]}: the responses table has no rows")
-        if progress is not None:
-            progress(1, 1)
-    elif len(paths) > 1 and (os.cpu_count() or 1) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        done = []
-
-        def tick(_future):
-            done.append(1)
-            if progress is not None:
-                progress(len(done), len(paths))
-
-        with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-            futures = [pool.submit(_read_file, p, metric=metric, batch_rows=batch_rows)
-                       for p in paths]
-            for f in futures:
-                f.add_done_callback(tick)
-            try:
-                files = [f.result() for f in futures]
-            finally:
-                for f in futures:
-                    f.cancel()
-    else:
-        files = []
-        for p in paths:
-            files.append(_read_file(p, metric=metric, batch_rows=batch_rows))
-            if progress is not None:
-                progress(len(files), len(paths))
+    # One large Parquet file is read as two halves the same way.
+    threads = (os.cpu_count() or 1) > 1
+    halves = _halves(paths[0]) if len(paths) == 1 and threads else None
+    parts = ([(paths[0], groups, base) for groups, base in halves] if halves
+             else [(p, None, 0) for p in paths])
+    files = _read_parts(parts, metric=metric, batch_rows=batch_rows, threads=threads,
+                        progress=progress)
+    if halves and sum(f.rows for f in files) == 0:
+        raise InputError(f"{paths[0]}: the responses table has no rows")
     state = _join(files, metric=metric, batch_rows=batch_rows)
     _merge_sealed(state)
     _final_duplicate_checks(state)
@@ -1107,6 +1076,50 @@ READ_THREADS = 2
 #: 2.2 M rows (0.37–0.49 s either way) and 15–25 % at 20 M rows (2.7–2.8 s → 2.1–2.4 s),
 #: fresh processes on 2 cores.
 HALVES_MIN_ROWS = 4 << 20
+
+
+def _read_parts(parts, *, metric: str, batch_rows: int, threads: bool, progress) -> list:
+    """:func:`_read_file` of each (path, row groups, first row), in order; two at a time with
+    ``threads``. ``progress(k, n)`` after each path whose parts are all read."""
+    import threading
+
+    paths = list(dict.fromkeys(p for p, _, _ in parts))
+    left = {p: sum(q == p for q, _, _ in parts) for p in paths}
+    done = []
+    lock = threading.Lock()  # parts finish in worker threads
+
+    def finished(path):
+        with lock:
+            left[path] -= 1
+            if left[path]:
+                return
+            done.append(path)
+            count = len(done)
+        if progress is not None:
+            progress(count, len(paths))
+
+    def read(part):
+        return _read_file(part[0], metric=metric, batch_rows=batch_rows, row_groups=part[1],
+                          row_base=part[2])
+
+    if not threads or len(parts) < 2:
+        files = []
+        for part in parts:
+            files.append(read(part))
+            finished(part[0])
+        return files
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+        futures = [pool.submit(read, part) for part in parts]
+        for part, future in zip(parts, futures, strict=True):
+            future.add_done_callback(
+                lambda f, path=part[0]: None if f.cancelled() or f.exception() else finished(path))
+        try:
+            return [f.result() for f in futures]
+        finally:
+            for f in futures:
+                f.cancel()
 
 
 def _halves(path: Path) -> list[tuple[list[int], int]] | None:

@@ -257,8 +257,11 @@ def test_one_parquet_file_read_in_two_halves(tmp_path, table, monkeypatch):
     path = tmp_path / "groups.parquet"
     pq.write_table(pa.Table.from_pandas(table, preserve_index=False), path, row_group_size=150)
     assert pq.ParquetFile(path).metadata.num_row_groups > 2
-    pd.testing.assert_frame_equal(read_cells(path, batch_rows=64),
+    calls = []
+    pd.testing.assert_frame_equal(read_cells(path, batch_rows=64,
+                                             progress=lambda k, n: calls.append((k, n))),
                                   cell_counts(read_responses(path)), check_exact=True)
+    assert calls == [(1, 1)]  # one file, once both halves are read
     # A bad row in the second half is named by its row in the file.
     bad = table.copy()
     bad.loc[len(bad) - 5, "hit"] = 3
