@@ -96,18 +96,11 @@ def summarize(df: pd.DataFrame, *, confidence_level: float = 0.95) -> pd.DataFra
         n_answers = stack.n.reshape(len(stack.n), -1).sum(axis=-1)
         for k, position in enumerate(stack.arms):
             trait, condition = index.keys[position]
-            note = (_zero_spread_note(float(mean[k])) if float(sd[k]) == 0 else "")
-            rows[(trait, condition)] = {
-                "trait": trait, "condition": condition, "n_seeds": stack.hits.shape[-2],
-                "n_questions": stack.hits.shape[-1], "n_answers": int(n_answers[k]),
-                "mean": float(mean[k]), "ci_low": float(low[k]), "ci_high": float(high[k]),
-                "interval": "t over seeds", "se": float(se[k]), "sd_between_seeds": float(sd[k]),
-                "var_seed": float(comps["var_seed"][k]),
-                "var_question": float(comps["var_question"][k]),
-                "var_within": float(comps["var_within"][k]),
-                "var_seed_question": float(comps["var_seed_question"][k]),
-                "note": note,
-            }
+            notes = [_zero_spread_note(float(mean[k]))] if float(sd[k]) == 0 else []
+            rows[(trait, condition)] = _summary_dict(
+                trait, condition, stack.hits.shape[-2], stack.hits.shape[-1], int(n_answers[k]),
+                (mean[k], low[k], high[k], se[k]), "t over seeds", float(sd[k]),
+                {key: float(v[k]) for key, v in comps.items()}, notes)
     keys = index.keys if index is not None else ()
     missing = [key for key in keys if key not in rows]
     if missing:
@@ -155,11 +148,19 @@ def _summary_row(trait, condition, arm: ArmData, confidence_level: float) -> dic
     else:
         comps = dict.fromkeys(("var_seed", "var_question", "var_seed_question",
                                "var_within"), math.nan)
+    return _summary_dict(trait, condition, arm.n_seeds, int(asked.sum()), arm.n_answers,
+                         (mean, low, high, se), interval, sd, comps, notes)
+
+
+def _summary_dict(trait, condition, n_seeds, n_questions, n_answers, interval_numbers, interval,
+                  sd, comps, notes) -> dict:
+    """One row of :func:`summarize` (``interval_numbers``: mean, low, high, se)."""
+    mean, low, high, se = (float(x) for x in interval_numbers)
     return {
-        "trait": trait, "condition": condition, "n_seeds": arm.n_seeds,
-        "n_questions": int(asked.sum()), "n_answers": arm.n_answers,
-        "mean": float(mean), "ci_low": float(low), "ci_high": float(high),
-        "interval": interval, "se": float(se), "sd_between_seeds": sd,
+        "trait": trait, "condition": condition, "n_seeds": n_seeds,
+        "n_questions": n_questions, "n_answers": n_answers,
+        "mean": mean, "ci_low": low, "ci_high": high,
+        "interval": interval, "se": se, "sd_between_seeds": sd,
         "var_seed": comps["var_seed"], "var_question": comps["var_question"],
         "var_within": comps["var_within"], "var_seed_question": comps["var_seed_question"],
         "note": "; ".join(notes),
@@ -713,14 +714,12 @@ def compare(
     return _adjust(results, families, adjust)
 
 
-
-
 def _batchable(cells, traits, treated_labels, control, base, *, alternative,
                confidence_level) -> dict:
     """``{(trait, treated): [(comparison, treated arm, reference arm, numbers), …]}`` for the
     comparisons :func:`_logit_batch` can take: treated and reference arms regular (stacked),
     both seeded against the control, the base (when named) present for the trait."""
-    from subliminal_stats.stats.cells import arm_index
+    from subliminal_stats.stats.design import grid_calibrations
 
     index = arm_index(cells)
     plans, jobs = {}, []
@@ -739,8 +738,6 @@ def _batchable(cells, traits, treated_labels, control, base, *, alternative,
             jobs += [(trait, label, ref.label) for _, ref in refs]
     numbers = _logit_batch(index, jobs, alternative=alternative,
                            confidence_level=confidence_level)
-    from subliminal_stats.stats.design import grid_calibrations
-
     tables = dict(zip(jobs, grid_calibrations([numbers[j][2] for j in jobs],
                                               alternative=alternative,
                                               alpha=round(1 - confidence_level, 10)),

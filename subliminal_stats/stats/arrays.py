@@ -46,10 +46,12 @@ def check_alternative(alternative: str) -> str:
     return alternative
 
 
-def check_confidence_level(confidence_level: float) -> float:
-    if not (0.0 < float(confidence_level) < 1.0):
+def check_confidence_level(confidence_level):
+    """The level as a float (an array of levels stays an array), each strictly in (0, 1)."""
+    level = np.asarray(confidence_level, dtype=float)
+    if not np.all((level > 0.0) & (level < 1.0)):
         raise ValueError(f"confidence_level must lie strictly between 0 and 1, got {confidence_level}")
-    return float(confidence_level)
+    return float(level) if level.ndim == 0 else level
 
 
 # --------------------------------------------------------------------------- t machinery
@@ -74,12 +76,7 @@ def t_inference(estimate, se, df, *, alternative="two-sided", confidence_level=0
     A zero ``se`` gives NaN statistic, p and interval (callers explain why).
     """
     check_alternative(alternative)
-    if np.ndim(confidence_level) == 0:
-        confidence_level = check_confidence_level(confidence_level)
-    else:  # one level per test (the family-adjusted intervals of many traits)
-        confidence_level = np.asarray(confidence_level, dtype=float)
-        if not np.all((confidence_level > 0) & (confidence_level < 1)):
-            raise ValueError("confidence_level must lie strictly between 0 and 1")
+    confidence_level = check_confidence_level(confidence_level)  # may be one per test
     estimate, se, df = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (estimate, se, df)))
     with np.errstate(divide="ignore", invalid="ignore"):
         ok = se > 0

@@ -375,7 +375,11 @@ class ArmIndex:
     where: dict
 
     def arm(self, trait, condition) -> ArmData | None:
-        """The :class:`ArmData` of a stacked arm (None when it is irregular)."""
+        """The :class:`ArmData` of a stacked arm (None when it is irregular).
+
+        Its ``questions`` is empty: the stacked paths never read the labels, and building a
+        tuple of them for each of thousands of arms is the cost the index avoids.
+        """
         found = self.where.get((trait, condition))
         if found is None:
             return None
