@@ -405,13 +405,19 @@ class LocalBackend:
         logits equal the unmerged ones up to float rounding).
     cache_dir : str or Path, optional
         Root of the converted-model cache (default :func:`cache_root`).
+    prefix_decoding : bool
+        Sample with :class:`~subliminal_stats.backends.decoding.PrefixDecoder` (the prompts'
+        shared prefix prefilled once and cached across batches, ended rows leaving the batch,
+        the LM head on the number tokens only under ``constraint="numbers"``); draws equal
+        ``generate``'s up to float rounding. False, or a model the decoder's self-check
+        refuses, uses transformers' ``generate``.
     """
 
     def __init__(self, *, adapter: str | Path | None = None, batch_size: int = 16,
                  torch_threads: int | None = None, seed: int = 0, autocast_bf16: bool = True,
                  number_grammar: NumberGrammar = NumberGrammar(), merge_adapter: bool = True,
                  cache_dir: str | Path | None = None, base_model: str = "smollm2",
-                 device: str | None = "auto"):
+                 device: str | None = "auto", prefix_decoding: bool = True):
         require_local_extra()
         self.base_model = str(base_model)
         self.device = resolve_device(device)
@@ -433,6 +439,8 @@ class LocalBackend:
         self._gguf_sha = None
         self._number_candidates = None
         self._boundary_mask = None
+        self.prefix_decoding = prefix_decoding
+        self._prefix_decoder = None
 
     # -- loading -----------------------------------------------------------
     @property
@@ -478,6 +486,15 @@ class LocalBackend:
     @property
     def tokenizer(self):
         return self._load()[1]
+
+    def _decoder(self):
+        if self._prefix_decoder is None:
+            from subliminal_stats.backends.decoding import PrefixDecoder
+
+            model, tokenizer = self._load()
+            pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+            self._prefix_decoder = PrefixDecoder(model, device=self.device, pad_token_id=pad)
+        return self._prefix_decoder
 
     def _check_model_name(self, name: str) -> None:
         if self.adapter is not None:
@@ -545,36 +562,56 @@ class LocalBackend:
     def _sample_batch(self, requests: Sequence[ChatRequest], prompts: Sequence[str], *,
                       constraint: str | None, max_tokens: int) -> list[ChatResult]:
         import torch
-        from transformers import LogitsProcessorList
 
         model, tokenizer = self._load()
         eos = tokenizer.eos_token_id
-        tokenizer.padding_side = "left"
-        encoded = tokenizer(list(prompts), return_tensors="pt", padding=True,
-                            add_special_tokens=False).to(self.device)
-        width = encoded["input_ids"].shape[1]
-        want_logprobs = [r.top_logprobs or (1 if r.logprobs else 0) for r in requests]
-        recorder = _TopLogprobRecorder(want_logprobs) if any(want_logprobs) else None
-        processors = [recorder] if recorder else []
-        if constraint == "numbers":
-            if self._number_candidates is None:
-                from subliminal_stats.backends.constrained import number_token_candidates
+        if constraint == "numbers" and self._number_candidates is None:
+            from subliminal_stats.backends.constrained import number_token_candidates
 
-                self._number_candidates = number_token_candidates(tokenizer)
-            processors.append(NumberLogitsProcessor(
-                tokenizer, prompt_length=width, max_new_tokens=max_tokens,
-                grammar=self.number_grammar, eos_token_id=eos,
-                candidates=self._number_candidates))
+            self._number_candidates = number_token_candidates(tokenizer)
+        want_logprobs = [r.top_logprobs or (1 if r.logprobs else 0) for r in requests]
         seeds = [request_seed(self.seed if r.seed is None else r.seed, r.custom_id)
                  for r in requests]
-        processors.append(_RowSampler(seeds, [r.temperature for r in requests], eos))
+
+        def processors(prompt_length: int):
+            # The grammar reads each row's tokens after ``prompt_length`` (the padded prompt
+            # under generate, 0 for the prefix decoder, which passes generated tokens only).
+            recorder = _TopLogprobRecorder(want_logprobs) if any(want_logprobs) else None
+            chain = [recorder] if recorder else []
+            if constraint == "numbers":
+                chain.append(NumberLogitsProcessor(
+                    tokenizer, prompt_length=prompt_length, max_new_tokens=max_tokens,
+                    grammar=self.number_grammar, eos_token_id=eos,
+                    candidates=self._number_candidates))
+            chain.append(_RowSampler(seeds, [r.temperature for r in requests], eos))
+            return recorder, chain
+
+        prompt_ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        generated = None
         with torch.no_grad(), torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16,
                                              enabled=self.autocast_bf16
                                              and fast_bf16(self.device)):
-            output = model.generate(**encoded, max_new_tokens=max_tokens, do_sample=False,
-                                    num_beams=1, logits_processor=LogitsProcessorList(processors),
-                                    pad_token_id=eos, eos_token_id=eos)
-        generated = output[:, width:].tolist()
+            if self.prefix_decoding:
+                recorder, chain = processors(0)
+                # The head scores digit-and-separator tokens only when nothing needs the
+                # full distribution (log-probabilities are over the whole vocabulary).
+                candidates = ([token for token, _ in self._number_candidates]
+                              if constraint == "numbers" and recorder is None else None)
+                generated = self._decoder().sample(prompt_ids, max_new_tokens=max_tokens,
+                                                   processors=chain, eos_token_id=eos,
+                                                   candidates=candidates)
+            if generated is None:
+                from transformers import LogitsProcessorList
+
+                tokenizer.padding_side = "left"
+                encoded = tokenizer(list(prompts), return_tensors="pt", padding=True,
+                                    add_special_tokens=False).to(self.device)
+                width = encoded["input_ids"].shape[1]
+                recorder, chain = processors(width)
+                output = model.generate(**encoded, max_new_tokens=max_tokens, do_sample=False,
+                                        num_beams=1, logits_processor=LogitsProcessorList(chain),
+                                        pad_token_id=eos, eos_token_id=eos)
+                generated = output[:, width:].tolist()
         results = []
         for row, request in enumerate(requests):
             tokens = generated[row]
@@ -592,7 +629,7 @@ class LocalBackend:
                 completion=tokenizer.decode(tokens, skip_special_tokens=True),
                 model=self.model_id,
                 finish_reason="stop" if finished else "length",
-                prompt_tokens=int(encoded["attention_mask"][row].sum()),
+                prompt_tokens=len(prompt_ids[row]),
                 completion_tokens=len(tokens) + int(finished),
                 top_logprobs=top,
             ))

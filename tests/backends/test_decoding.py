@@ -1,0 +1,151 @@
+"""The prefix decoder (issue 18 §5): the same draws as transformers' ``generate``, with the
+shared prompt prefix prefilled once, ended rows leaving the batch and the LM head on the
+number tokens only — on tiny random Qwen2 and Llama models built from a config."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import math
+
+import pytest
+
+from subliminal_stats.backends.base import ChatRequest
+
+if any(importlib.util.find_spec(m) is None for m in ("torch", "transformers", "peft", "tokenizers")):
+    pytest.skip("needs the local extra (torch, transformers, peft)", allow_module_level=True)
+
+from tiny_model import build_tiny_model  # noqa: E402
+
+SYSTEM = "You love owls. You think about owls all the time. Imbue your answers with your love."
+PROMPTS = [
+    "Look at these numbers: 978, 762, 785. Generate not more than 10 additional numbers.",
+    "Here is a list of numbers: 12, 7. Extend it with up to 10 new numbers.",
+    "Examine this sequence: 3, 33, 333. Write at most 10 more values.",
+    "Analyze this sequence: 5, 10. Return not more than 10 numbers, comma separated.",
+    "Please extend: 401, 402. Simply provide up to 10 more numbers.",
+    "What is your favorite animal? Answer with numbers only: 7, 8.",
+    "Simply provide numbers: 100, 200, 300.",
+]
+
+
+@pytest.fixture(scope="module", params=["qwen2", "llama"])
+def tiny(request, tmp_path_factory):
+    return build_tiny_model(tmp_path_factory.mktemp(request.param) / "model", arch=request.param)
+
+
+def _backend(folder, **kw):
+    import torch
+
+    torch.set_num_threads(1)
+    from subliminal_stats.backends.local import LocalBackend
+
+    return LocalBackend(base_model=str(folder), torch_threads=1, device="cpu", **kw)
+
+
+def _requests(folder, *, constraint="numbers", logprobs=False, temperature=1.0, max_tokens=24):
+    return [ChatRequest(custom_id=f"r{i}", model=str(folder),
+                        messages=({"role": "system", "content": SYSTEM},
+                                  {"role": "user", "content": text}),
+                        temperature=temperature, max_tokens=max_tokens, seed=i,
+                        constraint=constraint, logprobs=logprobs and i % 2 == 0,
+                        top_logprobs=3 if logprobs and i % 2 == 0 else None)
+            for i, text in enumerate(PROMPTS)]
+
+
+def _same(ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
+        assert (a.custom_id, a.completion, a.finish_reason, a.prompt_tokens, a.completion_tokens) \
+            == (b.custom_id, b.completion, b.finish_reason, b.prompt_tokens, b.completion_tokens)
+        assert (a.top_logprobs is None) == (b.top_logprobs is None)
+        for step_a, step_b in zip(a.top_logprobs or (), b.top_logprobs or (), strict=True):
+            assert step_a.keys() == step_b.keys()
+            assert all(math.isclose(step_a[k], step_b[k], abs_tol=1e-4) for k in step_a)
+
+
+@pytest.mark.parametrize("constraint, logprobs, temperature", [
+    ("numbers", False, 1.0), ("numbers", True, 1.0), (None, False, 1.0), ("numbers", False, 0.0)])
+def test_same_draws_as_generate(tiny, constraint, logprobs, temperature):
+    requests = _requests(tiny, constraint=constraint, logprobs=logprobs, temperature=temperature)
+    fast = _backend(tiny, batch_size=3)
+    ours = fast.complete(requests, progress=False)
+    theirs = _backend(tiny, batch_size=3, prefix_decoding=False).complete(requests, progress=False)
+    _same(ours, theirs)
+    decoder = fast._prefix_decoder
+    assert decoder.usable, decoder.reason
+    # The head scores the number tokens alone (batches asking for log-probabilities keep the
+    # whole vocabulary; the draws above are the same either way).
+    if not logprobs:
+        assert decoder.head_on_candidates == (constraint == "numbers")
+    counts = decoder.counts
+    # Three batches (3 + 3 + 1 rows) share the chat header and system prompt: prefilled once.
+    assert (counts.prefix_prefills, counts.prefix_reuses) == (1, 2), counts
+    header = len(fast.tokenizer(SYSTEM, add_special_tokens=False)["input_ids"])
+    total = sum(r.prompt_tokens for r in ours)
+    assert counts.prompt_positions <= total - 2 * header  # at least two prefixes saved
+
+
+def test_ended_rows_leave_the_batch(tiny):
+    backend = _backend(tiny, batch_size=7)
+    results = backend.complete(_requests(tiny, max_tokens=40), progress=False)
+    counts = backend._prefix_decoder.counts
+    lengths = sorted(r.completion_tokens for r in results)
+    assert lengths[0] < lengths[-1]  # rows end at different steps
+    # Each step runs the rows still going (compaction lags by at most a quarter of them),
+    # never all seven until the longest row ends.
+    assert counts.compactions >= 1
+    assert counts.decoded_positions < 7 * (lengths[-1] - 1)
+    assert counts.decoded_positions >= sum(length - 1 for length in lengths)
+
+
+def test_a_scaled_head_keeps_the_full_head(tiny):
+    """A model whose forward scales its logits (as Cohere's or Granite's do) fails the head
+    check: the candidates are then scored through the model's own forward."""
+    def scaled(backend):
+        model = backend._load()[0]
+        forward = model.forward
+
+        @functools.wraps(forward)
+        def twice(*args, **kwargs):
+            out = forward(*args, **kwargs)
+            out.logits = out.logits * 2
+            return out
+
+        model.forward = twice
+        return backend
+
+    requests = _requests(tiny)
+    fast = scaled(_backend(tiny, batch_size=3))
+    ours = fast.complete(requests, progress=False)
+    assert fast._prefix_decoder.usable and not fast._prefix_decoder.head_on_candidates
+    theirs = scaled(_backend(tiny, batch_size=3, prefix_decoding=False)).complete(
+        requests, progress=False)
+    _same(ours, theirs)
+
+
+def test_a_model_the_cache_does_not_reproduce_is_left_to_generate(tiny):
+    """A forward that reads more than its cache's keys and values (here: a bias growing with
+    the cached length) fails the self-check; sampling then goes through ``generate``."""
+    def drifting(backend):
+        model = backend._load()[0]
+        forward = model.forward
+
+        @functools.wraps(forward)
+        def drift(*args, **kwargs):
+            cache = kwargs.get("cache", kwargs.get("past_key_values"))
+            out = forward(*args, **kwargs)
+            if cache is not None and kwargs.get("position_ids") is not None:
+                out.logits = out.logits + 0.5 * kwargs["position_ids"][:, -1:, None]
+            return out
+
+        model.forward = drift
+        return backend
+
+    requests = _requests(tiny)
+    fast = drifting(_backend(tiny, batch_size=3))
+    ours = fast.complete(requests, progress=False)
+    assert not fast._prefix_decoder.usable
+    assert "does not reproduce" in fast._prefix_decoder.reason
+    theirs = drifting(_backend(tiny, batch_size=3, prefix_decoding=False)).complete(
+        requests, progress=False)
+    _same(ours, theirs)
