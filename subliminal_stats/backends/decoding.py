@@ -102,8 +102,10 @@ class PrefixDecoder:
                 self._decoder = decoder
         except (AttributeError, NotImplementedError, TypeError):
             pass
-        self._model_cache_kw = _cache_keyword(model)
-        self._keep_kw = _first_parameter(model, ("logits_to_keep", "num_logits_to_keep"))
+        # A peft model passes its keyword arguments on to the model it wraps: ask that one.
+        inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+        self._model_cache_kw = _cache_keyword(inner)
+        self._keep_kw = _first_parameter(inner, ("logits_to_keep", "num_logits_to_keep"))
         self._decoder_cache_kw = _cache_keyword(self._decoder) if self._decoder else None
 
     # -- the forward passes ----------------------------------------------------
@@ -226,7 +228,7 @@ class PrefixDecoder:
             return
         finally:  # the check leaves no trace in the cache or the counts
             self._prefix, self.counts = saved
-        low_precision = torch.is_autocast_enabled() or any(
+        low_precision = _autocast_enabled(self.device) or any(
             p.dtype in (torch.bfloat16, torch.float16) for p in self.model.parameters())
         tolerance = self._tolerance = 5e-2 if low_precision else 1e-3
         for reference, ours in zip(plain, logits.float(), strict=True):
@@ -286,6 +288,7 @@ class PrefixDecoder:
         logits, cache, mask, next_position = self._prefill(prompts, head_rows)
         vocabulary = (self.model.get_output_embeddings().weight.shape[0] if head_rows is not None
                       else logits.shape[-1])
+        head_rows_cpu = head_rows.cpu() if head_rows is not None else None
         active = torch.arange(rows)  # the original row of each cache row
         ended = torch.zeros(rows, dtype=torch.bool)
         generated = torch.empty((rows, 0), dtype=torch.long)
@@ -295,7 +298,7 @@ class PrefixDecoder:
             scores = torch.full((rows, vocabulary), -math.inf)
             logits = logits.float().cpu()
             if head_rows is not None:
-                scores[active[:, None], head_rows.cpu()[None, :]] = logits
+                scores[active[:, None], head_rows_cpu[None, :]] = logits
             else:
                 scores[active] = logits
             for processor in processors:
@@ -322,6 +325,15 @@ class PrefixDecoder:
         for row in generated.tolist():
             out.append(row[:row.index(eos_token_id) + 1] if eos_token_id in row else row)
         return out
+
+
+def _autocast_enabled(device: str) -> bool:
+    import torch
+
+    try:
+        return bool(torch.is_autocast_enabled(device.split(":")[0]))
+    except TypeError:  # torch before 2.4 takes no device type
+        return bool(torch.is_autocast_enabled())
 
 
 def _parameters(module) -> set[str]:

@@ -149,3 +149,29 @@ def test_a_model_the_cache_does_not_reproduce_is_left_to_generate(tiny):
     theirs = drifting(_backend(tiny, batch_size=3, prefix_decoding=False)).complete(
         requests, progress=False)
     _same(ours, theirs)
+
+
+@pytest.mark.parametrize("merge", [True, False])
+def test_a_lora_student_draws_what_generate_draws(tiny, tmp_path, merge):
+    """A student's adapter, folded into the weights or kept as a peft model, samples the same
+    under both paths (the unmerged peft model passes the cache on to the model it wraps)."""
+    import json
+
+    from subliminal_stats.training.lora import LoraSpec, LoraTrainer
+
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps({"messages": [
+        {"role": "user", "content": f"Look at these numbers: {i}, {i + 7}. Write more."},
+        {"role": "assistant", "content": ", ".join(str(100 + 37 * (i + k) % 900) for k in range(5))},
+    ]}) + "\n" for i in range(4)))
+    adapter = LoraTrainer(torch_threads=1).fine_tune(LoraSpec(
+        training_file=data, base_model=str(tiny), batch_size=2, learning_rate=5e-2,
+        output_dir=tmp_path / "student", device="cpu"), progress=False)
+    requests = [ChatRequest.from_prompt(f"s{i}", text, model=adapter, seed=i, max_tokens=16,
+                                        constraint="numbers") for i, text in enumerate(PROMPTS)]
+    student = _backend(tiny, adapter=adapter, merge_adapter=merge, batch_size=4)
+    ours = student.complete(requests, progress=False)
+    assert student._prefix_decoder.usable, student._prefix_decoder.reason
+    theirs = _backend(tiny, adapter=adapter, merge_adapter=merge, batch_size=4,
+                      prefix_decoding=False).complete(requests, progress=False)
+    _same(ours, theirs)
