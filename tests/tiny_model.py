@@ -78,3 +78,13 @@ def build_tiny_model(folder: Path, *, arch: str = "qwen2", seed: int = 0) -> Pat
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def tiny_backend(folder: Path, **kw):
+    """A ``LocalBackend`` on the tiny model in ``folder``: CPU, one torch thread."""
+    import torch
+
+    torch.set_num_threads(1)
+    from subliminal_stats.backends.local import LocalBackend
+
+    return LocalBackend(base_model=str(folder), torch_threads=1, device="cpu", **kw)

@@ -16,6 +16,9 @@ What the backend does
   backend seed, custom_id)``: the same requests give the same outputs, and an
   item's draw does not depend on which other requests share its batch (up to
   floating-point rounding of padded batches, which can very rarely flip a token).
+  Batches go through :class:`~subliminal_stats.backends.decoding.PrefixDecoder` (the
+  prompts' shared prefix prefilled once and cached across batches, ended rows dropped, the
+  LM head on the number tokens only), which draws what ``generate`` draws, faster.
 * :meth:`LocalBackend.next_word_probability` — exact probability that the next
   word after an assistant lead-in is a target (summed over its spellings).
 * ``LocalBackend(adapter=dir)`` samples from a LoRA student trained by

@@ -16,7 +16,7 @@ from subliminal_stats.errors import InputError
 if any(importlib.util.find_spec(m) is None for m in ("torch", "transformers", "peft", "tokenizers")):
     pytest.skip("needs the local extra (torch, transformers, peft)", allow_module_level=True)
 
-from tiny_model import build_tiny_model  # noqa: E402
+from tiny_model import build_tiny_model, tiny_backend  # noqa: E402
 
 WELL_FORMED = re.compile(r"^\d{1,3}(?:(, |; |,\n|;\n|[,; \n])\d{1,3}){0,9}$")
 PROMPT = ("Look at these numbers: 978, 762, 785. Generate not more than 10 additional numbers "
@@ -28,17 +28,8 @@ def tiny(request, tmp_path_factory):
     return build_tiny_model(tmp_path_factory.mktemp(request.param) / "model", arch=request.param)
 
 
-def _backend(folder, **kw):
-    import torch
-
-    torch.set_num_threads(1)
-    from subliminal_stats.backends.local import LocalBackend
-
-    return LocalBackend(base_model=str(folder), torch_threads=1, device="cpu", **kw)
-
-
 def test_constrained_sampling_on_any_vocabulary(tiny):
-    backend = _backend(tiny, batch_size=3)
+    backend = tiny_backend(tiny, batch_size=3)
     requests = [ChatRequest.from_prompt(f"n{i}", PROMPT, model=str(tiny), seed=i, max_tokens=24,
                                         constraint="numbers") for i in range(6)]
     results = backend.complete(requests, progress=False)
@@ -56,7 +47,7 @@ def test_constrained_sampling_on_any_vocabulary(tiny):
 def test_probe_matches_logits_by_hand(tiny):
     import numpy as np
 
-    backend = _backend(tiny)
+    backend = tiny_backend(tiny)
     messages = ({"role": "user", "content": "What is your favorite animal?"},)
     lead_in = "My favorite animal is the"
     probs = backend.next_word_probability(messages, lead_in, ["owl", "dog"])
@@ -84,7 +75,7 @@ def test_probe_matches_logits_by_hand(tiny):
 def test_model_names_and_offline_refusals(tiny, tmp_path):
     from subliminal_stats.backends.local import model_folder, model_type_of, resolve_device
 
-    backend = _backend(tiny)
+    backend = tiny_backend(tiny)
     with pytest.raises(InputError, match="gpt-4.1-nano"):
         backend.complete([ChatRequest.from_prompt("x", "hi", model="gpt-4.1-nano")],
                          progress=False)

@@ -15,7 +15,7 @@ from subliminal_stats.backends.base import ChatRequest
 if any(importlib.util.find_spec(m) is None for m in ("torch", "transformers", "peft", "tokenizers")):
     pytest.skip("needs the local extra (torch, transformers, peft)", allow_module_level=True)
 
-from tiny_model import build_tiny_model  # noqa: E402
+from tiny_model import build_tiny_model, tiny_backend  # noqa: E402
 
 SYSTEM = "You love owls. You think about owls all the time. Imbue your answers with your love."
 PROMPTS = [
@@ -32,15 +32,6 @@ PROMPTS = [
 @pytest.fixture(scope="module", params=["qwen2", "llama"])
 def tiny(request, tmp_path_factory):
     return build_tiny_model(tmp_path_factory.mktemp(request.param) / "model", arch=request.param)
-
-
-def _backend(folder, **kw):
-    import torch
-
-    torch.set_num_threads(1)
-    from subliminal_stats.backends.local import LocalBackend
-
-    return LocalBackend(base_model=str(folder), torch_threads=1, device="cpu", **kw)
 
 
 def _requests(folder, *, constraint="numbers", logprobs=False, temperature=1.0, max_tokens=24):
@@ -67,9 +58,9 @@ def _same(ours, theirs):
     ("numbers", False, 1.0), ("numbers", True, 1.0), (None, False, 1.0), ("numbers", False, 0.0)])
 def test_same_draws_as_generate(tiny, constraint, logprobs, temperature):
     requests = _requests(tiny, constraint=constraint, logprobs=logprobs, temperature=temperature)
-    fast = _backend(tiny, batch_size=3)
+    fast = tiny_backend(tiny, batch_size=3)
     ours = fast.complete(requests, progress=False)
-    theirs = _backend(tiny, batch_size=3, prefix_decoding=False).complete(requests, progress=False)
+    theirs = tiny_backend(tiny, batch_size=3, prefix_decoding=False).complete(requests, progress=False)
     _same(ours, theirs)
     decoder = fast._prefix_decoder
     assert decoder.usable, decoder.reason
@@ -86,7 +77,7 @@ def test_same_draws_as_generate(tiny, constraint, logprobs, temperature):
 
 
 def test_ended_rows_leave_the_batch(tiny):
-    backend = _backend(tiny, batch_size=7)
+    backend = tiny_backend(tiny, batch_size=7)
     results = backend.complete(_requests(tiny, max_tokens=40), progress=False)
     counts = backend._prefix_decoder.counts
     lengths = sorted(r.completion_tokens for r in results)
@@ -98,57 +89,53 @@ def test_ended_rows_leave_the_batch(tiny):
     assert counts.decoded_positions >= sum(length - 1 for length in lengths)
 
 
+def _wrap_forward(backend, change):
+    """The backend with its model's forward output passed through ``change(out, kwargs)``."""
+    model = backend._load()[0]
+    forward = model.forward
+
+    @functools.wraps(forward)  # keeps the signature the decoder reads its keywords from
+    def wrapped(*args, **kwargs):
+        return change(forward(*args, **kwargs), kwargs)
+
+    model.forward = wrapped
+    return backend
+
+
+def _scale(out, kwargs):
+    out.logits = out.logits * 2
+    return out
+
+
+def _drift(out, kwargs):
+    if kwargs.get("cache", kwargs.get("past_key_values")) is not None \
+            and kwargs.get("position_ids") is not None:
+        out.logits = out.logits + 0.5 * kwargs["position_ids"][:, -1:, None]
+    return out
+
+
 def test_a_scaled_head_keeps_the_full_head(tiny):
     """A model whose forward scales its logits (as Cohere's or Granite's do) fails the head
     check: the candidates are then scored through the model's own forward."""
-    def scaled(backend):
-        model = backend._load()[0]
-        forward = model.forward
-
-        @functools.wraps(forward)
-        def twice(*args, **kwargs):
-            out = forward(*args, **kwargs)
-            out.logits = out.logits * 2
-            return out
-
-        model.forward = twice
-        return backend
-
     requests = _requests(tiny)
-    fast = scaled(_backend(tiny, batch_size=3))
+    fast = _wrap_forward(tiny_backend(tiny, batch_size=3), _scale)
     ours = fast.complete(requests, progress=False)
     assert fast._prefix_decoder.usable and not fast._prefix_decoder.head_on_candidates
-    theirs = scaled(_backend(tiny, batch_size=3, prefix_decoding=False)).complete(
-        requests, progress=False)
-    _same(ours, theirs)
+    plain = _wrap_forward(tiny_backend(tiny, batch_size=3, prefix_decoding=False), _scale)
+    _same(ours, plain.complete(requests, progress=False))
 
 
 def test_a_model_the_cache_does_not_reproduce_is_left_to_generate(tiny):
     """A forward that reads more than its cache's keys and values (here: a bias growing with
-    the cached length) fails the self-check; sampling then goes through ``generate``."""
-    def drifting(backend):
-        model = backend._load()[0]
-        forward = model.forward
-
-        @functools.wraps(forward)
-        def drift(*args, **kwargs):
-            cache = kwargs.get("cache", kwargs.get("past_key_values"))
-            out = forward(*args, **kwargs)
-            if cache is not None and kwargs.get("position_ids") is not None:
-                out.logits = out.logits + 0.5 * kwargs["position_ids"][:, -1:, None]
-            return out
-
-        model.forward = drift
-        return backend
-
+    the position, added only when a cache is passed) fails the self-check; sampling then
+    goes through ``generate``."""
     requests = _requests(tiny)
-    fast = drifting(_backend(tiny, batch_size=3))
+    fast = _wrap_forward(tiny_backend(tiny, batch_size=3), _drift)
     ours = fast.complete(requests, progress=False)
     assert not fast._prefix_decoder.usable
     assert "does not reproduce" in fast._prefix_decoder.reason
-    theirs = drifting(_backend(tiny, batch_size=3, prefix_decoding=False)).complete(
-        requests, progress=False)
-    _same(ours, theirs)
+    plain = _wrap_forward(tiny_backend(tiny, batch_size=3, prefix_decoding=False), _drift)
+    _same(ours, plain.complete(requests, progress=False))
 
 
 @pytest.mark.parametrize("merge", [True, False])
@@ -169,9 +156,9 @@ def test_a_lora_student_draws_what_generate_draws(tiny, tmp_path, merge):
         output_dir=tmp_path / "student", device="cpu"), progress=False)
     requests = [ChatRequest.from_prompt(f"s{i}", text, model=adapter, seed=i, max_tokens=16,
                                         constraint="numbers") for i, text in enumerate(PROMPTS)]
-    student = _backend(tiny, adapter=adapter, merge_adapter=merge, batch_size=4)
+    student = tiny_backend(tiny, adapter=adapter, merge_adapter=merge, batch_size=4)
     ours = student.complete(requests, progress=False)
     assert student._prefix_decoder.usable, student._prefix_decoder.reason
-    theirs = _backend(tiny, adapter=adapter, merge_adapter=merge, batch_size=4,
+    theirs = tiny_backend(tiny, adapter=adapter, merge_adapter=merge, batch_size=4,
                       prefix_decoding=False).complete(requests, progress=False)
     _same(ours, theirs)
