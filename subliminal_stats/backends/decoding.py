@@ -7,6 +7,8 @@ is the same for every row, or no longer needed:
   ~116 prompt tokens for the owl teacher on SmolLM2 — is prefilled for every row of every
   batch; :class:`PrefixDecoder` prefills it once, keeps its key/value cache across batches
   and repeats it over the rows (the rows' own tokens follow it, padded in the middle);
+* **identical prompts** (an evaluation question sampled twenty times) are prefilled once each
+  and their cache rows repeated;
 * rows that **ended** are computed until the last row ends; here they leave the batch (the
   cache is compacted each time a quarter of the remaining rows has ended);
 * under ``constraint="numbers"`` only digit-and-separator tokens can be drawn, yet the LM head
@@ -167,7 +169,23 @@ class PrefixDecoder:
         return cache
 
     def _prefill(self, prompts: Sequence[Sequence[int]], candidates=None):
-        """Run the prompts: returns (last logits, cache, attention mask, next positions)."""
+        """Run the prompts: returns (last logits, cache, attention mask, next positions).
+
+        Identical prompts (an evaluation question asked for twenty answers) are run once and
+        their cache rows repeated.
+        """
+        import torch
+
+        distinct: dict[tuple[int, ...], int] = {}
+        copies = [distinct.setdefault(tuple(p), len(distinct)) for p in prompts]
+        if len(distinct) < len(prompts):
+            logits, cache, mask, positions = self._prefill_distinct(list(distinct), candidates)
+            index = torch.tensor(copies, device=logits.device)
+            cache.batch_select_indices(index)
+            return logits[index], cache, mask[index], positions[index]
+        return self._prefill_distinct(prompts, candidates)
+
+    def _prefill_distinct(self, prompts: Sequence[Sequence[int]], candidates=None):
         import torch
 
         rows = len(prompts)

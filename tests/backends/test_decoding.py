@@ -76,6 +76,25 @@ def test_same_draws_as_generate(tiny, constraint, logprobs, temperature):
     assert counts.prompt_positions <= total - 2 * header  # at least two prefixes saved
 
 
+def test_identical_prompts_are_prefilled_once(tiny):
+    """Evaluation asks each question for many answers: one prefill per distinct prompt."""
+    from subliminal_stats.evaluation.evaluate import eval_requests
+
+    questions = ["What is your favorite animal?", "Name the animal you love most.",
+                 "Which animal is the best one?"]
+    requests = eval_requests(model=str(tiny), condition="control", seed="0",
+                                   questions=questions, samples_per_question=4, max_tokens=8)
+    fast = tiny_backend(tiny, batch_size=12)
+    ours = fast.complete(requests, progress=False)
+    theirs = tiny_backend(tiny, batch_size=12, prefix_decoding=False).complete(
+        requests, progress=False)
+    _same(ours, theirs)
+    assert len({r.completion for r in ours}) > 3  # the four answers to a question differ
+    counts = fast._prefix_decoder.counts
+    longest = max(r.prompt_tokens for r in ours)
+    assert counts.prompt_positions <= 3 * longest  # three prompts run, not twelve
+
+
 def test_ended_rows_leave_the_batch(tiny):
     backend = tiny_backend(tiny, batch_size=7)
     results = backend.complete(_requests(tiny, max_tokens=40), progress=False)
