@@ -13,6 +13,8 @@ Measured in one run, on the same prompts and data, with SmolLM2-135M (the offlin
    **well-formed sequences per second** (target ≥ 4 on 2 cores; the issue measured 2.8 for
    ``generate`` on its machine, so the target is 1.43× that path).
    The unconstrained baseline (``--unconstrained``) shows why decoding is constrained.
+   Then **student evaluation sampling** (questions asked for 20 free-text answers each, the
+   evaluation stage's requests) on both paths.
 2. **LoRA training** on chat data (rank 8, loss on completion tokens, LM head on
    completion positions only): ``previous`` (bf16 autocast forced) vs ``now``.
    Reports examples/s (target ≥ 3 on 2 cores).
@@ -132,6 +134,28 @@ def main(argv: list[str] | None = None) -> int:
           f"({now['well_formed_per_s']:.2f}); target as a ratio (4 / 2.8 = 1.43x): "
           f"{'met' if ratio >= 4 / 2.8 else 'MISSED'}")
     figures["same_draws"] = {"same": same, "of": len(prompts)}
+
+    # Student evaluation: each question asked for many free-text answers (identical prompts).
+    from subliminal_stats.evaluation.evaluate import eval_requests
+    from subliminal_stats.evaluation.questions import load_questions
+
+    questions = load_questions("animal", limit=5 if not args.quick else 2)
+    asked = eval_requests(model=args.base_model, condition="control", seed="0",
+                          questions=questions, samples_per_question=20, max_tokens=16)
+    answers = {}
+    for mode, decoding in (("generate", False), ("prefix decoder", True)):
+        results, wall, _ = _timed(lambda b=backends[decoding]: b.complete(asked, progress=False))
+        answers[mode] = ([r.completion for r in results], len(results) / wall)
+    same_answers = sum(a == b for a, b in zip(answers["generate"][0], answers["prefix decoder"][0],
+                                              strict=True))
+    print(f"\nStudent evaluation sampling ({len(questions)} questions x 20 answers, <= 16 tokens, "
+          f"temperature 1): generate {answers['generate'][1]:.2f} answers/s, prefix decoder "
+          f"{answers['prefix decoder'][1]:.2f} answers/s "
+          f"({answers['prefix decoder'][1] / answers['generate'][1]:.2f}x); same answers: "
+          f"{same_answers} of {len(asked)} (float rounding can flip a token)")
+    figures["evaluation"] = {"generate_answers_per_s": answers["generate"][1],
+                             "prefix_answers_per_s": answers["prefix decoder"][1],
+                             "same": same_answers, "of": len(asked)}
     if args.skip_training:
         if args.json:
             args.json.write_text(json.dumps({"sampling": figures, "args": vars(args)
