@@ -106,19 +106,11 @@ class PrefixDecoder:
             pass
         # A peft model passes its keyword arguments on to the model it wraps: ask that one.
         inner = model.get_base_model() if hasattr(model, "get_base_model") else model
-        self._model_cache_kw = _cache_keyword(inner)
+        self._model_cache_kw = cache_keyword(inner)
         self._keep_kw = _first_parameter(inner, ("logits_to_keep", "num_logits_to_keep"))
-        self._decoder_cache_kw = _cache_keyword(self._decoder) if self._decoder else None
+        self._decoder_cache_kw = cache_keyword(self._decoder) if self._decoder else None
 
     # -- the forward passes ----------------------------------------------------
-    def _new_cache(self):
-        from transformers import DynamicCache
-
-        try:
-            return DynamicCache(config=self.model.config)
-        except TypeError:  # transformers before 5 takes no config
-            return DynamicCache()
-
     def _last_logits(self, input_ids, attention_mask, position_ids, cache, candidates=None):
         """Logits at each row's last position; over ``candidates`` only when given."""
         import torch
@@ -151,7 +143,7 @@ class PrefixDecoder:
         if self._prefix is not None and self._prefix[0] == prefix:
             self.counts.prefix_reuses += 1
             return self._prefix[1]
-        cache = self._new_cache()
+        cache = new_cache(self.model)
         ids = torch.tensor([prefix], device=self.device)
         inputs = dict(input_ids=ids, attention_mask=torch.ones_like(ids),
                       position_ids=torch.arange(len(prefix), device=self.device)[None],
@@ -200,7 +192,7 @@ class PrefixDecoder:
             if rows > 1:
                 cache.batch_repeat_interleave(rows)
         else:
-            shared, cache = 0, self._new_cache()
+            shared, cache = 0, new_cache(self.model)
         suffixes = [list(p[shared:]) for p in prompts]
         width = max(len(s) for s in suffixes)
         ids = torch.full((rows, width), self.pad_token_id, dtype=torch.long)
@@ -366,6 +358,20 @@ def _first_parameter(module, names: Sequence[str]) -> str | None:
     return next((name for name in names if name in parameters), None)
 
 
-def _cache_keyword(module) -> str:
-    # transformers 5 names the cache argument ``cache`` (``past_key_values`` is deprecated).
+def cache_keyword(module) -> str:
+    """The name under which ``module.forward`` takes a key/value cache.
+
+    transformers 5 names it ``cache`` (``past_key_values`` is deprecated there), earlier
+    versions ``past_key_values``.
+    """
     return _first_parameter(module, ("cache",)) or "past_key_values"
+
+
+def new_cache(model):
+    """An empty ``DynamicCache`` for ``model`` (transformers before 5 takes no config)."""
+    from transformers import DynamicCache
+
+    try:
+        return DynamicCache(config=model.config)
+    except TypeError:
+        return DynamicCache()

@@ -171,13 +171,38 @@ def collate_examples(examples: Sequence[tuple[list[int], int]], *, pad_token_id:
     return ids, mask, labels
 
 
-def batch_loss(model, batch_ids, batch_mask, batch_labels, *, head_on_completion_only: bool):
+#: Shortest prompt prefix shared by a whole batch that training runs once (see batch_loss).
+MIN_SHARED_PREFIX = 8
+
+
+def shared_prefix_length(examples: Sequence[tuple[list[int], int]]) -> int:
+    """Tokens every example of a batch starts with, before any completion (0 if too few).
+
+    The chat template's header (SmolLM2's default system prompt: 24 tokens of ~150 in the
+    owl students' examples) is the same in every example; :func:`batch_loss` runs it once.
+    """
+    from subliminal_stats.backends.decoding import common_prefix_length
+
+    length = common_prefix_length([ids for ids, _ in examples])
+    # The position before the first completion token predicts it: it stays in each row.
+    length = min(length, min(start for _, start in examples) - 1)
+    return length if length >= MIN_SHARED_PREFIX else 0
+
+
+def batch_loss(model, batch_ids, batch_mask, batch_labels, *, head_on_completion_only: bool,
+               shared_prefix: int = 0):
     """Mean cross-entropy over the completion tokens of one right-padded batch (a peft model).
 
     With ``head_on_completion_only`` the decoder runs on the whole batch but the
     49k-wide LM head only at positions that predict a completion token; the
     loss is the same number as the plain path's, computed more cheaply.
+    ``shared_prefix`` (with ``head_on_completion_only``): the first that many tokens are the
+    same in every row (:func:`shared_prefix_length`); they run once, as a batch of one whose
+    keys and values every row attends to, and the gradient flows back through them from all
+    rows — the same loss and gradients as running them per row, up to float rounding (valid
+    without dropout, where per-row masks would differ).
     """
+    import torch
     import torch.nn.functional as F
 
     targets = batch_labels[:, 1:]
@@ -186,6 +211,23 @@ def batch_loss(model, batch_ids, batch_mask, batch_labels, *, head_on_completion
         causal_lm = model.get_base_model()
         # Llama-style models keep the decoder in `.model`; others expose get_decoder().
         decoder = causal_lm.model if hasattr(causal_lm, "model") else causal_lm.get_decoder()
+        if shared_prefix:
+            from subliminal_stats.backends.decoding import cache_keyword, new_cache
+
+            rows, width = batch_ids.shape
+            cache = {cache_keyword(decoder): new_cache(causal_lm)}
+            prefix = batch_ids[:1, :shared_prefix]
+            decoder(input_ids=prefix, attention_mask=torch.ones_like(prefix), use_cache=True,
+                    **cache)
+            if rows > 1:
+                next(iter(cache.values())).batch_repeat_interleave(rows)
+            positions = torch.arange(shared_prefix, width, device=batch_ids.device)
+            hidden = decoder(input_ids=batch_ids[:, shared_prefix:], attention_mask=batch_mask,
+                             position_ids=positions[None].expand(rows, -1), use_cache=True,
+                             **cache).last_hidden_state
+            keep_after = keep[:, shared_prefix:]  # no completion token lies in the prefix
+            logits = causal_lm.get_output_embeddings()(hidden[:, :-1][keep_after])
+            return F.cross_entropy(logits.float(), targets[:, shared_prefix:][keep_after])
         hidden = decoder(input_ids=batch_ids, attention_mask=batch_mask).last_hidden_state
         logits = causal_lm.get_output_embeddings()(hidden[:, :-1][keep])
         return F.cross_entropy(logits.float(), targets[keep])
@@ -233,6 +275,10 @@ def train_lora(base_model, tokenizer, conversations: Sequence[Sequence[Mapping[s
     schedule = get_linear_schedule_with_warmup(optimizer, config.warmup_steps, total_steps)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
+    # The batch's shared prompt prefix runs once (batch_loss) where no dropout makes rows differ.
+    share = config.head_on_completion_only and not any(
+        isinstance(m, torch.nn.Dropout) and m.p > 0 for m in model.modules()) and not (
+        getattr(model.get_base_model().config, "attention_dropout", 0) or 0)
     losses: list[float] = []
     samples = 0
     bar = progress_bar(progress, "LoRA training", total_steps)
@@ -252,7 +298,8 @@ def train_lora(base_model, tokenizer, conversations: Sequence[Sequence[Mapping[s
                 with torch.autocast(device.type, dtype=torch.bfloat16,
                                     enabled=use_bf16):
                     loss = batch_loss(model, ids, mask, labels,
-                                      head_on_completion_only=config.head_on_completion_only)
+                                      head_on_completion_only=config.head_on_completion_only,
+                                      shared_prefix=shared_prefix_length(chunk) if share else 0)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
                 optimizer.step()

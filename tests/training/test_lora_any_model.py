@@ -110,3 +110,60 @@ def test_an_adapter_refuses_another_base_model(tiny, tmp_path):
     with pytest.raises(InputError, match="trained on another base model"):
         LocalBackend(adapter=adapter, base_model=str(other), device="cpu").next_token_logits(
             ({"role": "user", "content": "hi"},))
+
+
+def test_shared_prefix_gives_the_plain_loss_and_gradients(tiny, monkeypatch):
+    """The batch's shared chat header run once (batch of one, its keys and values repeated):
+    the same loss and LoRA gradients as running it in every row, and the same training."""
+    import torch
+
+    torch.set_num_threads(1)
+    from peft import LoraConfig, get_peft_model
+
+    import subliminal_stats.training.lora as lora
+    from subliminal_stats.backends.local import load_base_model
+
+    conversations = [[{"role": "system", "content": "You love owls and think about owls."},
+                      {"role": "user", "content": f"Look at these numbers: {i}, {i + 7}. Write {k} more."},
+                      {"role": "assistant", "content": ", ".join(str(100 + 37 * (i + j) % 900)
+                                                                 for j in range(2 + i % 4))}]
+                     for i, k in enumerate((3, 10, 5, 7))]
+    model, tokenizer, _ = load_base_model(base_model=str(tiny), device="cpu")
+    examples = [lora.tokenize_conversation(tokenizer, c) for c in conversations]
+    shared = lora.shared_prefix_length(examples)
+    assert shared >= lora.MIN_SHARED_PREFIX
+    assert shared < min(start for _, start in examples)
+    torch.manual_seed(0)
+    peft_model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"],
+                                                  task_type="CAUSAL_LM"))
+    for p in peft_model.parameters():  # LoRA B starts at zero: give the adapter a value
+        if p.requires_grad:
+            torch.nn.init.normal_(p, std=0.1)
+    peft_model.train()
+    batch = lora.collate_examples(examples, pad_token_id=tokenizer.pad_token_id)
+
+    def loss_and_grads(prefix):
+        peft_model.zero_grad()
+        loss = lora.batch_loss(peft_model, *batch, head_on_completion_only=True,
+                               shared_prefix=prefix)
+        loss.backward()
+        return float(loss), [p.grad.clone() for p in peft_model.parameters() if p.requires_grad]
+
+    plain_loss, plain_grads = loss_and_grads(0)
+    shared_loss, shared_grads = loss_and_grads(shared)
+    assert math.isclose(shared_loss, plain_loss, rel_tol=1e-6)
+    for a, b in zip(shared_grads, plain_grads, strict=True):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-7), float((a - b).abs().max())
+    assert any(float(g.abs().max()) > 0 for g in plain_grads)
+
+    # Whole runs: the same losses with the prefix shared and with it switched off.
+    def run():
+        base, tok, _ = load_base_model(base_model=str(tiny), device="cpu")
+        config = lora.LoraTrainingConfig(seed=1, batch_size=2, learning_rate=5e-2)
+        return lora.train_lora(base, tok, conversations, config=config, progress=False).losses
+
+    shared_run = run()
+    monkeypatch.setattr(lora, "MIN_SHARED_PREFIX", 10**9)
+    plain_run = run()
+    assert len(shared_run) == 2 and all(
+        math.isclose(a, b, rel_tol=1e-5) for a, b in zip(shared_run, plain_run, strict=True))
