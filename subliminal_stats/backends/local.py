@@ -17,8 +17,9 @@ What the backend does
   item's draw does not depend on which other requests share its batch (up to
   floating-point rounding of padded batches, which can very rarely flip a token).
   Batches go through :class:`~subliminal_stats.backends.decoding.PrefixDecoder` (the
-  prompts' shared prefix prefilled once and cached across batches, ended rows dropped, the
-  LM head on the number tokens only), which draws what ``generate`` draws, faster.
+  prompts' shared prefix prefilled once and cached across batches, identical prompts run
+  once, ended rows dropped, the LM head on the number tokens only), which draws what
+  ``generate`` draws, faster.
 * :meth:`LocalBackend.next_word_probability` — exact probability that the next
   word after an assistant lead-in is a target (summed over its spellings).
 * ``LocalBackend(adapter=dir)`` samples from a LoRA student trained by
@@ -410,8 +411,9 @@ class LocalBackend:
         Root of the converted-model cache (default :func:`cache_root`).
     prefix_decoding : bool
         Sample with :class:`~subliminal_stats.backends.decoding.PrefixDecoder` (the prompts'
-        shared prefix prefilled once and cached across batches, ended rows leaving the batch,
-        the LM head on the number tokens only under ``constraint="numbers"``); draws equal
+        shared prefix prefilled once and cached across batches, identical prompts run once,
+        ended rows leaving the batch, the LM head on the number tokens only under
+        ``constraint="numbers"``); draws equal
         ``generate``'s up to float rounding. False, or a model the decoder's self-check
         refuses, uses transformers' ``generate``.
     """
