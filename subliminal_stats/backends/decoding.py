@@ -96,7 +96,7 @@ class PrefixDecoder:
         self._head_checked = False
         self._tolerance = 1e-3
         self._prefix: tuple[tuple[int, ...], object] | None = None
-        self._head_slice: tuple[tuple[int, ...], object, object] | None = None
+        self._head_slice: tuple = None  # (candidate ids, head rows, bias rows)
         self._decoder = None
         try:
             decoder = model.get_decoder()
@@ -128,13 +128,19 @@ class PrefixDecoder:
         return self.model(**inputs).logits[:, -1]
 
     def _candidate_head(self, candidates):
-        key = tuple(candidates.tolist())
-        if self._head_slice is None or self._head_slice[0] != key:
+        import torch
+
+        cached = self._head_slice
+        # Called at every decoding step with the batch's own tensor: identity first, so the
+        # hot path compares no token lists; a new batch's equal candidates reuse the slice.
+        if cached is None or not (cached[0] is candidates or (
+                cached[0].shape == candidates.shape and bool(torch.equal(cached[0], candidates)))):
             head = self.model.get_output_embeddings()
             bias = getattr(head, "bias", None)
-            self._head_slice = (key, head.weight.index_select(0, candidates).contiguous(),
-                                None if bias is None else bias.index_select(0, candidates))
-        return self._head_slice[1], self._head_slice[2]
+            self._head_slice = cached = (
+                candidates, head.weight.index_select(0, candidates).contiguous(),
+                None if bias is None else bias.index_select(0, candidates))
+        return cached[1], cached[2]
 
     def _prefix_cache(self, prefix: tuple[int, ...]):
         """The batch-of-one cache of ``prefix`` (kept for the next batches)."""

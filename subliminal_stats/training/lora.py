@@ -215,16 +215,16 @@ def batch_loss(model, batch_ids, batch_mask, batch_labels, *, head_on_completion
             from subliminal_stats.backends.decoding import cache_keyword, new_cache
 
             rows, width = batch_ids.shape
-            cache = {cache_keyword(decoder): new_cache(causal_lm)}
+            cache = new_cache(causal_lm)
+            with_cache = {cache_keyword(decoder): cache, "use_cache": True}
             prefix = batch_ids[:1, :shared_prefix]
-            decoder(input_ids=prefix, attention_mask=torch.ones_like(prefix), use_cache=True,
-                    **cache)
+            decoder(input_ids=prefix, attention_mask=torch.ones_like(prefix), **with_cache)
             if rows > 1:
-                next(iter(cache.values())).batch_repeat_interleave(rows)
+                cache.batch_repeat_interleave(rows)
             positions = torch.arange(shared_prefix, width, device=batch_ids.device)
             hidden = decoder(input_ids=batch_ids[:, shared_prefix:], attention_mask=batch_mask,
-                             position_ids=positions[None].expand(rows, -1), use_cache=True,
-                             **cache).last_hidden_state
+                             position_ids=positions[None].expand(rows, -1),
+                             **with_cache).last_hidden_state
             keep_after = keep[:, shared_prefix:]  # no completion token lies in the prefix
             logits = causal_lm.get_output_embeddings()(hidden[:, :-1][keep_after])
             return F.cross_entropy(logits.float(), targets[:, shared_prefix:][keep_after])
