@@ -36,6 +36,8 @@ from collections.abc import Iterable
 
 __all__ = ["LabelMergeWarning", "LabelRegistry", "normalise_label", "spelling"]
 
+#: Spellings a registry keeps per label for the merge warning (enough to show the problem).
+MAX_SPELLINGS = 8
 _INTEGRAL = re.compile(r"[+-]?(?:0|[1-9][0-9]*)(?:\.0*)?")
 
 
@@ -123,7 +125,7 @@ class LabelRegistry:
         for label, spellings in other._spellings.items():
             seen = self._spellings.setdefault(label, set())
             for sp in sorted(spellings):
-                if len(seen) >= 8:
+                if len(seen) >= MAX_SPELLINGS:
                     break
                 seen.add(sp)
         return lut
@@ -131,7 +133,7 @@ class LabelRegistry:
     def note(self, raw: object, label: str) -> None:
         """Remember that ``raw`` was read as ``label`` (for the merge warning)."""
         seen = self._spellings.setdefault(label, set())
-        if len(seen) < 8:
+        if len(seen) < MAX_SPELLINGS:
             seen.add(spelling(raw))
 
     def merges(self) -> dict[str, list[str]]:
