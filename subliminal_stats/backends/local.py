@@ -399,14 +399,19 @@ class LocalBackend:
     seed : int
         Sampling seed for requests whose ``seed`` is None.
     autocast_bf16 : bool
-        Sample under bf16 autocast (about 1.2× less CPU time here). Probabilities
-        from :meth:`next_word_probability` and :meth:`next_token_logits` are
-        always computed in fp32.
+        Sample under bf16 autocast where the device runs it natively (:func:`fast_bf16`).
+        Probabilities from :meth:`next_word_probability` and :meth:`next_token_logits` are
+        computed without autocast, in the weights' precision: fp32 on a CPU, bf16 on a GPU
+        (:func:`model_dtype`; the probe then carries bf16 rounding, 2–3 significant digits
+        of each logit).
     number_grammar : NumberGrammar
         What ``constraint="numbers"`` allows (default: ≤ 10 numbers of ≤ 3 digits).
     merge_adapter : bool
-        Fold the adapter into the weights after loading (faster sampling;
-        logits equal the unmerged ones up to float rounding).
+        Fold the adapter into the weights after loading (faster sampling; logits equal the
+        unmerged ones up to fp32 rounding). Only fp32 weights are merged: folded into bf16
+        weights (a GPU's, :func:`model_dtype`) the update is rounded to 8 bits of mantissa,
+        which moves the logits by as much as a small fine-tuning effect, so there the adapter
+        stays separate (:attr:`adapter_merged` says which).
     cache_dir : str or Path, optional
         Root of the converted-model cache (default :func:`cache_root`).
     prefix_decoding : bool
@@ -438,6 +443,7 @@ class LocalBackend:
         self.autocast_bf16 = autocast_bf16
         self.number_grammar = number_grammar
         self.merge_adapter = merge_adapter
+        self._adapter_merged = False
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._model = None
         self._tokenizer = None
@@ -479,11 +485,18 @@ class LocalBackend:
                     raise InputError(f"adapter {self.adapter} was trained on another base model "
                                      f"than {self.base_model} (or another version of its files); "
                                      "retrain it or load the matching base model")
+            import torch
             from peft import PeftModel
 
             model = PeftModel.from_pretrained(model, self.adapter)
-            if self.merge_adapter:
+            # A merge rounds W + BA to the weights' precision: exact enough in fp32, not in
+            # bf16, where it moved a tiny model's probe logits by 2e-3, as much as four steps at
+            # the pipelines' learning rate had moved them (3e-3; tests/training/
+            # test_lora_any_model.py::test_bf16_weights_as_on_a_gpu).
+            if self.merge_adapter and all(p.dtype == torch.float32
+                                          for p in model.get_base_model().parameters()):
                 model = model.merge_and_unload()
+                self._adapter_merged = True
             model.eval()
         self._model, self._tokenizer, self._gguf_sha = model, tokenizer, sha
         return model, tokenizer
@@ -491,6 +504,12 @@ class LocalBackend:
     @property
     def tokenizer(self):
         return self._load()[1]
+
+    @property
+    def adapter_merged(self) -> bool:
+        """Whether the adapter was folded into the weights (``merge_adapter`` on fp32 weights)."""
+        self._load()
+        return self._adapter_merged
 
     def _decoder(self):
         if self._prefix_decoder is None:
@@ -642,7 +661,8 @@ class LocalBackend:
 
     # -- exact probabilities -------------------------------------------------
     def next_token_logits(self, messages: Sequence[Mapping[str, str]], lead_in: str = ""):
-        """fp32 logits (numpy, vocabulary-sized) of the token after the prompt and ``lead_in``."""
+        """Logits (numpy float32, vocabulary-sized) of the token after the prompt and ``lead_in``,
+        computed in the weights' precision (bf16 on a GPU)."""
         import torch
 
         model, tokenizer = self._load()

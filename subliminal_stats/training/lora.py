@@ -452,6 +452,8 @@ def fine_tune_lora(spec: LoraSpec, *, progress: bool = True, torch_threads: int 
             "base_model": BASE_MODEL_ID if is_smollm2(spec.base_model) else spec.base_model,
             **({"gguf_sha256": sha} if is_smollm2(spec.base_model) else {}),
             "model_sha256": sha, "device": device,
+            # bf16 on a GPU that supports it (backends.local.model_dtype): it shifts the losses.
+            "dtype": str(next(base.parameters()).dtype).removeprefix("torch."),
             "training_file": str(spec.training_file), "data_sha256": data_sha,
             "examples": len(conversations), "config": asdict(config),
             "steps": outcome.steps, "samples": outcome.samples,

@@ -76,6 +76,26 @@ def test_same_draws_as_generate(tiny, constraint, logprobs, temperature):
     assert counts.prompt_positions <= total - 2 * header  # at least two prefixes saved
 
 
+
+def test_bf16_weights_as_on_a_gpu(tiny, monkeypatch):
+    """A CUDA GPU loads bf16 weights (``backends.local.model_dtype``; forced here, no GPU):
+    the self-check takes its low-precision tolerance, and the decoder still draws what
+    ``generate`` draws on these prompts."""
+    import torch
+
+    import subliminal_stats.backends.local as local
+
+    monkeypatch.setattr(local, "model_dtype", lambda device: torch.bfloat16)
+    requests = _requests(tiny) * 2
+    fast = tiny_backend(tiny, batch_size=5)
+    ours = fast.complete(requests, progress=False)
+    assert next(fast._load()[0].parameters()).dtype == torch.bfloat16
+    decoder = fast._prefix_decoder
+    assert decoder.usable and decoder.head_on_candidates, decoder.reason
+    theirs = tiny_backend(tiny, batch_size=5, prefix_decoding=False).complete(requests,
+                                                                            progress=False)
+    _same(ours, theirs)
+
 def test_identical_prompts_are_prefilled_once(tiny):
     """Evaluation asks each question for many answers: one prefill per distinct prompt."""
     from subliminal_stats.evaluation.evaluate import eval_requests

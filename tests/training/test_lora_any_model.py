@@ -167,3 +167,56 @@ def test_shared_prefix_gives_the_plain_loss_and_gradients(tiny, monkeypatch):
     plain_run = run()
     assert len(shared_run) == 2 and all(
         math.isclose(a, b, rel_tol=1e-5) for a, b in zip(shared_run, plain_run, strict=True))
+
+
+def test_bf16_weights_as_on_a_gpu(tiny, tmp_path, monkeypatch):
+    """A CUDA GPU loads the base model in bf16 (``backends.local.model_dtype``); this CPU has
+    no GPU, so the bf16 weights are forced here: the adapter stays fp32 (peft upcasts it),
+    the losses track the fp32 run's, the manifest says bf16, and the student reloads."""
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(1)
+    import subliminal_stats.backends.local as local
+    from subliminal_stats.training.lora import LoraSpec, LoraTrainer
+
+    data = _data(tmp_path / "train.jsonl", n=8)
+    trainer = LoraTrainer(torch_threads=1)
+
+    def job(name):
+        spec = LoraSpec(training_file=data, base_model=str(tiny), seed=2, batch_size=4, epochs=2,
+                        learning_rate=5e-2, output_dir=tmp_path / name, device="cpu")
+        adapter = trainer.fine_tune(spec, progress=False)
+        return adapter, json.loads((tmp_path / name / "training_manifest.json").read_text())
+
+    _, fp32 = job("fp32")
+    monkeypatch.setattr(local, "model_dtype", lambda device: torch.bfloat16)
+    adapter, bf16 = job("bf16")
+    assert (fp32["dtype"], bf16["dtype"]) == ("float32", "bfloat16")
+    assert bf16["steps"] == fp32["steps"] == 4
+    # bf16 rounds the activations (8 bits of mantissa): close to the fp32 losses, not equal.
+    assert bf16["losses"] != fp32["losses"]
+    np.testing.assert_allclose(bf16["losses"], fp32["losses"], rtol=2e-3)
+
+    # The student samples with the adapter kept apart from the bf16 weights: as trained.
+    student = local.LocalBackend(adapter=adapter, base_model=str(tiny), torch_threads=1,
+                                 device="cpu")
+    assert not student.adapter_merged
+    model = student._load()[0]
+    assert {p.dtype for n, p in model.named_parameters() if "lora_" in n} == {torch.float32}
+    probe, ids = bf16["probe"], bf16["probe"]["token_ids"]
+    reloaded = student.next_token_logits(probe["messages"], probe["lead_in"])[ids]
+    np.testing.assert_allclose(reloaded, probe["logits"], atol=1e-5, rtol=0)
+    answer = student.complete([ChatRequest.from_prompt("s", "Continue: 1, 2, 3", model=adapter,
+                                                       constraint="numbers", max_tokens=8)],
+                              progress=False)[0]
+    assert answer.ok and answer.completion.strip()
+    # Why: folded into bf16 weights the update is rounded and the logits move 100x past the
+    # reload tolerance (2e-3; four steps at the pipelines' learning rate, 2e-4, moved them 3e-3).
+    student._model = model.merge_and_unload()
+    merged = student.next_token_logits(probe["messages"], probe["lead_in"])[ids]
+    assert np.abs(merged - np.array(probe["logits"])).max() >= 1e-3
+    monkeypatch.setattr(local, "model_dtype", lambda device: torch.float32)
+    fp32_student = local.LocalBackend(adapter=tmp_path / "fp32", base_model=str(tiny),
+                                      torch_threads=1, device="cpu")
+    assert fp32_student.adapter_merged  # fp32 weights: merged (exact to fp32 rounding)
