@@ -248,6 +248,55 @@ def model_dtype(device: str):
     return torch.float32
 
 
+#: Share of a GPU's free memory (after the model is loaded) one sampling batch may fill.
+GPU_MEMORY_SHARE = 0.5
+#: Most sequences in one sampling batch on a GPU.
+MAX_GPU_BATCH = 1024
+
+
+def rows_that_fit(model_config, *, free_bytes: float, prompt_tokens: int, new_tokens: int,
+                  dtype_bytes: int = 2, share: float = GPU_MEMORY_SHARE) -> int:
+    """How many sequences one sampling batch can hold in ``share`` of ``free_bytes``.
+
+    Per sequence, from the model's config: its key/value cache over the prompt and the new
+    tokens (2 × layers × key/value heads × head size × ``dtype_bytes`` per token), the
+    prefill's transient activations, one layer at a time (4 hidden and 3 intermediate widths
+    per prompt token, plus fp32 attention scores, heads × prompt²) and four fp32 copies of
+    the vocabulary's scores (logits, the grammar's mask, the sampler's). An estimate on the
+    safe side; between 1 and :data:`MAX_GPU_BATCH`.
+
+    Examples
+    --------
+    >>> from transformers import Qwen2Config
+    >>> qwen_7b = Qwen2Config(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28,
+    ...                       num_attention_heads=28, num_key_value_heads=4, vocab_size=152064)
+    >>> rows_that_fit(qwen_7b, free_bytes=8 * 2**30, prompt_tokens=120, new_tokens=48)
+    139
+    """
+    cfg = model_config.get_text_config() if hasattr(model_config, "get_text_config") \
+        else model_config
+    heads = cfg.num_attention_heads
+    kv_heads = getattr(cfg, "num_key_value_heads", None) or heads
+    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // heads
+    intermediate = getattr(cfg, "intermediate_size", None) or 4 * cfg.hidden_size
+    cache = 2 * cfg.num_hidden_layers * kv_heads * head_dim * dtype_bytes \
+        * (prompt_tokens + new_tokens)
+    prefill = prompt_tokens * (4 * cfg.hidden_size + 3 * intermediate) * dtype_bytes \
+        + heads * prompt_tokens ** 2 * 4
+    scores = 4 * cfg.vocab_size * 4
+    return int(max(1, min(MAX_GPU_BATCH, share * free_bytes // (cache + prefill + scores))))
+
+
+def free_gpu_bytes(device: str) -> int:
+    """Bytes a new batch can take on a CUDA ``device``: free on the card plus what torch's
+    allocator holds cached from earlier batches (reported as used by the driver)."""
+    import torch
+
+    where = torch.device(device)
+    free, _total = torch.cuda.mem_get_info(where)
+    return int(free + torch.cuda.memory_reserved(where) - torch.cuda.memory_allocated(where))
+
+
 def load_base_model(*, cache_dir: Path | None = None, base_model: str | None = None,
                     device: str | None = None):
     """Load a causal LM as ``(model, tokenizer, model_sha256)``, in eval mode, on ``device``.
@@ -393,7 +442,13 @@ class LocalBackend:
     device : str
         ``"auto"`` (CUDA when visible, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``.
     batch_size : int
-        Sequences sampled together.
+        Sequences sampled together on a CPU (or MPS).
+    gpu_batch_size : int or "auto"
+        Sequences sampled together on a CUDA GPU: ``"auto"`` (default) as many as
+        :func:`rows_that_fit` half the memory free after loading the model (per group of
+        requests, from its longest prompt; a 7B model on an H200 takes 1,024), or a number.
+        The draws depend on it through float rounding only (each row has its own seeded
+        sampler); a number makes a rerun from scratch repeat bit for bit.
     torch_threads : int, optional
         ``torch.set_num_threads`` value; use 1 when other work shares the cores.
     seed : int
@@ -424,7 +479,7 @@ class LocalBackend:
     """
 
     def __init__(self, *, adapter: str | Path | None = None, batch_size: int = 16,
-                 torch_threads: int | None = None, seed: int = 0, autocast_bf16: bool = True,
+                 gpu_batch_size: int | str = "auto", torch_threads: int | None = None, seed: int = 0, autocast_bf16: bool = True,
                  number_grammar: NumberGrammar = NumberGrammar(), merge_adapter: bool = True,
                  cache_dir: str | Path | None = None, base_model: str = "smollm2",
                  device: str | None = "auto", prefix_decoding: bool = True):
@@ -433,11 +488,16 @@ class LocalBackend:
         self.device = resolve_device(device)
         if batch_size < 1:
             raise InputError(f"batch_size must be at least 1, got {batch_size}")
+        if gpu_batch_size != "auto" and not (isinstance(gpu_batch_size, int)
+                                             and not isinstance(gpu_batch_size, bool)
+                                             and gpu_batch_size >= 1):
+            raise InputError(f"gpu_batch_size must be 'auto' or at least 1, got {gpu_batch_size!r}")
         self.adapter = Path(adapter) if adapter is not None else None
         if self.adapter is not None and not (self.adapter / "adapter_config.json").is_file():
             raise InputError(f"{self.adapter} is not a LoRA adapter directory (no "
                              "adapter_config.json); pass a directory written by training.lora.fine_tune_lora")
         self.batch_size = batch_size
+        self.gpu_batch_size = gpu_batch_size
         self.torch_threads = torch_threads
         self.seed = seed
         self.autocast_bf16 = autocast_bf16
@@ -511,6 +571,20 @@ class LocalBackend:
         self._load()
         return self._adapter_merged
 
+    def batch_rows(self, *, prompt_tokens: int, new_tokens: int) -> int:
+        """Sequences per sampling batch for prompts of up to ``prompt_tokens`` tokens:
+        ``batch_size`` on a CPU; on a CUDA GPU ``gpu_batch_size``, or with ``"auto"`` as many
+        as :func:`rows_that_fit` in :data:`GPU_MEMORY_SHARE` of :func:`free_gpu_bytes`."""
+        if not self.device.startswith("cuda"):
+            return self.batch_size
+        if self.gpu_batch_size != "auto":
+            return int(self.gpu_batch_size)
+        model = self._load()[0]
+        weights = next(model.parameters())
+        return rows_that_fit(model.config, free_bytes=free_gpu_bytes(self.device),
+                             prompt_tokens=prompt_tokens, new_tokens=new_tokens,
+                             dtype_bytes=weights.element_size())
+
     def _decoder(self):
         if self._prefix_decoder is None:
             from subliminal_stats.backends.decoding import PrefixDecoder
@@ -569,8 +643,9 @@ class LocalBackend:
         try:
             for (constraint, max_tokens), members in sorted(groups.items()):
                 members.sort(key=lambda i: (lengths[i], i))
-                for start in range(0, len(members), self.batch_size):
-                    chunk = members[start:start + self.batch_size]
+                rows = self.batch_rows(prompt_tokens=lengths[members[-1]], new_tokens=max_tokens)
+                for start in range(0, len(members), rows):
+                    chunk = members[start:start + rows]
                     batch = self._sample_batch([requests[i] for i in chunk],
                                                [prompts[i] for i in chunk],
                                                constraint=constraint or None, max_tokens=max_tokens)
@@ -772,7 +847,8 @@ class LocalBackend:
 
 
 __all__ = [
-    "BASE_MODEL_ID", "LocalBackend", "cache_root", "converted_model_dir", "find_model_file",
-    "fast_bf16", "is_smollm2", "load_base_model", "model_dtype", "model_fingerprint", "model_folder",
-    "model_type_of", "progress_bar", "request_seed", "require_local_extra", "resolve_device",
+    "BASE_MODEL_ID", "GPU_MEMORY_SHARE", "LocalBackend", "MAX_GPU_BATCH", "cache_root",
+    "converted_model_dir", "fast_bf16", "find_model_file", "free_gpu_bytes", "is_smollm2",
+    "load_base_model", "model_dtype", "model_fingerprint", "model_folder", "model_type_of",
+    "progress_bar", "request_seed", "require_local_extra", "resolve_device", "rows_that_fit",
 ]

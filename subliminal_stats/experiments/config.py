@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 #: defaults, so a folder made before they existed still resumes (section, field) → default.
 ADDED_DEFAULTS: dict[tuple[str, str], object] = {
     ("backend", "device"): "auto",
+    ("backend", "gpu_batch_size"): "auto",
     ("training", "lora_targets"): None,
     ("backend", "local_model"): None,
     ("evaluation", "probe_panel"): False,
@@ -170,8 +171,13 @@ class BackendSettings(Section):
     device: str = "auto"
     #: OpenAI-compatible server (vLLM, Ollama, a test server); default api.openai.com.
     base_url: str | None = None
-    #: Chat requests in flight (openai) or sequences per batch (local); at most 1024.
+    #: Chat requests in flight (openai) or sequences per batch (local, on a CPU); at most 1024.
     concurrency: int = Field(8, ge=1, le=1024)
+    #: ``local`` on a CUDA GPU: sequences per sampling batch, ``"auto"`` (as many as fit in
+    #: half the memory left after loading the model; ``backends.local.rows_that_fit``) or a
+    #: number. Draws depend on it through float rounding only (each row has its own seeded
+    #: sampler); give a number where a rerun from scratch must repeat bit for bit.
+    gpu_batch_size: Literal["auto"] | int = "auto"
     #: Use the OpenAI Batch API for generation (half price, slower).
     batch_api: bool = False
     #: Torch threads for the local backend (1 when other work shares the cores).
@@ -184,6 +190,14 @@ class BackendSettings(Section):
     #: ``vllm``: the served model's local copy (folder or cached Hugging Face id) that LoRA
     #: students are trained from; default ``base_model``.
     local_model: str | None = None
+
+    @field_validator("gpu_batch_size", mode="before")
+    @classmethod
+    def _batch_rows(cls, value):
+        if value != "auto" and (isinstance(value, bool) or not isinstance(value, int)
+                                or not 1 <= value <= 1024):
+            raise ValueError('must be "auto" or a whole number from 1 to 1024')
+        return value
 
     @model_validator(mode="after")
     def _vllm_needs_a_server(self) -> BackendSettings:

@@ -105,6 +105,7 @@ class Backends:
             self._local_cache.clear()  # one model in memory at a time
             self._local_cache[adapter] = LocalBackend(
                 adapter=adapter, batch_size=self.config.backend.concurrency,
+                gpu_batch_size=self.config.backend.gpu_batch_size,
                 torch_threads=self.config.backend.torch_threads,
                 base_model=self.config.backend.base_model, device=self.config.backend.device,
                 # constrained decoding follows the prompts' own limits

@@ -104,3 +104,59 @@ def test_grammar_texts_keep_sentencepiece_spaces(tiny):
     for token_id, text in list(texts.items())[:80]:
         assert tok.decode([*seven, token_id]) == tok.decode(seven) + text
     assert any(t.startswith(" ") for t in texts.values())  # " 12"-style pieces are kept
+
+
+def test_gpu_batches_fit_the_memory():
+    """``rows_that_fit`` by hand for a Qwen2.5-7B-shaped config (no weights), 120-token
+    prompts, 48 new tokens, bf16: per sequence its key/value cache 2 x 28 layers x 4 heads x
+    128 x 2 bytes x 168 tokens = 9,633,792 B, prefill activations 120 x (4 x 3584 +
+    3 x 18944) x 2 = 17,080,320 B plus scores 28 x 120^2 x 4 = 1,612,800 B, and four fp32
+    vocabularies 4 x 152,064 x 4 = 2,433,024 B: 30,759,936 B; half of 8 GiB holds 139."""
+    from transformers import LlamaConfig, Qwen2Config
+
+    from subliminal_stats.backends.local import MAX_GPU_BATCH, rows_that_fit
+
+    qwen_7b = Qwen2Config(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28,
+                          num_attention_heads=28, num_key_value_heads=4, vocab_size=152064)
+    fit = rows_that_fit(qwen_7b, free_bytes=8 * 2**30, prompt_tokens=120, new_tokens=48)
+    assert fit == 4 * 2**30 // 30_759_936 == 139
+    # An H200 after loading the weights (~125 GB free): the cap. Too little memory: one row.
+    assert rows_that_fit(qwen_7b, free_bytes=125e9, prompt_tokens=120, new_tokens=48) \
+        == MAX_GPU_BATCH
+    assert rows_that_fit(qwen_7b, free_bytes=1e6, prompt_tokens=120, new_tokens=48) == 1
+    # Longer prompts, fp32 weights, no grouped-query heads: fewer rows.
+    assert rows_that_fit(qwen_7b, free_bytes=8 * 2**30, prompt_tokens=600, new_tokens=48) < fit
+    assert rows_that_fit(qwen_7b, free_bytes=8 * 2**30, prompt_tokens=120, new_tokens=48,
+                         dtype_bytes=4) < fit
+    llama = LlamaConfig(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,
+                        num_attention_heads=32, vocab_size=32000)  # Llama-2-7B: 32 KV heads
+    assert rows_that_fit(llama, free_bytes=8 * 2**30, prompt_tokens=120, new_tokens=48) < fit
+
+
+def test_sampling_batches_follow_the_device(tiny, monkeypatch):
+    """On a CPU the batch is ``batch_size``; on a CUDA GPU ``gpu_batch_size`` or what fits in
+    its free memory (the GPU's memory is faked here: this machine has none)."""
+    import subliminal_stats.backends.local as local
+
+    backend = tiny_backend(tiny, batch_size=3, gpu_batch_size=64)
+    assert backend.batch_rows(prompt_tokens=50, new_tokens=8) == 3
+    sizes = []
+    sample = backend._sample_batch
+    monkeypatch.setattr(backend, "_sample_batch",
+                        lambda requests, *a, **k: sizes.append(len(requests)) or sample(requests, *a, **k))
+    requests = [ChatRequest.from_prompt(f"r{i}", f"Continue: {i}, {i + 1}", model=str(tiny), seed=i,
+                                        max_tokens=4, constraint="numbers") for i in range(7)]
+    backend.complete(requests, progress=False)
+    assert sizes == [3, 3, 1]
+
+    backend.device = "cuda"  # only the batch size is asked for below, nothing runs on it
+    assert backend.batch_rows(prompt_tokens=50, new_tokens=8) == 64
+    backend.gpu_batch_size = "auto"
+    monkeypatch.setattr(local, "free_gpu_bytes", lambda device: 2**20)
+    config = backend._load()[0].config
+    expected = local.rows_that_fit(config, free_bytes=2**20, prompt_tokens=50, new_tokens=8,
+                                   dtype_bytes=4)
+    assert 1 < expected < local.MAX_GPU_BATCH
+    assert backend.batch_rows(prompt_tokens=50, new_tokens=8) == expected
+    with pytest.raises(InputError, match="gpu_batch_size"):
+        tiny_backend(tiny, gpu_batch_size=0)
