@@ -137,9 +137,8 @@ class EntanglementCheck:
     def p_value(self) -> float:
         """One-sided permutation p (treated share above control's) of the combined share.
 
-        The test's ``omnibus_p`` sums squared z over features and so is two-sided whatever
-        the alternative; with the one combined feature, the oriented max-T p is the
-        one-sided permutation p.
+        With the one combined feature, the oriented max-T p is the one-sided permutation p
+        (and equals the one-sided omnibus).
         """
         return float(self.test.p_adjusted[0])
 

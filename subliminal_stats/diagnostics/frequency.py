@@ -58,7 +58,9 @@ class FrequencyTest:
     p_adjusted : ndarray
         Max-T step-down adjusted p per feature.
     omnibus_p : float
-        Permutation p of Σ z².
+        Permutation p of Σ z² (two-sided), or of the squared z in the alternative's direction
+        only (Σ max(z, 0)² for ``"greater"``, Σ min(z, 0)² for ``"less"``), so that a
+        one-sided family p is never carried by shares that differ the other way.
     min_adjusted_p : float
         Smallest adjusted p (the max-T test of "no feature differs").
     resamples : int
@@ -138,6 +140,11 @@ def _oriented(z: np.ndarray, alternative: str) -> np.ndarray:
     return z if alternative == "greater" else -z
 
 
+def _omnibus(z: np.ndarray, alternative: str):
+    """Σ over features (axis 0) of the squared z in the alternative's direction."""
+    return (np.maximum(_oriented(z, alternative), 0.0) ** 2).sum(axis=0)
+
+
 def _cluster_var(counts: sp.csr_matrix, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """(share, variance of the share, total numbers) of each feature in one sample.
 
@@ -207,7 +214,7 @@ def frequency_test(counts_a: sp.spmatrix, counts_b: sp.spmatrix, *, labels: list
     t_obs = _oriented(z_obs, alternative)
     order = np.argsort(-t_obs, kind="stable")
     t_sorted = t_obs[order]
-    omni_obs = float((z_obs**2).sum())
+    omni_obs = _omnibus(z_obs, alternative)
     exceed_step = np.zeros(len(labels))
     exceed_omni = 0
     base = np.zeros(m, dtype=bool)
@@ -226,7 +233,7 @@ def frequency_test(counts_a: sp.spmatrix, counts_b: sp.spmatrix, *, labels: list
         # successive maxima from the least to the most extreme observed feature
         tail_max = np.maximum.accumulate(t[::-1], axis=0)[::-1]
         exceed_step += (tail_max >= t_sorted[:, None] - 1e-12).sum(axis=1)
-        exceed_omni += int(((z**2).sum(axis=0) >= omni_obs - 1e-9).sum())
+        exceed_omni += int((_omnibus(z, alternative) >= omni_obs - 1e-9).sum())
         done += block
     p_sorted = np.maximum.accumulate((1 + exceed_step) / (1 + resamples))
     p_adj = np.empty(len(labels))

@@ -51,10 +51,10 @@ def test_check_finds_the_treated_teacher_over_representing_entangled_numbers():
     assert check.top_numbers == [87]
     assert check.test.omnibus_p <= 0.01 and check.test.ratio_low[0] > 5
     assert check.p_value <= 0.01 and check.to_dict()["p_value"] == check.p_value
-    # One-sided: the control over-representing 87 is no evidence for the treated teacher
-    # (the two-sided omnibus would call it significant).
+    # One-sided: the control over-representing 87 is no evidence for the treated teacher,
+    # for the max-T test and the omnibus alike.
     reverse = entanglement_check(probe, c, t, top=1, resamples=499, rng=0)
-    assert reverse.test.omnibus_p <= 0.01 and reverse.p_value > 0.9
+    assert reverse.p_value > 0.9 and reverse.test.omnibus_p > 0.9
     # and not when the treated data is the control's twin
     null = entanglement_check(probe, to_data("twin", control[:300]), to_data("c", control[300:]),
                               top=1, resamples=499, rng=0)
