@@ -88,3 +88,75 @@ alternative = "greater"
     assert r2.code == 0, r2.err
     assert {p: p.stat().st_mtime_ns for p in (out / "train").rglob("*.safetensors")} == before
     assert pd.read_parquet(out / "responses.parquet").equals(table)
+
+
+def test_sigkill_at_every_stage_then_resume_gives_the_same_table(tmp_path):
+    """A real subprocess runs the pipeline on the tiny model; a second run is SIGKILLed in
+    generation, in training and in evaluation, rerun each time, and must end with exactly the
+    uninterrupted run's table, every store holding each item once. Each kill waits for progress
+    made by *that* run (not files left by the previous one), so every run is cut mid-way."""
+    from pipeline_runs import count_lines, run_pipeline, run_until
+
+    model = build_tiny_model(tmp_path / "tiny-qwen2", arch="qwen2")
+    config = tmp_path / "p.toml"
+    config.write_text(f"""
+experiment = "numbers_transfer"
+name = "tiny_hf_kill"
+seeds = 2
+traits = ["owl"]
+
+[backend]
+kind = "local"
+base_model = "{model}"
+device = "cpu"
+concurrency = 1                # batch of one: no padding, so a resumed run repeats bit for bit
+torch_threads = 1
+
+[teacher_data]
+n_prompts = 16
+keep = 8
+max_tokens = 24
+
+[training]
+batch_size = 2
+learning_rate = 0.01
+
+[evaluation]
+n_questions = 4
+samples_per_question = 3
+max_tokens = 4
+probe = true
+""")
+    reference, log = tmp_path / "reference", tmp_path / "run.log"
+    assert run_pipeline(config, reference, log).returncode == 0, log.read_text()[-3000:]
+
+    def generated(o):
+        return sum(count_lines(p) for p in (o / "generate").glob("*.jsonl"))
+
+    def trained(o):
+        return len(list((o / "train").glob("*.json")))
+
+    def evaluated(o):
+        return sum(count_lines(p) for p in (o / "evaluate").glob("*.jsonl"))
+
+    out = tmp_path / "run"
+    # (stage, its progress, the progress that triggers the kill, the stage's whole size:
+    # 2 teachers x 16 answers, 4 students, 5 models x 12 answers)
+    stages = [("generation", generated, 3, 32), ("training", trained, 1, 4),
+              ("evaluation", evaluated, 2, 60)]
+    for name, progress, step, whole in stages:
+        start = progress(out) if out.exists() else 0
+        cut = run_until(config, out, log, lambda o, p=progress, s=start, k=step: p(o) >= s + k,
+                        poll=0.01)
+        assert cut, f"the run finished before the {name} kill: " + log.read_text()[-3000:]
+        assert start < progress(out) < whole, (name, start, progress(out))  # cut mid-stage
+    assert run_pipeline(config, out, log).returncode == 0, log.read_text()[-3000:]
+
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "responses.parquet"),
+                                  pd.read_parquet(reference / "responses.parquet"))
+    for store in (out / "generate").glob("*.jsonl"):
+        ids = [json.loads(line)["custom_id"] for line in store.open()]
+        assert len(ids) == len(set(ids)) == 16
+    for store in (out / "evaluate").glob("*-?.jsonl"):
+        ids = [json.loads(line)["custom_id"] for line in store.open()]
+        assert len(ids) == len(set(ids)) == 12
