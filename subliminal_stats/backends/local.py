@@ -444,9 +444,9 @@ class LocalBackend:
     batch_size : int
         Sequences sampled together on a CPU (or MPS).
     gpu_batch_size : int or "auto"
-        Sequences sampled together on a CUDA GPU: ``"auto"`` (default) as many as
-        :func:`rows_that_fit` half the memory free after loading the model (per group of
-        requests, from its longest prompt; a 7B model on an H200 takes 1,024), or a number.
+        Sequences sampled together on a CUDA GPU: ``"auto"`` (default) as many as fit in half
+        the memory free after loading the model (:func:`rows_that_fit`, per group of requests,
+        from its longest prompt; a 7B model on an H200 takes the cap, 1,024), or a number.
         The draws depend on it through float rounding only (each row has its own seeded
         sampler); a number makes a rerun from scratch repeat bit for bit.
     torch_threads : int, optional
@@ -479,7 +479,8 @@ class LocalBackend:
     """
 
     def __init__(self, *, adapter: str | Path | None = None, batch_size: int = 16,
-                 gpu_batch_size: int | str = "auto", torch_threads: int | None = None, seed: int = 0, autocast_bf16: bool = True,
+                 gpu_batch_size: int | str = "auto", torch_threads: int | None = None,
+                 seed: int = 0, autocast_bf16: bool = True,
                  number_grammar: NumberGrammar = NumberGrammar(), merge_adapter: bool = True,
                  cache_dir: str | Path | None = None, base_model: str = "smollm2",
                  device: str | None = "auto", prefix_decoding: bool = True):

@@ -3,7 +3,8 @@
 :func:`compare` runs, on sequences of A and B:
 
 1. number frequencies (0–999): permutation tests with max-T adjusted p per number and an
-   omnibus Σz² test, one-sided under a one-sided alternative (:mod:`~subliminal_stats.diagnostics.frequency`);
+   omnibus Σz² test, one-sided under a one-sided alternative
+   (:mod:`~subliminal_stats.diagnostics.frequency`);
 2. digit-position frequencies (units/tens/hundreds × digit), the same way;
 3. the classifier detector on number n-grams, AUROC against bag size K, and the
    format-only baseline beside it (:mod:`~subliminal_stats.diagnostics.detector`).
