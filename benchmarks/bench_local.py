@@ -86,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     native_bf16 = local_backend.fast_bf16(args.device if args.device != "auto" else "cpu")
 
     teacher = trait_teacher("owl", category="animal")
-    backends = {decoding: LocalBackend(batch_size=args.batch_size, torch_threads=args.threads,
+    # --batch-size holds on a GPU too (not the memory-sized "auto" batch), as printed.
+    backends = {decoding: LocalBackend(batch_size=args.batch_size, gpu_batch_size=args.batch_size,
+                                       torch_threads=args.threads,
                                        autocast_bf16=True, seed=0, base_model=args.base_model,
                                        device=args.device, prefix_decoding=decoding)
                 for decoding in (False, True)}
