@@ -167,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         examples.append([{"role": "user", "content": prompts[i % len(prompts)]},
                          {"role": "assistant", "content": numbers}])
     training = {}
-    for mode, threshold in (("per row", 10**9), ("shared prefix", lora_training.MIN_SHARED_PREFIX)):
+    shared_min = lora_training.MIN_SHARED_PREFIX
+    for mode, threshold in (("per row", 10**9), ("shared prefix", shared_min)):
         lora_training.MIN_SHARED_PREFIX = threshold
         model, tokenizer, _ = load_base_model(base_model=args.base_model, device=args.device)
         # One untimed warm-up step, then the timed steps (reported from train_lora's clock).
@@ -192,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                           "first_loss": outcome.losses[0], "losses": list(outcome.losses),
                           "steps_timed": args.train_steps}
         del model, outcome
-    lora_training.MIN_SHARED_PREFIX = threshold
+    lora_training.MIN_SHARED_PREFIX = shared_min
     p, o = training["per row"], training["shared prefix"]
     print(f"\nLoRA training (rank 8, batch {args.train_batch}, {args.train_steps} timed steps "
           "after one warm-up step)")
