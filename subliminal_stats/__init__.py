@@ -187,6 +187,10 @@ class TestResult:
         Rate per arm (``stats.summarize``), proportions 0–1.
     notes : list of str
         Warnings worth reading (calibration, unbalanced designs, merged labels…).
+    specificity : dict
+        ``{(trait, treated): SpecificityCheck}``: did the target move more than a panel of
+        other targets scored on the same answers (``stats.specificity``); empty with
+        ``panel="none"``.
     """
 
     __test__ = False  # not a pytest test class
@@ -194,6 +198,7 @@ class TestResult:
     results: list = field(default_factory=list)
     summary: Any = None
     notes: list[str] = field(default_factory=list)
+    specificity: dict = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """One tidy row per comparison; columns say their units (``estimate_pp``, ``ci_low_pp``…).
@@ -219,6 +224,12 @@ class TestResult:
         if "warnings" in raw.columns:
             frame["warnings"] = raw["warnings"].map(
                 lambda w: "; ".join(w) if isinstance(w, (list, tuple)) else (w or ""))
+        if self.specificity:
+            from subliminal_stats.stats.specificity import check_for
+
+            extra = pd.DataFrame([check_for(self.specificity, r).to_row() for r in self.results],
+                                 index=frame.index)
+            frame = pd.concat([frame, extra], axis=1)
         return frame
 
     def __len__(self) -> int:
@@ -249,7 +260,7 @@ def test(data: Data, *, trait: Sequence[str] | str | None = None,
          alternative: str = "two-sided", confidence_level: float = 0.95, adjust: str = "holm",
          alpha: float = 0.05, resamples: int = 10_000, rng: int = 0,
          experiment: str | None = None, metric: str = "hit",
-         same_seeds: bool = False) -> TestResult:
+         same_seeds: bool = False, panel=None) -> TestResult:
     """Did the trait transfer? The ``test`` command from Python, with its defaults and units.
 
     Parameters
@@ -275,11 +286,26 @@ def test(data: Data, *, trait: Sequence[str] | str | None = None,
     same_seeds : bool
         Seeds with the same labels in different runs are the same models (pool them);
         by default such data are refused.
+    panel : str or sequence of str, optional
+        Specificity, as ``--panel``: other targets to rescore the same answers (the
+        ``response`` column) against — a comma list, a file of one target per line, a panel
+        name (``animals``, ``trees``) or a sequence; default the bundled panel holding the
+        trait; ``"none"``: no specificity. With ``metric="prob"`` the probe's ``prob``
+        against its recorded ``prob_panel`` instead (a responses table or files).
 
     Returns
     -------
     TestResult
-        ``.to_frame()`` is one tidy row per comparison (``estimate_pp``, ``ci_low_pp``…).
+        ``.to_frame()`` is one tidy row per comparison (``estimate_pp``, ``ci_low_pp``…,
+        and the ``specificity*`` columns of ``test --json`` unless ``panel="none"``).
+
+    Examples
+    --------
+    >>> import subliminal_stats as ss
+    >>> from subliminal_stats.bundled import resource
+    >>> row = ss.test(resource("data", "examples", "owl_example.csv")).to_frame().iloc[0]
+    >>> row["verdict"], row["specificity"]
+    ('no evidence', '—')
     """
     import warnings
 
@@ -350,6 +376,8 @@ def test(data: Data, *, trait: Sequence[str] | str | None = None,
             cells = cell_counts(table) if metric == "hit" else score_cells(table, metric)
         summary = summarize(cells[cells["condition"].isin(used)],
                             confidence_level=confidence_level)
+    checks = _specificity(data, paths, table, results, metric=metric, panel=panel, arms=arms,
+                          control=control, alpha=alpha, experiment=experiment, traits=traits)
     notes = []
     for w in caught:
         text = str(w.message)
@@ -360,7 +388,50 @@ def test(data: Data, *, trait: Sequence[str] | str | None = None,
             line = f"{r.trait} vs {r.control}, {r.method}: {w}"
             if line not in notes:
                 notes.append(line)
-    return TestResult(list(results), summary, notes)
+    if checks:
+        from subliminal_stats.stats.specificity import specificity_notes
+
+        notes += [n for n in specificity_notes(checks) if n not in notes]
+    return TestResult(list(results), summary, notes, checks)
+
+
+def _specificity(data, paths, table, results, *, metric, panel, arms, control, alpha,
+                 experiment, traits) -> dict:
+    """The ``specific`` column of ``test`` (the CLI's rule): rescored answer text for hits,
+    the probe's ``prob_panel`` for ``metric="prob"``; {} with ``panel="none"``."""
+    if isinstance(panel, str) and panel.strip().lower() == "none":
+        return {}
+    from subliminal_stats.stats import specificity as spec
+
+    if metric == "prob":
+        frame = table
+        if paths is not None:
+            from subliminal_stats.data.reader import is_counts_file
+            from subliminal_stats.data.schema import read_responses
+
+            if any(is_counts_file(p) for p in paths):
+                return {}
+            frame = read_responses(paths)
+            if experiment is not None:
+                frame = frame[frame["experiment"] == experiment]
+        if "prob_panel" not in getattr(frame, "columns", ()):
+            return {}
+        return spec.probe_checks_for_results(frame, results, treated=arms, control=control,
+                                             alpha=alpha)
+    if metric != "hit":
+        return {}
+    missing = None
+    if paths is not None:
+        from subliminal_stats.data.reader import read_answer_texts
+
+        answers, missing = read_answer_texts(
+            paths, experiment=experiment, traits=list(dict.fromkeys(r.trait for r in results)))
+    else:
+        answers = table if "response" in table.columns else None
+        if answers is not None and traits:
+            answers = answers[answers["trait"].isin(list(traits))]
+    return spec.checks_for_results(answers, results, treated=arms, control=control,
+                                   panel=panel, alpha=alpha, missing_file=missing)
 
 
 def plan(data: Data = None, *, effect: float | None = None, seeds: int | None = None,

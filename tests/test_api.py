@@ -11,10 +11,12 @@ import warnings
 
 import pandas as pd
 import pytest
+from answer_texts import ANIMALS, simulate_texts
 from repo_paths import EXAMPLE_CSV
 
 import subliminal_stats as ss
 from subliminal_stats.errors import InputError
+from subliminal_stats.stats.specificity import GENERAL_SHIFT, NOT_AVAILABLE, SPECIFIC
 
 
 def test_import_is_light():
@@ -60,6 +62,52 @@ def test_test_matches_the_cli_and_compare(tmp_path, cli):
     # A DataFrame works too, with the same result.
     again = ss.test(ss.read(EXAMPLE_CSV), trait="owl").to_frame()
     pd.testing.assert_frame_equal(again, frame)
+
+
+@pytest.mark.parametrize("lifts, want", [({a: 0.05 for a in ANIMALS}, GENERAL_SHIFT),
+                                         ({"owl": 0.08}, SPECIFIC)])
+def test_test_gives_the_clis_specificity(tmp_path, cli, lifts, want):
+    """ss.test rescored the answers' text as `test` does: the same verdict and numbers from a
+    file and from a DataFrame; a panel given; panel="none" drops the columns."""
+    df = simulate_texts(lifts, rng=11 if want == SPECIFIC else 12).drop(columns="sim")
+    path = tmp_path / "r.parquet"
+    df.to_parquet(path)
+    out = tmp_path / "r.json"
+    assert cli("test", path, "--json", out).code == 0
+    row = json.loads(out.read_text())[0]
+    spec_columns = [c for c in row if c.startswith("specificity")]
+    assert len(spec_columns) == 9 and row["specificity"] == want
+    for data in (path, df):
+        result = ss.test(data)
+        got = result.to_frame().iloc[0]
+        assert got["verdict"] == row["verdict"] == "transfer"
+        assert {c: got[c] for c in spec_columns} == pytest.approx(
+            {c: row[c] for c in spec_columns}, abs=0, nan_ok=True)
+        assert any(n.startswith(f"specific for owl treated vs control: {want}")
+                   for n in result.notes)
+        check = result.specificity[("owl", "treated")]
+        assert check.verdict == want and check.panel_name == "animals"
+    given = ss.test(path, panel=["cat", "dog", "lion"]).to_frame().iloc[0]
+    assert given["specificity_panel"] == "cat,dog,lion"
+    plain = ss.test(path, panel="none")
+    assert plain.specificity == {} and "specificity" not in plain.to_frame().columns
+    assert plain.to_frame().iloc[0]["estimate_pp"] == row["estimate_pp"]
+
+
+def test_test_says_why_specificity_is_missing(tmp_path):
+    """Without answer text every row says so (the bundled example has only hits); a
+    comparison against the base model has no specificity check."""
+    frame = ss.test(EXAMPLE_CSV, trait="owl").to_frame()
+    assert list(frame["specificity"]) == [NOT_AVAILABLE, NOT_AVAILABLE]
+    assert "no response column" in frame["specificity_note"].iloc[0]
+    assert "control students only" in frame["specificity_note"].iloc[1]
+    # Only some files with text: rescoring part of the answers is refused, file named.
+    texts = simulate_texts({"owl": 0.08}, rng=3).drop(columns="sim")
+    with_text, without = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    texts[texts["condition"] == "treated"].to_parquet(with_text)
+    texts[texts["condition"] == "control"].drop(columns="response").to_parquet(without)
+    note = ss.test([with_text, without]).to_frame()["specificity_note"].iloc[0]
+    assert note == f"{without} has no response column: only some answers could be rescored"
 
 
 def test_score_metric_from_files_equals_in_memory(tmp_path):

@@ -90,9 +90,9 @@ def _pp_decimals(lows, highs, values=()) -> int:
 
 
 def _p(x) -> str:
-    if x is None or math.isnan(x):
-        return "n/a"
-    return "<0.001" if x < 0.001 else f"{x:.3f}"
+    from subliminal_stats.stats.verdicts import format_p
+
+    return format_p(x)
 
 
 def _verdict(r) -> str:
@@ -191,8 +191,10 @@ def test_cmd(
     specificity = {}
     if metric == "prob" and df is not cells and "prob_panel" in df.columns \
             and (panel or "").strip().lower() != "none":
-        specificity = _probe_specificity_checks(df, results, treated=treated, control=control,
-                                                alpha=alpha)
+        from subliminal_stats.stats.specificity import probe_checks_for_results
+
+        specificity = probe_checks_for_results(df, results, treated=treated, control=control,
+                                               alpha=alpha)
     elif metric == "hit" and (panel or "").strip().lower() != "none":
         specificity = _specificity_checks(data, results, treated=treated, control=control,
                                           panel=panel, alpha=alpha, experiment=experiment,
@@ -225,6 +227,7 @@ def test_cmd(
     if specificity:
         columns.append("specific")
     from subliminal_stats.stats.design import SPREAD_NOTE
+    from subliminal_stats.stats.specificity import check_for, specificity_notes
     from subliminal_stats.stats.verdicts import CONSERVATIVE_NOTE
 
     notes = []
@@ -251,7 +254,7 @@ def test_cmd(
             cells_row.insert(6, f"[{_fmt(100 * r.ci_low_adjusted, pp=True, decimals=places)}, "
                                 f"{_fmt(100 * r.ci_high_adjusted, pp=True, decimals=places)}]")
         if specificity:
-            check = _specificity_of(specificity, r)
+            check = check_for(specificity, r)
             cells_row.append(check.verdict)
             if check.result is None and (r.trait, r.treated) in specificity and \
                     check is not specificity[(r.trait, r.treated)]:
@@ -297,7 +300,7 @@ def test_cmd(
                      f"{metric} like a 0/1 rate over its rows: wider than the score's own spread")
     for w in caught:
         notes.append(str(w.message))
-    notes += _specificity_notes(specificity)
+    notes += specificity_notes(specificity)
     if metric != "hit" and not specificity and panel and panel.strip().lower() != "none":
         notes.append(f"--panel applies to --metric hit (the answers' text rescored against the "
                      f"panel); with --metric {metric} there is no specificity column")
@@ -307,7 +310,7 @@ def test_cmd(
     if json_out is not None:
         rows_out = [r.to_row() for r in results]
         if specificity:
-            rows_out = [{**row, **_specificity_of(specificity, r).to_row()}
+            rows_out = [{**row, **check_for(specificity, r).to_row()}
                         for row, r in zip(rows_out, results, strict=True)]
         if datasets:
             rows_out = [{**row, **datasets.get((r.trait, r.treated, r.control), {}).get("json", {})}
@@ -418,151 +421,19 @@ def _print_dataset_level(console, datasets, *, alternative, level) -> list[str]:
     return notes
 
 
-def _answer_texts(data, *, experiment, traits):
-    """The answers' text (``response``) with their keys, labels normalised as the readers do;
-    None when no file has a ``response`` column, the name of a file without one when only some
-    have it. Only the key, text and hit columns are read."""
-    import pandas as pd
-
-    from subliminal_stats.data.labels import normalise_label
-    from subliminal_stats.data.reader import file_columns, iter_frames
-
-    wanted = ["experiment", "trait", "condition", "seed", "question", "response", "hit"]
-    frames, without = [], []
-    for path in data:
-        if str(path).lower().endswith((".parquet", ".pq", ".csv")) and \
-                "response" not in file_columns(path):
-            without.append(path)  # known from the schema: no rows read
-            continue
-        for batch in iter_frames(path, columns=wanted):
-            frame = batch if isinstance(batch, pd.DataFrame) else batch.to_pandas()
-            if "response" not in frame.columns:
-                without.append(path)
-                break
-            frames.append(frame[[c for c in wanted if c in frame.columns]])
-    if not frames:
-        return None
-    if without:
-        # Rescoring only the files with text would test a part of the answers.
-        return str(without[0])
-    df = pd.concat(frames, ignore_index=True)
-    for col in ("experiment", "trait", "condition", "seed", "question"):
-        if col in df.columns:
-            codes, uniques = pd.factorize(df[col].astype(object), use_na_sentinel=True)
-            labels = pd.Series([normalise_label(u) for u in uniques] + [None], dtype=object)
-            df[col] = labels.to_numpy()[codes]
-    if experiment is not None and "experiment" in df.columns:
-        df = df[df["experiment"] == experiment]
-    if traits:
-        df = df[df["trait"].isin(list(traits))]
-    return df
-
-
 def _specificity_checks(data, results, *, treated, control, panel, alpha, experiment, df=None):
-    """{(trait, treated): SpecificityCheck} for the results against ``control``."""
-    from subliminal_stats.stats.specificity import (
-        NOT_AVAILABLE,
-        SpecificityCheck,
-        check_specificity,
-    )
+    """{(trait, treated): SpecificityCheck} for the results against ``control``; the answers'
+    text read from the files unless ``df`` (a responses table) is given."""
+    from subliminal_stats.stats.specificity import checks_for_results
 
-    traits = list(dict.fromkeys(r.trait for r in results))
-    answers = df if df is not None else _answer_texts(data, experiment=experiment, traits=traits)
-    if isinstance(answers, str):
-        return {(r.trait, t): SpecificityCheck(r.trait, t, control, NOT_AVAILABLE,
-                                               f"{answers} has no response column: only some "
-                                               "answers could be rescored")
-                for r in results for t in treated}
-    if answers is None:
-        import pandas as pd
+    missing = None
+    if df is None:
+        from subliminal_stats.data.reader import read_answer_texts
 
-        answers = pd.DataFrame(columns=["trait", "condition", "seed", "question"])
-    out = {}
-    for trait in traits:
-        for check in check_specificity(answers, trait=trait, treated=treated, control=control,
-                                       panel=panel, alpha=alpha):
-            out[(check.trait, check.treated)] = check
-    return out
-
-
-def _probe_specificity_checks(df, results, *, treated, control, alpha):
-    """{(trait, treated): SpecificityCheck} on the probe: ``prob`` against ``prob_panel``."""
-    from subliminal_stats.stats.specificity import (
-        NOT_AVAILABLE,
-        SpecificityCheck,
-        probe_specificity,
-    )
-    from subliminal_stats.words import default_panel
-
-    out = {}
-    for trait in dict.fromkeys(r.trait for r in results):
-        found = default_panel(trait)
-        name = f"probe: {found[0] if found else 'recorded'}"
-        for arm in treated:
-            try:
-                res = probe_specificity(df, target=trait, treated=arm, control=control,
-                                        alpha=alpha, panel_name=name)
-            except InputError as exc:
-                out[(trait, arm)] = SpecificityCheck(trait, arm, control, NOT_AVAILABLE, str(exc))
-                continue
-            out[(trait, arm)] = SpecificityCheck(trait, arm, control, res.verdict, "",
-                                                 name, res)
-    return out
-
-
-def _specificity_of(specificity, r):
-    """The check for result ``r``: against the base model there is none (said in a note)."""
-    from subliminal_stats.stats.specificity import NOT_AVAILABLE, SpecificityCheck
-
-    check = specificity.get((r.trait, r.treated))
-    if check is None or r.control != check.control:
-        return SpecificityCheck(r.trait, r.treated, r.control, NOT_AVAILABLE,
-                                "specificity is tested against the control students only")
-    return check
-
-
-def _specificity_notes(specificity) -> list[str]:
-    notes = []
-    # One line per reason when many traits share it (220 traits without answer text would
-    # otherwise print 220 identical notes).
-    missing: dict[str, list[str]] = {}
-    for check in specificity.values():
-        if check.result is None:
-            missing.setdefault(check.reason, []).append(f"{check.trait} {check.treated}")
-    for reason, where in missing.items():
-        if len(where) > 3:
-            shown = ", ".join(where[:3])
-            notes.append(f"specific — for {len(where)} traits ({shown}, …): {reason}")
-        else:
-            notes += [f"specific — for {w}: {reason}" for w in where]
-    for check in specificity.values():
-        res = check.result
-        if res is None:
-            continue
-        elif check.panel_name.startswith("probe"):
-            line = (f"specific for {check.trait} {check.treated} vs {check.control}: "
-                    f"{check.verdict} — P({check.trait}) against prob_panel (the mean probability "
-                    f"of the {check.panel_name.split(': ')[-1]} panel's other members): target "
-                    f"lift {100 * res.target_lift:+.3g} pp, panel lift "
-                    f"{100 * res.panel_lift:+.3g} pp, contrast {100 * res.contrast:+.3g} pp "
-                    f"[{100 * res.contrast_ci_low:.3g}, {100 * res.contrast_ci_high:.3g}], "
-                    f"p = {_p(res.contrast_p)} (per-seed Welch, capped df; not adjusted)")
-        else:
-            panel = (f"the {check.panel_name} panel" if check.panel_name != "given"
-                     else "the given panel") + f" ({len(res.panel)} other targets)"
-            line = (f"specific for {check.trait} {check.treated} vs {check.control}: "
-                    f"{check.verdict} — the same answers rescored against {panel}: target lift "
-                    f"{100 * res.target_lift:+.2f} pp, panel mean lift "
-                    f"{100 * res.panel_lift:+.2f} pp, contrast {100 * res.contrast:+.2f} pp "
-                    f"[{100 * res.contrast_ci_low:.2f}, {100 * res.contrast_ci_high:.2f}], "
-                    f"p = {_p(res.contrast_p)} (per-seed Welch, capped df; not adjusted)")
-            if check.agreement == check.agreement and check.agreement < 0.999:
-                line += (f"; the target rescored from the text agrees with the hit column on "
-                         f"{100 * check.agreement:.1f} % of answers (the panel is scored like the "
-                         "rescoring)")
-        if line not in notes:
-            notes.append(line)
-    return notes
+        df, missing = read_answer_texts(
+            data, experiment=experiment, traits=list(dict.fromkeys(r.trait for r in results)))
+    return checks_for_results(df, results, treated=treated, control=control, panel=panel,
+                              alpha=alpha, missing_file=missing)
 
 
 def _plan_datasets(*, effect, sd, dataset_sd, students, dataset_cost, alpha, alternative,

@@ -6,6 +6,7 @@ command at start-up) does not import pandas.
 * :func:`read_responses` / :func:`validate_responses` / :func:`write_responses` — the
   responses table in memory (one row per answer);
 * :func:`read_cells` — straight to per-cell counts, streaming (memory grows with cells);
+* :func:`read_answer_texts` — the answers' text with their keys (for specificity);
 * :mod:`~subliminal_stats.data.labels` — the one label normalisation;
 * :mod:`~subliminal_stats.data.outputs` — safe output paths and atomic writes.
 """
@@ -26,6 +27,7 @@ _NAMES = {
     "write_responses": "schema",
     "CELL_COLUMNS": "reader",
     "read_cells": "reader",
+    "read_answer_texts": "reader",
     "LabelMergeWarning": "labels",
     "normalise_label": "labels",
 }

@@ -55,8 +55,9 @@ from subliminal_stats.data.jsonl import iter_jsonl
 from subliminal_stats.data.labels import LabelRegistry, normalise_label
 from subliminal_stats.errors import InputError
 
-__all__ = ["CELL_COLUMNS", "READABLE_SUFFIXES", "default_run", "file_columns", "is_counts_file",
-           "iter_frames", "read_cells", "runs_note"]
+__all__ = ["ANSWER_TEXT_COLUMNS", "CELL_COLUMNS", "READABLE_SUFFIXES", "default_run",
+           "file_columns", "is_counts_file", "iter_frames", "read_answer_texts", "read_cells",
+           "runs_note"]
 
 KEYS = ("trait", "condition", "seed", "question")
 #: Internal identity of a cell: the run and experiment as well (summed out at the end).
@@ -175,6 +176,56 @@ def file_columns(path: str | Path) -> list[str]:
     except InputError:
         return []
     return []
+
+
+#: Columns :func:`read_answer_texts` reads (the keys, the text and the given hit).
+ANSWER_TEXT_COLUMNS = ("experiment", "trait", "condition", "seed", "question", "response", "hit")
+
+
+def read_answer_texts(paths: Sequence[str | Path], *, experiment: str | None = None,
+                      traits: Sequence[str] | None = None
+                      ) -> tuple[pd.DataFrame | None, str | None]:
+    """The answers' text (``response``) with their keys, labels normalised as :func:`read_cells`
+    normalises them, for rescoring the same answers against other targets (specificity).
+
+    Only :data:`ANSWER_TEXT_COLUMNS` are read (a Parquet or CSV file without a ``response``
+    column is known from its schema, no rows read).
+
+    Returns
+    -------
+    (answers, missing)
+        ``answers``: a DataFrame of those columns, or None when no file has a ``response``
+        column, or when only some do — then ``missing`` names the first file without one
+        (rescoring only the files with text would test a part of the answers).
+    """
+    wanted = list(ANSWER_TEXT_COLUMNS)
+    frames, without = [], []
+    for path in paths:
+        if str(path).lower().endswith((".parquet", ".pq", ".csv")) and \
+                "response" not in file_columns(path):
+            without.append(path)
+            continue
+        for batch in iter_frames(path, columns=wanted):
+            frame = batch if isinstance(batch, pd.DataFrame) else batch.to_pandas()
+            if "response" not in frame.columns:
+                without.append(path)
+                break
+            frames.append(frame[[c for c in wanted if c in frame.columns]])
+    if not frames:
+        return None, None
+    if without:
+        return None, str(without[0])
+    df = pd.concat(frames, ignore_index=True)
+    for col in ("experiment", "trait", "condition", "seed", "question"):
+        if col in df.columns:
+            codes, uniques = pd.factorize(df[col].astype(object), use_na_sentinel=True)
+            labels = pd.Series([normalise_label(u) for u in uniques] + [None], dtype=object)
+            df[col] = labels.to_numpy()[codes]
+    if experiment is not None and "experiment" in df.columns:
+        df = df[df["experiment"] == experiment]
+    if traits:
+        df = df[df["trait"].isin(list(traits))]
+    return df, None
 
 
 def is_counts_file(path: str | Path) -> bool:

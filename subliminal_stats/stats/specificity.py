@@ -47,7 +47,8 @@ GENERAL_SHIFT = "general shift"
 INCONCLUSIVE = "inconclusive"
 
 __all__ = ["GENERAL_SHIFT", "INCONCLUSIVE", "NOT_AVAILABLE", "SPECIFIC", "Specificity",
-           "SpecificityCheck", "check_specificity", "has_answer_text", "score_panel",
+           "SpecificityCheck", "check_for", "check_specificity", "checks_for_results",
+           "has_answer_text", "probe_checks_for_results", "score_panel", "specificity_notes",
            "probe_specificity", "specificity", "specificity_arrays", "target_matrix"]
 
 #: Shown in place of a verdict when the test cannot be run (the reason goes beside it).
@@ -367,3 +368,106 @@ def check_specificity(answers: pd.DataFrame, *, trait: str, treated: Sequence[st
         out.append(SpecificityCheck(str(trait), arm, control, res.verdict, "", name, res,
                                     agreement))
     return out
+
+
+# ----------------------------------------------------------------------------- beside test's rows
+
+
+def checks_for_results(answers: pd.DataFrame | None, results, *, treated: Sequence[str],
+                       control: str = "control", panel=None, alpha: float = 0.05,
+                       missing_file: str | None = None) -> dict:
+    """``{(trait, treated): SpecificityCheck}`` for ``test``'s results against ``control``.
+
+    ``answers``: the answers' text with their keys (``data.read_answer_texts``), a responses
+    table with a ``response`` column, or None (no text: every check says so);
+    ``missing_file``: a file without text when only some have it (every check says so).
+    """
+    traits = list(dict.fromkeys(r.trait for r in results))
+    if missing_file is not None:
+        return {(t, arm): SpecificityCheck(t, arm, control, NOT_AVAILABLE,
+                                           f"{missing_file} has no response column: only some "
+                                           "answers could be rescored")
+                for t in traits for arm in treated}
+    if answers is None:
+        answers = pd.DataFrame(columns=["trait", "condition", "seed", "question"])
+    out = {}
+    for trait in traits:
+        for check in check_specificity(answers, trait=trait, treated=list(treated),
+                                       control=control, panel=panel, alpha=alpha):
+            out[(check.trait, check.treated)] = check
+    return out
+
+
+def probe_checks_for_results(df: pd.DataFrame, results, *, treated: Sequence[str],
+                             control: str = "control", alpha: float = 0.05) -> dict:
+    """``{(trait, treated): SpecificityCheck}`` on the probe: ``prob`` against ``prob_panel``."""
+    from subliminal_stats.words import default_panel
+
+    out = {}
+    for trait in dict.fromkeys(r.trait for r in results):
+        found = default_panel(trait)
+        name = f"probe: {found[0] if found else 'recorded'}"
+        for arm in treated:
+            try:
+                res = probe_specificity(df, target=trait, treated=arm, control=control,
+                                        alpha=alpha, panel_name=name)
+            except InputError as exc:
+                out[(trait, arm)] = SpecificityCheck(trait, arm, control, NOT_AVAILABLE, str(exc))
+                continue
+            out[(trait, arm)] = SpecificityCheck(trait, arm, control, res.verdict, "", name, res)
+    return out
+
+
+def check_for(checks: dict, result) -> SpecificityCheck:
+    """The check beside one comparison: against the base model there is none (said so)."""
+    check = checks.get((result.trait, result.treated))
+    if check is None or result.control != check.control:
+        return SpecificityCheck(result.trait, result.treated, result.control, NOT_AVAILABLE,
+                                "specificity is tested against the control students only")
+    return check
+
+
+def specificity_notes(checks: dict) -> list[str]:
+    """The lines ``test`` prints under its table: each test's numbers, and why a check is
+    missing (one line per reason when many traits share it)."""
+    from subliminal_stats.stats.verdicts import format_p
+
+    notes = []
+    missing: dict[str, list[str]] = {}
+    for check in checks.values():
+        if check.result is None:
+            missing.setdefault(check.reason, []).append(f"{check.trait} {check.treated}")
+    for reason, where in missing.items():
+        if len(where) > 3:
+            shown = ", ".join(where[:3])
+            notes.append(f"specific — for {len(where)} traits ({shown}, …): {reason}")
+        else:
+            notes += [f"specific — for {w}: {reason}" for w in where]
+    for check in checks.values():
+        res = check.result
+        if res is None:
+            continue
+        elif check.panel_name.startswith("probe"):
+            line = (f"specific for {check.trait} {check.treated} vs {check.control}: "
+                    f"{check.verdict} — P({check.trait}) against prob_panel (the mean probability "
+                    f"of the {check.panel_name.split(': ')[-1]} panel's other members): target "
+                    f"lift {100 * res.target_lift:+.3g} pp, panel lift "
+                    f"{100 * res.panel_lift:+.3g} pp, contrast {100 * res.contrast:+.3g} pp "
+                    f"[{100 * res.contrast_ci_low:.3g}, {100 * res.contrast_ci_high:.3g}], "
+                    f"p = {format_p(res.contrast_p)} (per-seed Welch, capped df; not adjusted)")
+        else:
+            panel = (f"the {check.panel_name} panel" if check.panel_name != "given"
+                     else "the given panel") + f" ({len(res.panel)} other targets)"
+            line = (f"specific for {check.trait} {check.treated} vs {check.control}: "
+                    f"{check.verdict} — the same answers rescored against {panel}: target lift "
+                    f"{100 * res.target_lift:+.2f} pp, panel mean lift "
+                    f"{100 * res.panel_lift:+.2f} pp, contrast {100 * res.contrast:+.2f} pp "
+                    f"[{100 * res.contrast_ci_low:.2f}, {100 * res.contrast_ci_high:.2f}], "
+                    f"p = {format_p(res.contrast_p)} (per-seed Welch, capped df; not adjusted)")
+            if check.agreement == check.agreement and check.agreement < 0.999:
+                line += (f"; the target rescored from the text agrees with the hit column on "
+                         f"{100 * check.agreement:.1f} % of answers (the panel is scored like the "
+                         "rescoring)")
+        if line not in notes:
+            notes.append(line)
+    return notes

@@ -40,7 +40,14 @@ NOT_AVAILABLE = "n/a"
 VERDICTS = (TRANSFER, LOWER, NO_EVIDENCE, CANNOT_REACH, NOT_AVAILABLE)
 
 __all__ = ["CANNOT_REACH", "CONSERVATIVE_NOTE", "LOWER", "NOT_AVAILABLE", "NO_EVIDENCE", "TRANSFER", "VERDICTS",
-           "rejects", "verdict", "verdict_of"]
+           "format_p", "rejects", "verdict", "verdict_of"]
+
+
+def format_p(p: float | None) -> str:
+    """A p-value as ``test`` prints it: three decimals, ``<0.001`` below, ``n/a`` for none."""
+    if p is None or math.isnan(p):
+        return "n/a"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def rejects(p: float, alpha: float) -> bool:
