@@ -163,3 +163,14 @@ def test_probe_specificity_column_with_prob_panel(cli, tmp_path):
         100 * (contrast["treated"].mean() - contrast["control"].mean()), rel=1e-9)
     text = cli("test", path, "--metric", "prob")
     assert "against prob_panel" in text.out and "there is no specificity column" not in text.out
+    # ss.test gives the same column, from the file and from the table in memory.
+    import subliminal_stats as ss
+
+    columns = [c for c in row if c.startswith("specificity")]
+    for data in (path, df):
+        got = ss.test(data, metric="prob").to_frame().iloc[0]
+        for c in columns:
+            if isinstance(row[c], str):
+                assert got[c] == row[c], c
+            else:
+                assert got[c] == pytest.approx(row[c], rel=1e-12, nan_ok=True), c
