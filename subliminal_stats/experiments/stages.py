@@ -106,6 +106,7 @@ class Backends:
             self._local_cache[adapter] = LocalBackend(
                 adapter=adapter, batch_size=self.config.backend.concurrency,
                 gpu_batch_size=self.config.backend.gpu_batch_size,
+                autocast_bf16=self.config.backend.autocast_bf16,
                 torch_threads=self.config.backend.torch_threads,
                 base_model=self.config.backend.base_model, device=self.config.backend.device,
                 # constrained decoding follows the prompts' own limits
@@ -242,7 +243,8 @@ def stage_train(ctx: RunContext, backends: Backends,
                                      batch_size=8 if t.batch_size == "auto" else t.batch_size,
                                      learning_rate=t.learning_rate, lora_rank=t.lora_rank,
                                      torch_threads=config.backend.torch_threads,
-                                     target_modules=t.lora_targets, device=config.backend.device)
+                                     target_modules=t.lora_targets, device=config.backend.device,
+                                     autocast_bf16=config.backend.autocast_bf16)
     return train_students(jobs, trainer, train_dir=ctx.out_dir / "train", log=ctx.log,
                           progress=ctx.progress, executor=ctx.executor)
 

@@ -454,6 +454,9 @@ def fine_tune_lora(spec: LoraSpec, *, progress: bool = True, torch_threads: int 
             "model_sha256": sha, "device": device,
             # bf16 on a GPU that supports it (backends.local.model_dtype): it shifts the losses.
             "dtype": str(next(base.parameters()).dtype).removeprefix("torch."),
+            # bf16 autocast ran (asked for and native on this device: a GPU, or a CPU with
+            # AVX512-BF16/AMX): the same job on another CPU may have run in fp32.
+            "bf16_autocast": bool(config.autocast_bf16 and fast_bf16(device)),
             "training_file": str(spec.training_file), "data_sha256": data_sha,
             "examples": len(conversations), "config": asdict(config),
             "steps": outcome.steps, "samples": outcome.samples,
@@ -532,6 +535,8 @@ class LoraStudentTrainer:
     #: None: chosen per architecture (:func:`lora_targets`).
     target_modules: Sequence[str] | None = None
     device: str = "auto"
+    #: bf16 autocast where the device runs it natively (``backend.autocast_bf16``).
+    autocast_bf16: bool = True
     #: Students are independent: an executor may train them in parallel.
     parallel = True
 
@@ -546,6 +551,7 @@ class LoraStudentTrainer:
                              learning_rate=self.learning_rate, lora_rank=self.lora_rank,
                              target_modules=None if self.target_modules is None
                              else tuple(self.target_modules),
-                             output_dir=record_path.with_suffix(""), device=self.device)
+                             output_dir=record_path.with_suffix(""), device=self.device,
+                             autocast_bf16=self.autocast_bf16)
         model = LoraTrainer(torch_threads=self.torch_threads).fine_tune(spec, progress=True)
         return {"status": "succeeded", "model": str(model)}

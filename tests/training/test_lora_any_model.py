@@ -156,10 +156,12 @@ def test_shared_prefix_gives_the_plain_loss_and_gradients(tiny, monkeypatch):
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-7), float((a - b).abs().max())
     assert any(float(g.abs().max()) > 0 for g in plain_grads)
 
-    # Whole runs: the same losses with the prefix shared and with it switched off.
+    # Whole runs: the same losses with the prefix shared and with it switched off (fp32: on
+    # a CPU with native bf16 the default autocast would add its rounding to both).
     def run():
         base, tok, _ = load_base_model(base_model=str(tiny), device="cpu")
-        config = lora.LoraTrainingConfig(seed=1, batch_size=2, learning_rate=5e-2)
+        config = lora.LoraTrainingConfig(seed=1, batch_size=2, learning_rate=5e-2,
+                                         autocast_bf16=False)
         return lora.train_lora(base, tok, conversations, config=config, progress=False).losses
 
     shared_run = run()
@@ -190,6 +192,8 @@ def test_bf16_weights_as_on_a_gpu(tiny, tmp_path, monkeypatch):
         return adapter, json.loads((tmp_path / name / "training_manifest.json").read_text())
 
     _, fp32 = job("fp32")
+    # Autocast ran only where this CPU has native bf16 (AVX512-BF16/AMX): said in the manifest.
+    assert fp32["bf16_autocast"] is local.fast_bf16("cpu")
     monkeypatch.setattr(local, "model_dtype", lambda device: torch.bfloat16)
     adapter, bf16 = job("bf16")
     assert (fp32["dtype"], bf16["dtype"]) == ("float32", "bfloat16")
@@ -235,3 +239,29 @@ def test_bf16_weights_as_on_a_gpu(tiny, tmp_path, monkeypatch):
     fp32_student = local.LocalBackend(adapter=tmp_path / "fp32", base_model=str(tiny),
                                       torch_threads=1, device="cpu")
     assert fp32_student.adapter_merged  # fp32 weights: merged (exact to fp32 rounding)
+
+
+def test_backend_autocast_bf16_false_reaches_the_students(tmp_path):
+    """``backend.autocast_bf16 = false`` (fp32 on a CPU with native bf16): the pipeline's
+    sampler and trainer get it, the training manifest says no autocast ran, and at the
+    default the config fingerprint of runs made before the field existed is unchanged."""
+    from repo_paths import REPO_ROOT
+
+    from subliminal_stats.experiments.pipeline import config_fingerprint, load_pipeline
+    from subliminal_stats.training.lora import LoraSpec, LoraTrainer
+
+    _, default = load_pipeline(REPO_ROOT / "pipelines" / "owl_numbers_local.toml")
+    assert default.backend.autocast_bf16 is True
+    off = default.model_copy(update={"backend": default.backend.model_copy(
+        update={"autocast_bf16": False})})
+    before = default.model_dump()
+    del before["backend"]["autocast_bf16"]
+    assert config_fingerprint(default) == config_fingerprint(type(default)(**before))
+    assert config_fingerprint(off) != config_fingerprint(default)
+    tiny = build_tiny_model(tmp_path / "model", arch="qwen2")
+    data = _data(tmp_path / "train.jsonl", n=4)
+    spec = LoraSpec(training_file=data, base_model=str(tiny), seed=0, batch_size=2,
+                    output_dir=tmp_path / "student", device="cpu", autocast_bf16=False)
+    LoraTrainer(torch_threads=1).fine_tune(spec, progress=False)
+    manifest = json.loads((tmp_path / "student" / "training_manifest.json").read_text())
+    assert manifest["bf16_autocast"] is False and manifest["config"]["autocast_bf16"] is False
