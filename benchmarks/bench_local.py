@@ -26,7 +26,9 @@ The machine may be shared: besides wall-clock rates the script prints rates per 
 of this process and the load average at start and end; read the wall figures as valid only
 when the load stayed below the core count. Run:
 ``.venv/bin/python benchmarks/bench_local.py [--threads 2] [--json out.json]``
-(3–10 minutes; ``--quick`` for a smoke run; ``--skip-training`` for sampling only).
+(3–10 minutes; ``--quick`` for a smoke run; ``--skip-training`` for sampling only;
+``--fp32`` for fp32 arithmetic on a CPU with native bf16, where both paths otherwise run
+under bf16 autocast).
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--skip-training", action="store_true", help="sampling figures only")
+    parser.add_argument("--fp32", action="store_true",
+                        help="fp32 even where the CPU has native bf16 (backend.autocast_bf16 = false)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     if args.quick:
@@ -89,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     # --batch-size holds on a GPU too (not the memory-sized "auto" batch), as printed.
     backends = {decoding: LocalBackend(batch_size=args.batch_size, gpu_batch_size=args.batch_size,
                                        torch_threads=args.threads,
-                                       autocast_bf16=True, seed=0, base_model=args.base_model,
+                                       autocast_bf16=not args.fp32, seed=0,
+                                       base_model=args.base_model,
                                        device=args.device, prefix_decoding=decoding)
                 for decoding in (False, True)}
     for backend in backends.values():  # load the model (and run the decoder's self-check)
@@ -115,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
                          "well_formed_per_cpu_s": good / cpu, "wall_s": wall, "cpu_s": cpu}
     decoder = backends[True]._prefix_decoder
     print(f"\nTeacher sampling (owl teacher system prompt, temperature 1, {args.prompts} prompts, "
-          f"batch {args.batch_size}, max {args.max_tokens} tokens; native bf16 here: {native_bf16})")
+          f"batch {args.batch_size}, max {args.max_tokens} tokens; native bf16 here: {native_bf16}; "
+          f"bf16 autocast: {native_bf16 and not args.fp32})")
     print(f"{'path':<20}{'seq/s':>8}{'well-formed':>13}{'wf seq/s':>10}{'wf seq/CPU-s':>14}")
     for mode, f in figures.items():
         print(f"{mode:<20}{f['seq_per_s']:>8.2f}{f['well_formed_fraction']:>12.0%}"
@@ -172,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         lora_training.MIN_SHARED_PREFIX = threshold
         model, tokenizer, _ = load_base_model(base_model=args.base_model, device=args.device)
         # One untimed warm-up step, then the timed steps (reported from train_lora's clock).
-        config = LoraTrainingConfig(seed=0, batch_size=args.train_batch, autocast_bf16=True,
+        config = LoraTrainingConfig(seed=0, batch_size=args.train_batch,
+                                    autocast_bf16=not args.fp32,
                                     head_on_completion_only=True,
                                     max_steps=args.train_steps + 1)
         clock = {"wall": time.perf_counter(), "cpu": time.process_time()}
