@@ -406,14 +406,15 @@ def _specificity(data, paths, table, results, *, metric, panel, arms, control, a
     if metric == "prob":
         frame = table
         if paths is not None:
-            from subliminal_stats.data.reader import is_counts_file
-            from subliminal_stats.data.schema import read_responses
+            from subliminal_stats.data.reader import file_columns, is_counts_file
+            from subliminal_stats.data.schema import read_responses, select
 
-            if any(is_counts_file(p) for p in paths):
+            # Known from the files' columns: only answers carrying prob_panel are read.
+            if any(is_counts_file(p) or "prob_panel" not in file_columns(p) for p in paths):
                 return {}
             frame = read_responses(paths)
             if experiment is not None:
-                frame = frame[frame["experiment"] == experiment]
+                frame = select(frame, experiment=experiment)
         if "prob_panel" not in getattr(frame, "columns", ()):
             return {}
         return spec.probe_checks_for_results(frame, results, treated=arms, control=control,
