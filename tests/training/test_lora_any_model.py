@@ -241,7 +241,7 @@ def test_bf16_weights_as_on_a_gpu(tiny, tmp_path, monkeypatch):
     assert fp32_student.adapter_merged  # fp32 weights: merged (exact to fp32 rounding)
 
 
-def test_backend_autocast_bf16_false_reaches_the_students(tmp_path):
+def test_backend_autocast_bf16_false_reaches_the_students(tmp_path, monkeypatch):
     """``backend.autocast_bf16 = false`` (fp32 on a CPU with native bf16): the pipeline's
     sampler and trainer get it, the training manifest says no autocast ran, and at the
     default the config fingerprint of runs made before the field existed is unchanged."""
@@ -258,6 +258,21 @@ def test_backend_autocast_bf16_false_reaches_the_students(tmp_path):
     del before["backend"]["autocast_bf16"]
     assert config_fingerprint(default) == config_fingerprint(type(default)(**before))
     assert config_fingerprint(off) != config_fingerprint(default)
+    # The pipeline's sampler and student trainer get it (no model is loaded for this).
+    from types import SimpleNamespace
+
+    import subliminal_stats.experiments.stages as stages
+
+    for config, want in ((default, True), (off, False)):
+        backends = stages.Backends(config, tmp_path, log=lambda _: None)
+        assert backends.chat(None).autocast_bf16 is want
+        seen = {}
+        monkeypatch.setattr(stages, "train_students",
+                            lambda jobs, trainer, **_: seen.setdefault("trainer", trainer) and {})
+        ctx = SimpleNamespace(config=config, out_dir=tmp_path, log=lambda _: None,
+                              progress=False, executor=None)
+        stages.stage_train(ctx, backends)
+        assert seen["trainer"].autocast_bf16 is want
     tiny = build_tiny_model(tmp_path / "model", arch="qwen2")
     data = _data(tmp_path / "train.jsonl", n=4)
     spec = LoraSpec(training_file=data, base_model=str(tiny), seed=0, batch_size=2,
