@@ -266,9 +266,13 @@ def test_backend_autocast_bf16_false_reaches_the_students(tmp_path, monkeypatch)
     for config, want in ((default, True), (off, False)):
         backends = stages.Backends(config, tmp_path, log=lambda _: None)
         assert backends.chat(None).autocast_bf16 is want
-        seen = {}
-        monkeypatch.setattr(stages, "train_students",
-                            lambda jobs, trainer, **_: seen.setdefault("trainer", trainer) and {})
+        seen: dict = {}
+
+        def record(jobs, trainer, seen=seen, **_):
+            seen["trainer"] = trainer
+            return {}
+
+        monkeypatch.setattr(stages, "train_students", record)
         ctx = SimpleNamespace(config=config, out_dir=tmp_path, log=lambda _: None,
                               progress=False, executor=None)
         stages.stage_train(ctx, backends)
