@@ -457,8 +457,9 @@ class LocalBackend:
         Sample under bf16 autocast where the device runs it natively (:func:`fast_bf16`: a
         CUDA GPU, a CPU with AVX512-BF16 or AMX). Under bf16 rounding a request's draw can
         depend on its batch-mates (a resumed run may then draw differently from an
-        uninterrupted one); False keeps a CPU in fp32, where it does not. Probabilities from :meth:`next_word_probability` and :meth:`next_token_logits` are
-        computed without autocast, in the weights' precision: fp32 on a CPU, bf16 on a GPU
+        uninterrupted one); False keeps a CPU in fp32, where it does not. Probabilities
+        from :meth:`next_word_probability` and :meth:`next_token_logits` are computed
+        without autocast, in the weights' precision: fp32 on a CPU, bf16 on a GPU
         (:func:`model_dtype`; the probe then carries bf16 rounding, 2–3 significant digits
         of each logit).
     number_grammar : NumberGrammar

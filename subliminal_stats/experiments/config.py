@@ -179,8 +179,8 @@ class BackendSettings(Section):
     #: number. Draws depend on it through float rounding only (each row has its own seeded
     #: sampler); give a number where a rerun from scratch must repeat bit for bit.
     gpu_batch_size: Literal["auto"] | int = "auto"
-    #: ``local``/``vllm`` sampling and training under bf16 autocast where the device runs
-    #: bf16 natively (a CUDA GPU; a CPU with AVX512-BF16 or AMX: 1.8× the teacher sampling
+    #: ``local`` sampling and ``local``/``vllm`` training under bf16 autocast where the device
+    #: runs bf16 natively (a CUDA GPU; a CPU with AVX512-BF16 or AMX: 1.8× the teacher sampling
     #: rate and 1.5× the LoRA rate of fp32 on 2 cores). ``false``: fp32 arithmetic on a CPU,
     #: where a request's draw then does not depend on its batch-mates (under bf16 rounding
     #: it can), so a resumed run draws what an uninterrupted one would. On a CPU without
