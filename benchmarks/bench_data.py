@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -118,8 +119,7 @@ def run_repeated(cmd: list[str], repeat: int) -> tuple[float, str, float, str]:
     run(cmd)  # warm-up, untimed: the file in the page cache, bytecode compiled and cached
     runs = [run(cmd) for _ in range(max(1, repeat))]
     seconds = sorted(r[0] for r in runs)
-    median = seconds[len(seconds) // 2] if len(seconds) % 2 else \
-        (seconds[len(seconds) // 2 - 1] + seconds[len(seconds) // 2]) / 2
+    median = statistics.median(seconds)
     spread = f"{seconds[0]:.2f}–{seconds[-1]:.2f} s" if len(seconds) > 1 else "one run"
     outs = {r[2] for r in runs}
     if len(outs) != 1:

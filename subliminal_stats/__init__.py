@@ -421,18 +421,14 @@ def _specificity(data, paths, table, results, *, metric, panel, arms, control, a
                                              alpha=alpha)
     if metric != "hit":
         return {}
-    missing = None
     if paths is not None:
-        from subliminal_stats.data.reader import read_answer_texts
-
-        answers, missing = read_answer_texts(
-            paths, experiment=experiment, traits=list(dict.fromkeys(r.trait for r in results)))
-    else:
-        answers = table if "response" in table.columns else None
-        if answers is not None and traits:
-            answers = answers[answers["trait"].isin(list(traits))]
+        return spec.checks_from_files(paths, results, treated=arms, control=control,
+                                      panel=panel, alpha=alpha, experiment=experiment)
+    answers = table if "response" in table.columns else None
+    if answers is not None and traits:
+        answers = answers[answers["trait"].isin(list(traits))]
     return spec.checks_for_results(answers, results, treated=arms, control=control,
-                                   panel=panel, alpha=alpha, missing_file=missing)
+                                   panel=panel, alpha=alpha)
 
 
 def plan(data: Data = None, *, effect: float | None = None, seeds: int | None = None,

@@ -424,16 +424,13 @@ def _print_dataset_level(console, datasets, *, alternative, level) -> list[str]:
 def _specificity_checks(data, results, *, treated, control, panel, alpha, experiment, df=None):
     """{(trait, treated): SpecificityCheck} for the results against ``control``; the answers'
     text read from the files unless ``df`` (a responses table) is given."""
-    from subliminal_stats.stats.specificity import checks_for_results
+    from subliminal_stats.stats.specificity import checks_for_results, checks_from_files
 
-    missing = None
     if df is None:
-        from subliminal_stats.data.reader import read_answer_texts
-
-        df, missing = read_answer_texts(
-            data, experiment=experiment, traits=list(dict.fromkeys(r.trait for r in results)))
+        return checks_from_files(data, results, treated=treated, control=control, panel=panel,
+                                 alpha=alpha, experiment=experiment)
     return checks_for_results(df, results, treated=treated, control=control, panel=panel,
-                              alpha=alpha, missing_file=missing)
+                              alpha=alpha)
 
 
 def _plan_datasets(*, effect, sd, dataset_sd, students, dataset_cost, alpha, alternative,

@@ -48,6 +48,7 @@ INCONCLUSIVE = "inconclusive"
 
 __all__ = ["GENERAL_SHIFT", "INCONCLUSIVE", "NOT_AVAILABLE", "SPECIFIC", "Specificity",
            "SpecificityCheck", "check_for", "check_specificity", "checks_for_results",
+           "checks_from_files",
            "has_answer_text", "probe_checks_for_results", "score_panel", "specificity_notes",
            "probe_specificity", "specificity", "specificity_arrays", "target_matrix"]
 
@@ -396,6 +397,18 @@ def checks_for_results(answers: pd.DataFrame | None, results, *, treated: Sequen
                                        control=control, panel=panel, alpha=alpha):
             out[(check.trait, check.treated)] = check
     return out
+
+
+def checks_from_files(paths, results, *, treated: Sequence[str], control: str = "control",
+                      panel=None, alpha: float = 0.05, experiment: str | None = None) -> dict:
+    """:func:`checks_for_results` on the answers' text read from ``paths``
+    (``data.reader.read_answer_texts``: only the key, text and hit columns)."""
+    from subliminal_stats.data.reader import read_answer_texts
+
+    answers, missing = read_answer_texts(
+        paths, experiment=experiment, traits=list(dict.fromkeys(r.trait for r in results)))
+    return checks_for_results(answers, results, treated=treated, control=control, panel=panel,
+                              alpha=alpha, missing_file=missing)
 
 
 def probe_checks_for_results(df: pd.DataFrame, results, *, treated: Sequence[str],

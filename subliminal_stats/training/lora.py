@@ -150,6 +150,8 @@ class TrainingOutcome:
     steps: int
     samples: int
     seconds: float
+    #: Whether the steps ran under bf16 autocast (asked for and native on the device).
+    bf16_autocast: bool = False
 
     @property
     def samples_per_second(self) -> float:
@@ -315,6 +317,7 @@ def train_lora(base_model, tokenizer, conversations: Sequence[Sequence[Mapping[s
         bar.stop()
     model.eval()
     return TrainingOutcome(model=model, losses=tuple(losses), steps=len(losses), samples=samples,
+                           bf16_autocast=use_bf16,
                            seconds=time.perf_counter() - started)
 
 
@@ -456,7 +459,7 @@ def fine_tune_lora(spec: LoraSpec, *, progress: bool = True, torch_threads: int 
             "dtype": str(next(base.parameters()).dtype).removeprefix("torch."),
             # bf16 autocast ran (asked for and native on this device: a GPU, or a CPU with
             # AVX512-BF16/AMX): the same job on another CPU may have run in fp32.
-            "bf16_autocast": bool(config.autocast_bf16 and fast_bf16(device)),
+            "bf16_autocast": outcome.bf16_autocast,
             "training_file": str(spec.training_file), "data_sha256": data_sha,
             "examples": len(conversations), "config": asdict(config),
             "steps": outcome.steps, "samples": outcome.samples,
