@@ -531,6 +531,12 @@ def parse_panel(spec: str | Sequence[str] | Path, *, target: str | None = None) 
             except (OSError, UnicodeDecodeError) as exc:
                 raise InputError(f"cannot read the panel file {path}: {exc}") from None
             words = [ln.split("#", 1)[0] for ln in lines]
+        elif "," not in text and ("/" in text or "\\" in text
+                                  or path.suffix.lower() in (".txt", ".csv", ".lst", ".list")):
+            # Not a target word: a file that is not there (it would otherwise be scored as
+            # a one-target panel named after the path).
+            raise InputError(f"panel file {text} not found: give a comma list (cat,dog), a "
+                             f"panel name ({', '.join(PANELS)}) or an existing file")
         else:
             words = text.split(",")
     else:

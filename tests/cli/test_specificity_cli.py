@@ -115,6 +115,12 @@ def test_specificity_not_available_says_why(cli, tmp_path):
     assert json.loads(out.read_text())[0]["specificity_panel"] == "cat,dog"
     r = cli("test", tmp_path / "b.parquet", "--panel", "owl", "--json", out)
     assert r.code == 2 and "names no target other than 'owl'" in r.err
+    # A panel file that is not there is refused, not scored as a target named after the path.
+    missing = tmp_path / "no_such_panel.txt"
+    r = cli("test", tmp_path / "b.parquet", "--panel", missing, "--json", out)
+    assert r.code == 2 and r.err.strip() == (
+        f"error: panel file {missing} not found: give a comma list (cat,dog), a panel name "
+        "(animals, trees) or an existing file")
 
 
 def test_text_in_only_some_files_is_not_rescored(cli, tmp_path):
